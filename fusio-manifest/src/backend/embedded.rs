@@ -1,0 +1,403 @@
+//! An S3 server inside the process: s3s over an in-memory object map, on 127.0.0.1.
+//!
+//! Conditional PUT is atomic: the condition check and the insert happen under one mutex.
+//! Semantics mirror AWS conditional writes: `If-None-Match: *` on an existing key gives 412,
+//! `If-Match` with another ETag gives 412, `If-Match` on a missing key gives 404 `NoSuchKey`.
+//! ETags are unique per write (a generation counter), so an `If-Match` can never match a
+//! later write of identical bytes.
+//!
+//! A test-only [`FaultMode`] (off by default) breaks conditional PUT on purpose, so the
+//! isolation checker and the preflight can be shown to catch a store that is not atomic.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, SystemTime};
+
+use bytes::Bytes;
+use futures_util::TryStreamExt;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::server::conn::auto::Builder as ConnBuilder;
+use s3s::auth::SimpleAuth;
+use s3s::dto::{
+    CreateBucketInput, CreateBucketOutput, DeleteObjectInput, DeleteObjectOutput, ETag,
+    ETagCondition, GetObjectInput, GetObjectOutput, HeadBucketInput, HeadBucketOutput,
+    HeadObjectInput, HeadObjectOutput, ListObjectsV2Input, ListObjectsV2Output, Metadata, Object,
+    PutObjectInput, PutObjectOutput, StreamingBlob, Timestamp,
+};
+use s3s::service::S3ServiceBuilder;
+use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+/// Access key the embedded server accepts (SigV4 is checked).
+pub const EMBEDDED_ACCESS_KEY: &str = "chaos-access-key";
+/// Secret key the embedded server accepts.
+pub const EMBEDDED_SECRET_KEY: &str = "chaos-secret-key";
+/// Region the embedded server's clients sign for.
+pub const EMBEDDED_REGION: &str = "us-east-1";
+/// The one bucket the embedded server creates at start.
+pub const EMBEDDED_BUCKET: &str = "fusio-manifest-chaos";
+
+/// Deliberate breakage of conditional writes, for must-fail tests only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultMode {
+    /// Correct, atomic conditional PUT (the default).
+    None = 0,
+    /// `If-Match` and `If-None-Match` are ignored: every PUT succeeds.
+    IgnoreConditions = 1,
+    /// The condition is checked, the lock released, then the write applied after a pause:
+    /// two racing writers can both pass the check (a non-atomic compare-and-swap).
+    NonAtomic = 2,
+}
+
+#[derive(Clone)]
+struct StoredObject {
+    body: Bytes,
+    etag: String,
+    metadata: Option<Metadata>,
+    content_type: Option<String>,
+    modified: SystemTime,
+}
+
+/// The in-memory object store behind the server.
+#[derive(Default)]
+struct MemStore {
+    buckets: Mutex<BTreeMap<String, BTreeMap<String, StoredObject>>>,
+    generation: AtomicU64,
+    fault: AtomicU8,
+}
+
+impl MemStore {
+    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, StoredObject>>> {
+        // A panic while holding the lock cannot leave the map half-written (every mutation is a
+        // single insert or remove), so a poisoned lock is safe to keep using.
+        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn fault(&self) -> FaultMode {
+        match self.fault.load(Ordering::Relaxed) {
+            1 => FaultMode::IgnoreConditions,
+            2 => FaultMode::NonAtomic,
+            _ => FaultMode::None,
+        }
+    }
+
+    fn next_etag(&self) -> String {
+        let g = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
+        format!("\"{g:032x}\"")
+    }
+}
+
+fn etag_matches(cond: &ETagCondition, stored: &str) -> bool {
+    match cond {
+        ETagCondition::Any => true,
+        ETagCondition::ETag(tag) => tag.value() == stored.trim_matches('"'),
+    }
+}
+
+/// Checks S3's conditional-write rules against the current object (if any).
+fn check_conditions(
+    if_match: Option<&ETagCondition>,
+    if_none_match: Option<&ETagCondition>,
+    current: Option<&StoredObject>,
+) -> S3Result<()> {
+    if let Some(cond) = if_none_match {
+        if let Some(obj) = current {
+            if etag_matches(cond, &obj.etag) {
+                return Err(s3_error!(PreconditionFailed));
+            }
+        }
+    }
+    if let Some(cond) = if_match {
+        match current {
+            None => return Err(s3_error!(NoSuchKey)),
+            Some(obj) if !etag_matches(cond, &obj.etag) => {
+                return Err(s3_error!(PreconditionFailed))
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
+fn no_bucket(bucket: &str) -> s3s::S3Error {
+    s3_error!(NoSuchBucket, "bucket {bucket} does not exist")
+}
+
+async fn collect_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
+    let Some(body) = body else {
+        return Ok(Bytes::new());
+    };
+    let chunks: Vec<Bytes> = body
+        .try_collect()
+        .await
+        .map_err(|e| s3_error!(IncompleteBody, "reading request body: {e}"))?;
+    Ok(chunks.concat().into())
+}
+
+#[derive(Clone)]
+struct EmbeddedS3(Arc<MemStore>);
+
+#[async_trait::async_trait]
+impl S3 for EmbeddedS3 {
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        self.0.lock().entry(req.input.bucket).or_default();
+        Ok(S3Response::new(CreateBucketOutput::default()))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        if self.0.lock().contains_key(&req.input.bucket) {
+            Ok(S3Response::new(HeadBucketOutput::default()))
+        } else {
+            Err(no_bucket(&req.input.bucket))
+        }
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let input = req.input;
+        let body = collect_body(input.body).await?;
+        let store = &self.0;
+        let etag = store.next_etag();
+        let object = StoredObject {
+            body,
+            etag: etag.clone(),
+            metadata: input.metadata,
+            content_type: input.content_type.map(|c| c.to_string()),
+            modified: SystemTime::now(),
+        };
+        let fault = store.fault();
+        {
+            let mut buckets = store.lock();
+            let bucket = buckets
+                .get_mut(&input.bucket)
+                .ok_or_else(|| no_bucket(&input.bucket))?;
+            if fault != FaultMode::IgnoreConditions {
+                check_conditions(
+                    input.if_match.as_ref(),
+                    input.if_none_match.as_ref(),
+                    bucket.get(&input.key),
+                )?;
+            }
+            if fault != FaultMode::NonAtomic {
+                bucket.insert(input.key, object);
+                return Ok(S3Response::new(put_output(etag)));
+            }
+        }
+        // NonAtomic fault: the check above ran under the lock, the write lands later.
+        tokio::time::sleep(Duration::from_millis(2)).await;
+        let mut buckets = store.lock();
+        let bucket = buckets
+            .get_mut(&input.bucket)
+            .ok_or_else(|| no_bucket(&input.bucket))?;
+        bucket.insert(input.key, object);
+        Ok(S3Response::new(put_output(etag)))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let obj = self.lookup(&req.input.bucket, &req.input.key)?;
+        let len = obj.body.len();
+        let (body, range) = match req.input.range {
+            None => (obj.body.clone(), None),
+            Some(range) => {
+                let r = range
+                    .check(len as u64)
+                    .map_err(|_| s3_error!(InvalidRange))?;
+                let (start, end) = (r.start as usize, r.end as usize);
+                (
+                    obj.body.slice(start..end),
+                    Some(format!("bytes {start}-{}/{len}", end.saturating_sub(1))),
+                )
+            }
+        };
+        let output = GetObjectOutput {
+            content_length: Some(body.len() as i64),
+            content_range: range,
+            body: Some(StreamingBlob::from(s3s::Body::from(body))),
+            e_tag: Some(ETag::Strong(obj.etag.trim_matches('"').to_string())),
+            metadata: obj.metadata.clone(),
+            content_type: obj.content_type.as_ref().and_then(|c| c.parse().ok()),
+            last_modified: Some(Timestamp::from(obj.modified)),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let obj = self.lookup(&req.input.bucket, &req.input.key)?;
+        let output = HeadObjectOutput {
+            content_length: Some(obj.body.len() as i64),
+            e_tag: Some(ETag::Strong(obj.etag.trim_matches('"').to_string())),
+            metadata: obj.metadata.clone(),
+            content_type: obj.content_type.as_ref().and_then(|c| c.parse().ok()),
+            last_modified: Some(Timestamp::from(obj.modified)),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let mut buckets = self.0.lock();
+        let bucket = buckets
+            .get_mut(&req.input.bucket)
+            .ok_or_else(|| no_bucket(&req.input.bucket))?;
+        bucket.remove(&req.input.key);
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let input = req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let max_keys = input.max_keys.unwrap_or(1000).clamp(1, 1000) as usize;
+        let start_after = input
+            .continuation_token
+            .clone()
+            .or(input.start_after.clone())
+            .unwrap_or_default();
+        let buckets = self.0.lock();
+        let bucket = buckets
+            .get(&input.bucket)
+            .ok_or_else(|| no_bucket(&input.bucket))?;
+        let mut contents = Vec::new();
+        let mut next_token = None;
+        let range = bucket.range::<String, _>((
+            std::ops::Bound::Excluded(&start_after),
+            std::ops::Bound::Unbounded,
+        ));
+        for (key, obj) in range.filter(|(k, _)| k.starts_with(&prefix)) {
+            if contents.len() == max_keys {
+                next_token = contents.last().and_then(|o: &Object| o.key.clone());
+                break;
+            }
+            contents.push(Object {
+                key: Some(key.clone()),
+                size: Some(obj.body.len() as i64),
+                e_tag: Some(ETag::Strong(obj.etag.trim_matches('"').to_string())),
+                last_modified: Some(Timestamp::from(obj.modified)),
+                ..Default::default()
+            });
+        }
+        let output = ListObjectsV2Output {
+            name: Some(input.bucket),
+            prefix: input.prefix,
+            key_count: Some(contents.len() as i32),
+            max_keys: Some(max_keys as i32),
+            is_truncated: Some(next_token.is_some()),
+            continuation_token: input.continuation_token,
+            next_continuation_token: next_token,
+            contents: Some(contents),
+            ..Default::default()
+        };
+        Ok(S3Response::new(output))
+    }
+}
+
+impl EmbeddedS3 {
+    fn lookup(&self, bucket: &str, key: &str) -> S3Result<StoredObject> {
+        let buckets = self.0.lock();
+        let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
+        objects
+            .get(key)
+            .cloned()
+            .ok_or_else(|| s3_error!(NoSuchKey))
+    }
+}
+
+fn put_output(etag: String) -> PutObjectOutput {
+    PutObjectOutput {
+        e_tag: Some(ETag::Strong(etag.trim_matches('"').to_string())),
+        ..Default::default()
+    }
+}
+
+/// A running embedded S3 server. Dropping it stops accepting connections.
+pub struct EmbeddedServer {
+    addr: SocketAddr,
+    store: Arc<MemStore>,
+    accept_task: JoinHandle<()>,
+}
+
+impl EmbeddedServer {
+    /// Starts a server on `127.0.0.1:0` with SigV4 auth and the bucket [`EMBEDDED_BUCKET`].
+    pub async fn start() -> std::io::Result<Self> {
+        let store = Arc::new(MemStore::default());
+        store
+            .lock()
+            .insert(EMBEDDED_BUCKET.to_string(), BTreeMap::new());
+        let mut builder = S3ServiceBuilder::new(EmbeddedS3(store.clone()));
+        builder.set_auth(SimpleAuth::from_single(
+            EMBEDDED_ACCESS_KEY,
+            EMBEDDED_SECRET_KEY,
+        ));
+        let service = builder.build();
+        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let accept_task = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    continue;
+                };
+                // Without TCP_NODELAY each small response waits ~40 ms for delayed ACKs.
+                let _ = socket.set_nodelay(true);
+                let service = service.clone();
+                tokio::spawn(async move {
+                    let _ = ConnBuilder::new(TokioExecutor::new())
+                        .serve_connection(TokioIo::new(socket), service)
+                        .await;
+                });
+            }
+        });
+        Ok(Self {
+            addr,
+            store,
+            accept_task,
+        })
+    }
+
+    /// The `http://127.0.0.1:PORT` endpoint clients should use (path-style).
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Breaks (or restores) conditional writes. Test-only fault injection; see [`FaultMode`].
+    pub fn set_fault_mode(&self, mode: FaultMode) {
+        self.store.fault.store(mode as u8, Ordering::Relaxed);
+    }
+
+    /// Number of objects whose key starts with `prefix` (for tests and leak checks).
+    pub fn object_count(&self, prefix: &str) -> usize {
+        self.store
+            .lock()
+            .get(EMBEDDED_BUCKET)
+            .map(|b| b.keys().filter(|k| k.starts_with(prefix)).count())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for EmbeddedServer {
+    fn drop(&mut self) {
+        self.accept_task.abort();
+    }
+}

@@ -1,0 +1,265 @@
+//! Where runs store their manifests: the embedded S3 server (default) or a real S3 bucket.
+//!
+//! [`Backend::from_env`] picks one: `FUSIO_CHAOS_BACKEND=embedded|s3` if set, otherwise `s3`
+//! when `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are both set, otherwise `embedded`.
+//! Every run gets its own prefix from [`Backend::new_prefix`].
+
+pub mod embedded;
+pub mod preflight;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fusio::remotes::aws::fs::{AmazonS3, AmazonS3Builder};
+use fusio::remotes::aws::AwsCredential;
+
+use crate::config::{env_var, ConfigError};
+pub use embedded::{EmbeddedServer, FaultMode};
+
+/// Region used for a real S3 backend when `AWS_REGION` is unset.
+pub const DEFAULT_REGION: &str = "ap-southeast-1";
+
+/// Connection settings for one S3 endpoint and bucket.
+#[derive(Clone, Debug)]
+pub struct S3Settings {
+    /// Bucket name.
+    pub bucket: String,
+    /// Region to sign for.
+    pub region: String,
+    /// Custom endpoint (path-style), e.g. MinIO or the embedded server.
+    pub endpoint: Option<String>,
+    /// Access key id.
+    pub access_key: String,
+    /// Secret access key.
+    pub secret_key: String,
+    /// Optional session token.
+    pub session_token: Option<String>,
+}
+
+impl S3Settings {
+    /// Builds a fusio `AmazonS3` client with static credentials (never the default chain, so
+    /// no metadata endpoint is probed). Takes ~80 ms for TLS setup: build before spawning.
+    pub fn fusio_client(&self) -> AmazonS3 {
+        let mut builder = AmazonS3Builder::new(self.bucket.clone())
+            .region(self.region.clone())
+            .credential(AwsCredential {
+                key_id: self.access_key.clone(),
+                secret_key: self.secret_key.clone(),
+                token: self.session_token.clone(),
+            })
+            .sign_payload(true);
+        if let Some(endpoint) = &self.endpoint {
+            builder = builder.endpoint(endpoint.clone());
+        }
+        builder.build()
+    }
+}
+
+/// Which kind of store a run uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BackendKind {
+    /// The in-process S3 server on 127.0.0.1.
+    Embedded,
+    /// AWS S3 or an S3-compatible server.
+    S3,
+}
+
+impl BackendKind {
+    /// Reads `FUSIO_CHAOS_BACKEND`, falling back to the presence of AWS credentials.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match env_var("FUSIO_CHAOS_BACKEND")?.as_deref() {
+            Some("embedded") => Ok(Self::Embedded),
+            Some("s3") => Ok(Self::S3),
+            Some(other) => Err(ConfigError::invalid(
+                "FUSIO_CHAOS_BACKEND",
+                other,
+                "expected `embedded` or `s3`",
+            )),
+            None => {
+                let has_creds = env_var("AWS_ACCESS_KEY_ID")?.is_some()
+                    && env_var("AWS_SECRET_ACCESS_KEY")?.is_some();
+                Ok(if has_creds { Self::S3 } else { Self::Embedded })
+            }
+        }
+    }
+
+    /// Short name used in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Embedded => "embedded",
+            Self::S3 => "s3",
+        }
+    }
+}
+
+/// A store that runs can create manifests in.
+pub struct Backend {
+    kind: BackendKind,
+    settings: S3Settings,
+    server: Option<EmbeddedServer>,
+}
+
+impl Backend {
+    /// Starts the backend chosen by the environment (see the module docs). For `s3`, runs the
+    /// [`preflight`] checks first and refuses a bucket whose results would be meaningless.
+    pub async fn from_env() -> Result<Self, BackendError> {
+        check_proxy_env()?;
+        match BackendKind::from_env()? {
+            BackendKind::Embedded => Self::embedded().await,
+            BackendKind::S3 => Self::s3_from_env().await,
+        }
+    }
+
+    /// Starts an embedded S3 server on 127.0.0.1.
+    pub async fn embedded() -> Result<Self, BackendError> {
+        let server = EmbeddedServer::start()
+            .await
+            .map_err(|e| BackendError::Start(format!("embedded S3 server: {e}")))?;
+        let settings = S3Settings {
+            bucket: embedded::EMBEDDED_BUCKET.to_string(),
+            region: embedded::EMBEDDED_REGION.to_string(),
+            endpoint: Some(server.endpoint()),
+            access_key: embedded::EMBEDDED_ACCESS_KEY.to_string(),
+            secret_key: embedded::EMBEDDED_SECRET_KEY.to_string(),
+            session_token: None,
+        };
+        Ok(Self {
+            kind: BackendKind::Embedded,
+            settings,
+            server: Some(server),
+        })
+    }
+
+    async fn s3_from_env() -> Result<Self, BackendError> {
+        let required = |name: &'static str| -> Result<String, BackendError> {
+            env_var(name)?.ok_or(BackendError::Config(ConfigError::Missing {
+                    var: name,
+                    hint: "the s3 backend needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \
+                           FUSIO_MANIFEST_BUCKET; unset FUSIO_CHAOS_BACKEND to use the embedded server",
+            }))
+        };
+        let settings = S3Settings {
+            access_key: required("AWS_ACCESS_KEY_ID")?,
+            secret_key: required("AWS_SECRET_ACCESS_KEY")?,
+            bucket: required("FUSIO_MANIFEST_BUCKET")?,
+            session_token: env_var("AWS_SESSION_TOKEN")?,
+            region: env_var("AWS_REGION")?.unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            endpoint: env_var("AWS_ENDPOINT_URL")?,
+        };
+        preflight::run(&settings).await?;
+        Ok(Self {
+            kind: BackendKind::S3,
+            settings,
+            server: None,
+        })
+    }
+
+    /// Which kind of backend this is.
+    pub fn kind(&self) -> BackendKind {
+        self.kind
+    }
+
+    /// Endpoint, bucket and credentials.
+    pub fn settings(&self) -> &S3Settings {
+        &self.settings
+    }
+
+    /// The embedded server, when this backend is embedded.
+    pub fn embedded_server(&self) -> Option<&EmbeddedServer> {
+        self.server.as_ref()
+    }
+
+    /// A one-line description for run headers, e.g. `embedded (http://127.0.0.1:41234)`.
+    pub fn describe(&self) -> String {
+        match self.kind {
+            BackendKind::Embedded => format!(
+                "embedded S3 server ({})",
+                self.settings.endpoint.as_deref().unwrap_or("?")
+            ),
+            BackendKind::S3 => format!(
+                "s3 bucket {} in {}{}",
+                self.settings.bucket,
+                self.settings.region,
+                self.settings
+                    .endpoint
+                    .as_ref()
+                    .map(|e| format!(" via {e}"))
+                    .unwrap_or_default()
+            ),
+        }
+    }
+
+    /// A fresh prefix `perf-test-{name}-{unix_ts}-{random}` (no trailing slash).
+    pub fn new_prefix(&self, name: &str) -> String {
+        new_prefix(name)
+    }
+}
+
+/// A fresh prefix `perf-test-{name}-{unix_ts}-{random}x`.
+///
+/// fusio drops trailing slashes when listing, so listing `a/` also returns `ab/...`: no prefix
+/// may be a string prefix of another. The random part is 16 hex digits (8 random, 8 from a
+/// process-wide counter) closed by `x`, and the name cannot contain `/`, so two prefixes made
+/// here never share their first `/`-separated segment and neither lists the other's objects.
+pub fn new_prefix(name: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let ts = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let random: u32 = rand::random();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("perf-test-{clean}-{ts}-{random:08x}{n:08x}x")
+}
+
+fn check_proxy_env() -> Result<(), BackendError> {
+    let proxy = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
+        .iter()
+        .find_map(|v| {
+            std::env::var(v)
+                .ok()
+                .filter(|s| !s.is_empty())
+                .map(|s| (*v, s))
+        });
+    let Some((var, _)) = proxy else {
+        return Ok(());
+    };
+    let no_proxy = std::env::var("NO_PROXY")
+        .or_else(|_| std::env::var("no_proxy"))
+        .unwrap_or_default();
+    if no_proxy.contains("127.0.0.1") {
+        Ok(())
+    } else {
+        Err(BackendError::Config(ConfigError::Invalid {
+            var,
+            value: "(set)".into(),
+            reason: "fusio's HTTP client would send loopback traffic through this proxy; \
+                     export NO_PROXY=127.0.0.1,localhost"
+                .into(),
+        }))
+    }
+}
+
+/// Why a backend could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// A bad or missing environment variable.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The backend could not start or be reached.
+    #[error("cannot start backend: {0}")]
+    Start(String),
+    /// The bucket failed the preflight; results would be meaningless.
+    #[error(transparent)]
+    Preflight(#[from] preflight::PreflightError),
+}

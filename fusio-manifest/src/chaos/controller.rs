@@ -1,0 +1,181 @@
+//! [`ChaosController`]: starts and stops one scenario on its storage layer, and keeps a
+//! timestamped event log.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use tokio::task::JoinHandle;
+
+use super::cpu::CpuBurners;
+use super::scenario::ChaosScenario;
+use super::storage::StorageLayer;
+
+/// One entry of the event log.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChaosEvent {
+    /// Milliseconds since the run started.
+    pub t_ms: u64,
+    /// `chaos_start`, `chaos_stop`, `latency_on`, `cpu_start`, `cpu_stop`, `block_start`,
+    /// `block_end`, `recovered`.
+    pub event: String,
+    /// Free text: parameters, block number, recovery time.
+    pub detail: String,
+}
+
+/// A shared, timestamped event log.
+#[derive(Clone)]
+pub struct EventLog {
+    start: Instant,
+    events: Arc<Mutex<Vec<ChaosEvent>>>,
+}
+
+impl EventLog {
+    /// A log whose timestamps count from `start`.
+    pub fn new(start: Instant) -> Self {
+        Self {
+            start,
+            events: Arc::default(),
+        }
+    }
+
+    /// Appends an event stamped now.
+    pub fn push(&self, event: &str, detail: impl Into<String>) {
+        let t_ms = self.start.elapsed().as_millis() as u64;
+        self.push_at(t_ms, event, detail);
+    }
+
+    /// Appends an event with an explicit timestamp.
+    pub fn push_at(&self, t_ms: u64, event: &str, detail: impl Into<String>) {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(ChaosEvent {
+                t_ms,
+                event: event.into(),
+                detail: detail.into(),
+            });
+    }
+
+    /// The events so far, in time order.
+    pub fn events(&self) -> Vec<ChaosEvent> {
+        let mut v = self
+            .events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        v.sort_by_key(|e| e.t_ms);
+        v
+    }
+}
+
+/// Drives one scenario's chaos over one run.
+pub struct ChaosController {
+    scenario: ChaosScenario,
+    layer: Arc<StorageLayer>,
+    log: EventLog,
+    blocks: Option<JoinHandle<()>>,
+    cpu: Option<CpuBurners>,
+}
+
+impl ChaosController {
+    /// A controller for `scenario` acting on `layer`; the log counts from `start`.
+    pub fn new(scenario: ChaosScenario, layer: Arc<StorageLayer>, start: Instant) -> Self {
+        Self {
+            scenario,
+            layer,
+            log: EventLog::new(start),
+            blocks: None,
+            cpu: None,
+        }
+    }
+
+    /// The event log.
+    pub fn log(&self) -> &EventLog {
+        &self.log
+    }
+
+    /// Turns the scenario's chaos on. Blocks follow a seeded schedule over `duration`.
+    pub fn start(&mut self, duration: Duration, seed: u64) {
+        let s = &self.scenario;
+        self.log.push("chaos_start", s.label.clone());
+        if let Some(lat) = s.latency {
+            self.layer.network().set_latency(Some(lat));
+            self.log.push(
+                "latency_on",
+                format!(
+                    "{} ms ± {} ms",
+                    lat.delay.as_millis(),
+                    lat.jitter.as_millis()
+                ),
+            );
+        }
+        if let Some(cpu) = s.cpu {
+            self.cpu = Some(CpuBurners::start(cpu));
+            self.log.push(
+                "cpu_start",
+                format!("{} threads at {}%", cpu.threads, cpu.percent),
+            );
+        }
+        if let Some(plan) = s.blocks {
+            let windows = plan.schedule(duration, seed);
+            let layer = self.layer.clone();
+            let log = self.log.clone();
+            let start = self.log.start;
+            let n = windows.len();
+            self.blocks = Some(tokio::spawn(async move {
+                for (i, (from, to)) in windows.into_iter().enumerate() {
+                    tokio::time::sleep_until((start + from).into()).await;
+                    layer.network().set_blocked(true);
+                    let secs = (to - from).as_secs_f64();
+                    log.push("block_start", format!("{}/{n} for {secs:.1}s", i + 1));
+                    println!(
+                        "🔴 Network blocking event {}/{n} - blocking for {}",
+                        i + 1,
+                        fmt_secs(secs)
+                    );
+                    tokio::time::sleep_until((start + to).into()).await;
+                    layer.network().set_blocked(false);
+                    log.push("block_end", format!("{}/{n}", i + 1));
+                    println!("🟢 Network blocking event {}/{n} - unblocked", i + 1);
+                }
+            }));
+        }
+    }
+
+    /// Turns every kind of chaos off (a block in progress ends now) and returns the log.
+    pub fn stop(&mut self) -> Vec<ChaosEvent> {
+        if let Some(b) = self.blocks.take() {
+            b.abort();
+        }
+        let net = self.layer.network();
+        if net.is_blocked() {
+            net.set_blocked(false);
+            self.log.push("block_end", "ended by chaos_stop");
+        }
+        net.set_latency(None);
+        if let Some(cpu) = self.cpu.take() {
+            cpu.stop();
+            self.log.push("cpu_stop", "");
+        }
+        self.log.push("chaos_stop", self.scenario.label.clone());
+        self.log.events()
+    }
+}
+
+impl Drop for ChaosController {
+    fn drop(&mut self) {
+        if let Some(b) = self.blocks.take() {
+            b.abort();
+        }
+        self.layer.network().set_blocked(false);
+    }
+}
+
+fn fmt_secs(secs: f64) -> String {
+    if (secs - secs.round()).abs() < 1e-9 {
+        format!("{secs:.0}s")
+    } else {
+        format!("{secs:.1}s")
+    }
+}

@@ -1,0 +1,210 @@
+//! Per-scenario network conditions applied around every S3 operation: the S3 latency profile,
+//! injected latency with jitter, and network blocks (partitions that hold requests and answers).
+
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use tokio::sync::watch;
+
+use super::S3OpKind;
+use crate::config::{env_var, ConfigError};
+
+/// Latency added to every S3 operation: half before the request leaves, half after the answer
+/// arrives, like a round trip.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LatencySpec {
+    /// Mean added latency per operation.
+    pub delay: Duration,
+    /// Uniform jitter: each operation gets `delay ± jitter` (never below zero).
+    pub jitter: Duration,
+}
+
+/// A seeded per-operation latency model that makes the embedded server look like S3.
+///
+/// Each operation kind draws from a log-normal distribution fitted to a median and a p99:
+/// `exp(N(ln median, sigma))` with `sigma = ln(p99 / median) / 2.326`. The figures are fitted
+/// to published numbers, not measured here: S3 Standard PUT ~50-100 ms and GET first byte
+/// tens of ms (AWS S3 performance guidelines; SlateDB tuning docs); S3 Express One Zone
+/// single-digit ms (AWS S3 Express One Zone overview).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum S3LatencyProfile {
+    /// No added latency (loopback speed).
+    None,
+    /// S3 Standard: GET median 25 ms (p99 80), PUT 60 ms (p99 150), conditional PUT 70 ms
+    /// (p99 180), HEAD 20 ms (p99 60), LIST 35 ms (p99 100), DELETE 25 ms (p99 80).
+    S3Standard,
+    /// S3 Express One Zone: GET 4 ms (p99 10), PUT 7 ms (p99 15), conditional PUT 8 ms
+    /// (p99 18), HEAD 3 ms (p99 8), LIST 6 ms (p99 15), DELETE 4 ms (p99 10).
+    Express,
+}
+
+impl S3LatencyProfile {
+    /// Parses `none`, `s3-standard` or `express`.
+    pub fn parse(var: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value {
+            "none" => Ok(Self::None),
+            "s3-standard" => Ok(Self::S3Standard),
+            "express" => Ok(Self::Express),
+            other => Err(ConfigError::invalid(
+                var,
+                other,
+                "expected none, s3-standard or express",
+            )),
+        }
+    }
+
+    /// Reads `FUSIO_CHAOS_S3_PROFILE`, with `default` when unset.
+    pub fn from_env(default: Self) -> Result<Self, ConfigError> {
+        match env_var("FUSIO_CHAOS_S3_PROFILE")? {
+            Some(v) => Self::parse("FUSIO_CHAOS_S3_PROFILE", &v),
+            None => Ok(default),
+        }
+    }
+
+    /// The name used in reports and in `FUSIO_CHAOS_S3_PROFILE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::None => "none",
+            Self::S3Standard => "s3-standard",
+            Self::Express => "express",
+        }
+    }
+
+    /// (median, p99) in milliseconds for one operation kind.
+    pub fn median_p99_ms(self, op: S3OpKind) -> Option<(f64, f64)> {
+        use S3OpKind::*;
+        let figures = match self {
+            Self::None => return None,
+            Self::S3Standard => match op {
+                Get => (25.0, 80.0),
+                Put => (60.0, 150.0),
+                CondPut => (70.0, 180.0),
+                Head => (20.0, 60.0),
+                List => (35.0, 100.0),
+                Delete => (25.0, 80.0),
+            },
+            Self::Express => match op {
+                Get => (4.0, 10.0),
+                Put => (7.0, 15.0),
+                CondPut => (8.0, 18.0),
+                Head => (3.0, 8.0),
+                List => (6.0, 15.0),
+                Delete => (4.0, 10.0),
+            },
+        };
+        Some(figures)
+    }
+}
+
+/// The network one scenario sees. Cheap to consult on every operation.
+pub struct NetworkChaos {
+    profile: S3LatencyProfile,
+    latency: RwLock<Option<LatencySpec>>,
+    blocked: watch::Sender<bool>,
+    rng: Mutex<StdRng>,
+}
+
+impl NetworkChaos {
+    /// A network with the given S3 profile, no injected latency and no block, seeded.
+    pub fn new(profile: S3LatencyProfile, seed: u64) -> Self {
+        Self {
+            profile,
+            latency: RwLock::new(None),
+            blocked: watch::channel(false).0,
+            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+        }
+    }
+
+    /// The S3 latency profile in force.
+    pub fn profile(&self) -> S3LatencyProfile {
+        self.profile
+    }
+
+    /// Sets (or clears) the injected latency.
+    pub fn set_latency(&self, spec: Option<LatencySpec>) {
+        *self.latency.write().unwrap_or_else(|e| e.into_inner()) = spec;
+    }
+
+    /// Starts or ends a network block.
+    pub fn set_blocked(&self, blocked: bool) {
+        self.blocked.send_replace(blocked);
+    }
+
+    /// Whether a block is in force now.
+    pub fn is_blocked(&self) -> bool {
+        *self.blocked.borrow()
+    }
+
+    /// Draws the total delay for one operation: profile latency plus injected latency.
+    pub fn draw_delay(&self, op: S3OpKind) -> Duration {
+        let latency = *self.latency.read().unwrap_or_else(|e| e.into_inner());
+        let figures = self.profile.median_p99_ms(op);
+        if latency.is_none() && figures.is_none() {
+            return Duration::ZERO;
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let mut total = Duration::ZERO;
+        if let Some((median, p99)) = figures {
+            let sigma = (p99 / median).ln() / 2.326;
+            let z = standard_normal(&mut *rng);
+            total += Duration::from_secs_f64((median.ln() + sigma * z).exp() / 1000.0);
+        }
+        if let Some(spec) = latency {
+            let jitter = spec.jitter.as_secs_f64();
+            let offset = if jitter > 0.0 {
+                rng.random_range(-jitter..=jitter)
+            } else {
+                0.0
+            };
+            total += Duration::from_secs_f64((spec.delay.as_secs_f64() + offset).max(0.0));
+        }
+        total
+    }
+
+    /// Waits while a block is in force (requests do not leave, answers are held).
+    pub async fn wait_unblocked(&self) {
+        let mut rx = self.blocked.subscribe();
+        // The sender lives in `self`, so `wait_for` can only end by seeing `false`.
+        let _ = rx.wait_for(|blocked| !*blocked).await;
+    }
+}
+
+/// A standard normal draw (Box-Muller).
+fn standard_normal(rng: &mut impl Rng) -> f64 {
+    let u1: f64 = rng.random_range(f64::EPSILON..1.0);
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_profile_medians_match_the_model() {
+        let net = NetworkChaos::new(S3LatencyProfile::S3Standard, 7);
+        let mut puts: Vec<f64> = (0..4001)
+            .map(|_| net.draw_delay(S3OpKind::Put).as_secs_f64() * 1000.0)
+            .collect();
+        puts.sort_by(f64::total_cmp);
+        let median = puts[2000];
+        assert!((50.0..70.0).contains(&median), "PUT median {median}");
+    }
+
+    #[test]
+    fn injected_latency_stays_within_jitter() {
+        let net = NetworkChaos::new(S3LatencyProfile::None, 1);
+        net.set_latency(Some(LatencySpec {
+            delay: Duration::from_millis(100),
+            jitter: Duration::from_millis(10),
+        }));
+        for _ in 0..1000 {
+            let d = net.draw_delay(S3OpKind::Get).as_millis();
+            assert!((90..=110).contains(&d), "{d}");
+        }
+        net.set_latency(None);
+        assert_eq!(net.draw_delay(S3OpKind::Get), Duration::ZERO);
+    }
+}

@@ -1,0 +1,318 @@
+//! The storage wrapper every manifest is built on: it counts and times S3 operations by kind
+//! and applies the scenario's network conditions around each one.
+//!
+//! Mapping of fusio calls to S3 operations: `load_with_tag` and file reads are GET,
+//! `put_conditional` is a conditional PUT, file `close`/`commit` is a plain PUT, `head_metadata`,
+//! `exists` and file `size` are HEAD, `list` is LIST, `remove` is DELETE. `list` is collected
+//! eagerly inside the wrapper (all pages), so its latency and blocks apply to the whole listing;
+//! the manifest consumes listings whole anyway. `write_all`/`flush` only buffer (fusio uploads
+//! parts only beyond 5 MiB, which manifest objects never reach) and pass through untouched.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant};
+
+use fusio::fs::{CasCondition, FileMeta, FileSystemTag, Fs, FsCas, OpenOptions};
+use fusio::path::Path;
+use fusio::{Error as FsError, FileCommit, IoBuf, IoBufMut, Read, Write};
+use fusio_core::MaybeSendFuture;
+use fusio_manifest::ObjectHead;
+use futures_util::{stream, Stream, TryStreamExt};
+
+use super::network::NetworkChaos;
+use super::S3OpKind;
+use crate::metrics::Timeline;
+
+/// Counters for one operation kind.
+#[derive(Default)]
+struct KindStats {
+    count: AtomicU64,
+    errors: AtomicU64,
+    total_us: AtomicU64,
+}
+
+/// A snapshot of one operation kind's counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpCount {
+    /// Operations completed (ok or error).
+    pub count: u64,
+    /// Operations that returned an error.
+    pub errors: u64,
+    /// Total time spent, including injected latency and blocks, in microseconds.
+    pub total_us: u64,
+}
+
+/// What sits between one scenario's manifests and the S3 client: counters plus chaos.
+pub struct StorageLayer {
+    kinds: [KindStats; S3OpKind::ALL.len()],
+    network: NetworkChaos,
+    timeline: OnceLock<Arc<Timeline>>,
+}
+
+impl StorageLayer {
+    /// A layer applying `network` to every operation.
+    pub fn new(network: NetworkChaos) -> Self {
+        Self {
+            kinds: Default::default(),
+            network,
+            timeline: OnceLock::new(),
+        }
+    }
+
+    /// The network conditions (to start and stop chaos).
+    pub fn network(&self) -> &NetworkChaos {
+        &self.network
+    }
+
+    /// Sends per-second S3 op counts to `timeline` from now on (first call wins).
+    pub fn attach_timeline(&self, timeline: Arc<Timeline>) {
+        let _ = self.timeline.set(timeline);
+    }
+
+    /// Counters for one kind.
+    pub fn count(&self, kind: S3OpKind) -> OpCount {
+        let k = &self.kinds[kind as usize];
+        OpCount {
+            count: k.count.load(Ordering::Relaxed),
+            errors: k.errors.load(Ordering::Relaxed),
+            total_us: k.total_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Operations of every kind, completed so far.
+    pub fn total_ops(&self) -> u64 {
+        S3OpKind::ALL.iter().map(|k| self.count(*k).count).sum()
+    }
+
+    /// Runs one S3 operation under the scenario's network conditions and records it.
+    pub async fn run<T>(
+        &self,
+        kind: S3OpKind,
+        op: impl Future<Output = Result<T, FsError>>,
+    ) -> Result<T, FsError> {
+        let start = Instant::now();
+        let delay = self.network.draw_delay(kind);
+        let half = delay / 2;
+        self.network.wait_unblocked().await;
+        sleep_nonzero(half).await;
+        self.network.wait_unblocked().await;
+        let result = op.await;
+        sleep_nonzero(delay - half).await;
+        self.network.wait_unblocked().await;
+        self.record(kind, start.elapsed(), result.is_ok());
+        result
+    }
+
+    fn record(&self, kind: S3OpKind, elapsed: Duration, ok: bool) {
+        let k = &self.kinds[kind as usize];
+        k.count.fetch_add(1, Ordering::Relaxed);
+        if !ok {
+            k.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        k.total_us
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        if let Some(t) = self.timeline.get() {
+            t.add_s3_op();
+        }
+    }
+}
+
+async fn sleep_nonzero(d: Duration) {
+    if !d.is_zero() {
+        tokio::time::sleep(d).await;
+    }
+}
+
+/// A fusio filesystem wrapped by a [`StorageLayer`].
+pub struct ChaosFs<F> {
+    inner: F,
+    layer: Arc<StorageLayer>,
+}
+
+impl<F: Clone> Clone for ChaosFs<F> {
+    fn clone(&self) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            layer: self.layer.clone(),
+        }
+    }
+}
+
+impl<F> ChaosFs<F> {
+    /// Wraps `inner`; every operation goes through `layer`.
+    pub fn new(inner: F, layer: Arc<StorageLayer>) -> Self {
+        Self { inner, layer }
+    }
+
+    /// The layer this filesystem reports to.
+    pub fn layer(&self) -> &Arc<StorageLayer> {
+        &self.layer
+    }
+}
+
+impl<F: Fs> Fs for ChaosFs<F>
+where
+    F::File: Sync,
+{
+    type File = ChaosFile<F::File>;
+
+    fn file_system(&self) -> FileSystemTag {
+        self.inner.file_system()
+    }
+
+    async fn open_options(&self, path: &Path, options: OpenOptions) -> Result<Self::File, FsError> {
+        // Opening for write without truncate downloads the existing object first (a GET).
+        let prefill = options.write && !options.truncate;
+        let open = self.inner.open_options(path, options);
+        let inner = if prefill {
+            self.layer.run(S3OpKind::Get, open).await?
+        } else {
+            open.await?
+        };
+        Ok(ChaosFile {
+            inner,
+            layer: self.layer.clone(),
+        })
+    }
+
+    async fn create_dir_all(_path: &Path) -> Result<(), FsError> {
+        Ok(())
+    }
+
+    async fn list(
+        &self,
+        path: &Path,
+    ) -> Result<impl Stream<Item = Result<FileMeta, FsError>>, FsError> {
+        let listing = self
+            .layer
+            .run(S3OpKind::List, async {
+                let items: Vec<FileMeta> = self.inner.list(path).await?.try_collect().await?;
+                Ok(items)
+            })
+            .await?;
+        Ok(stream::iter(listing.into_iter().map(Ok)))
+    }
+
+    async fn remove(&self, path: &Path) -> Result<(), FsError> {
+        self.layer
+            .run(S3OpKind::Delete, self.inner.remove(path))
+            .await
+    }
+
+    async fn copy(&self, from: &Path, to: &Path) -> Result<(), FsError> {
+        self.layer
+            .run(S3OpKind::Put, self.inner.copy(from, to))
+            .await
+    }
+
+    async fn link(&self, from: &Path, to: &Path) -> Result<(), FsError> {
+        self.inner.link(from, to).await
+    }
+
+    async fn exists(&self, path: &Path) -> Result<bool, FsError> {
+        self.layer
+            .run(S3OpKind::Head, self.inner.exists(path))
+            .await
+    }
+}
+
+type BoxFut<'a, T> = Pin<Box<dyn MaybeSendFuture<Output = Result<T, FsError>> + 'a>>;
+
+impl<F: FsCas> FsCas for ChaosFs<F> {
+    fn load_with_tag(&self, path: &Path) -> BoxFut<'_, Option<(Vec<u8>, String)>> {
+        let op = self.inner.load_with_tag(path);
+        Box::pin(self.layer.run(S3OpKind::Get, op))
+    }
+
+    fn put_conditional(
+        &self,
+        path: &Path,
+        payload: &[u8],
+        content_type: Option<&str>,
+        metadata: Option<Vec<(String, String)>>,
+        condition: CasCondition,
+    ) -> BoxFut<'_, String> {
+        let op = self
+            .inner
+            .put_conditional(path, payload, content_type, metadata, condition);
+        Box::pin(self.layer.run(S3OpKind::CondPut, op))
+    }
+}
+
+impl<F: ObjectHead> ObjectHead for ChaosFs<F> {
+    fn head_metadata<'a>(&'a self, path: &'a Path) -> BoxFut<'a, Option<HashMap<String, String>>> {
+        let op = self.inner.head_metadata(path);
+        Box::pin(self.layer.run(S3OpKind::Head, op))
+    }
+}
+
+/// A file of a [`ChaosFs`]: reads are GETs, close/commit is a PUT.
+pub struct ChaosFile<T> {
+    inner: T,
+    layer: Arc<StorageLayer>,
+}
+
+impl<T: Read + Sync> Read for ChaosFile<T> {
+    async fn read_exact_at<B: IoBufMut>(&mut self, buf: B, pos: u64) -> (Result<(), FsError>, B) {
+        let layer = self.layer.clone();
+        let mut out = None;
+        let result = layer
+            .run(S3OpKind::Get, async {
+                let (r, b) = self.inner.read_exact_at(buf, pos).await;
+                out = Some(b);
+                r
+            })
+            .await;
+        (result, take_buf(out))
+    }
+
+    async fn read_to_end_at(&mut self, buf: Vec<u8>, pos: u64) -> (Result<(), FsError>, Vec<u8>) {
+        let layer = self.layer.clone();
+        let mut out = None;
+        let result = layer
+            .run(S3OpKind::Get, async {
+                let (r, b) = self.inner.read_to_end_at(buf, pos).await;
+                out = Some(b);
+                r
+            })
+            .await;
+        (result, take_buf(out))
+    }
+
+    async fn size(&self) -> Result<u64, FsError> {
+        self.layer.run(S3OpKind::Head, self.inner.size()).await
+    }
+}
+
+/// The inner future always runs to completion inside `run`, so the buffer is always there.
+fn take_buf<B>(out: Option<B>) -> B {
+    match out {
+        Some(b) => b,
+        None => unreachable!("StorageLayer::run always awaits the operation"),
+    }
+}
+
+impl<T: Write> Write for ChaosFile<T> {
+    async fn write_all<B: IoBuf>(&mut self, buf: B) -> (Result<(), FsError>, B) {
+        self.inner.write_all(buf).await
+    }
+
+    async fn flush(&mut self) -> Result<(), FsError> {
+        self.inner.flush().await
+    }
+
+    async fn close(&mut self) -> Result<(), FsError> {
+        let layer = self.layer.clone();
+        layer.run(S3OpKind::Put, self.inner.close()).await
+    }
+}
+
+impl<T: FileCommit> FileCommit for ChaosFile<T> {
+    async fn commit(&mut self) -> Result<(), FsError> {
+        let layer = self.layer.clone();
+        layer.run(S3OpKind::Put, self.inner.commit()).await
+    }
+}

@@ -1,0 +1,564 @@
+//! The isolation checker: reads a recorded [history](crate::history) and reports every
+//! anomaly against the strict serializability that fusio-manifest claims (one linear chain of
+//! txns `1..=HEAD`, each commit based on the snapshot right before it).
+//!
+//! It uses only the history. Events are fed one at a time ([`Checker::feed`]) and only compact
+//! per-attempt and per-read state is kept, so a huge history file can be checked while it is
+//! streamed from disk; the analysis runs in [`Checker::finish`].
+//!
+//! # Model
+//!
+//! - Every write attempt writes a unique value id. A write is **committed** when it was
+//!   acknowledged (`ok`, its txn id is `txn_id`) or when it is indeterminate (`info`, or never
+//!   completed) but its value was observed anywhere (a read, a writer's read, the final state);
+//!   such a write is placed at txn `snapshot_txn + 1`. An indeterminate write that was never
+//!   observed is taken as not committed. A committed write that cannot be placed (its session's
+//!   snapshot is unknown) is reported as [`AnomalyClass::TxnCountMismatch`], and observations
+//!   of its value are not checked further.
+//! - The committed writes of a key, by txn id, form its version chain; the state of a key after
+//!   txn `T` is the chain's last value with txn `<= T`, or none.
+//! - Each observation is reported under one class: a value nobody wrote is a garbage read, a
+//!   value of a failed attempt an aborted read, another key's value or a value other than the
+//!   key's state at the snapshot a non-snapshot read. A committed writer's read is judged
+//!   against its predecessor in the chain instead: reading the same value as another committed
+//!   writer of the key is a lost update (a fork), reading an older value otherwise a lost
+//!   write of the skipped version.
+//! - Real time: a session invoked after a commit was acknowledged, or after another session
+//!   completed, must have a snapshot at least that txn (resp. that session's snapshot). A
+//!   reader whose later op sees a lower snapshot than its own earlier op is reported as a
+//!   non-monotonic read (and not also as a real-time violation).
+//! - Reads listed by a read operation that did not end `ok` are checked like the others (the
+//!   system did return them). Indeterminate or failed sessions still count for real time.
+//! - Without a `final` event the lost-write and txn-count checks do not run (fully), and the
+//!   report is not valid.
+//!
+//! Inconsistencies of the history itself (an attempt completed twice, two `final` events, an
+//! `ok` read without a snapshot) are listed as problems and also make the report invalid.
+
+mod analysis;
+mod anomaly;
+mod intern;
+mod report;
+mod synth;
+#[cfg(test)]
+mod tests;
+
+use std::borrow::Borrow;
+use std::ops::Range;
+use std::path::Path;
+
+pub use anomaly::{Anomaly, AnomalyClass, OpRef};
+pub use report::{CheckReport, VerificationRow};
+pub use synth::synthetic_history;
+
+use crate::history::{read_history, Event, HistoryError, OpKind, Outcome};
+use intern::{FxHashMap, Interner, ABSENT};
+
+/// Sentinel for an unknown client or key id.
+const UNKNOWN: u32 = u32::MAX;
+
+/// At most this many example anomalies (and problems) are kept per class.
+pub const MAX_EXAMPLES: usize = 20;
+
+/// What is known about how a write attempt ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    /// Its value id was observed, but no attempt with it was recorded.
+    Unwritten,
+    /// Invoked, no completion recorded.
+    Invoked,
+    /// Acknowledged commit.
+    Ok,
+    /// Definitely not applied.
+    Fail,
+    /// Indeterminate.
+    Info,
+}
+
+/// One write attempt, indexed by the id of the value it wrote.
+#[derive(Debug, Clone)]
+struct Attempt {
+    /// For a value id that is not `client:op:attempt`: its id in [`Checker::other_ids`].
+    other: u32,
+    client: u32,
+    key: u32,
+    attempt: u32,
+    /// Value id read (or [`ABSENT`]); meaningful if `read_done`.
+    read: u32,
+    op: u64,
+    snapshot: Option<u64>,
+    txn_id: Option<u64>,
+    status: Status,
+    read_done: bool,
+    /// An `invoke` was recorded.
+    invoked: bool,
+}
+
+impl Attempt {
+    fn unwritten(other: u32, client: u32, op: u64, attempt: u32) -> Self {
+        Attempt {
+            other,
+            client,
+            key: UNKNOWN,
+            attempt,
+            read: ABSENT,
+            op,
+            snapshot: None,
+            txn_id: None,
+            status: Status::Unwritten,
+            read_done: false,
+            invoked: false,
+        }
+    }
+}
+
+/// One completed read operation.
+#[derive(Debug, Clone)]
+struct ReadOp {
+    client: u32,
+    op: u64,
+    snapshot: Option<u64>,
+    outcome: Outcome,
+    scan: bool,
+    /// Its `(key, value)` observations in [`Checker::obs`].
+    obs: Range<usize>,
+}
+
+/// A session (write attempt or read operation) in the order of its `invoke`.
+#[derive(Debug, Clone, Copy)]
+enum Session {
+    /// Write attempt (its value id).
+    Write(u32),
+    /// Read operation (index into [`Checker::reads`]).
+    Read(u32),
+    /// A read operation that has not completed (yet).
+    Pending,
+}
+
+/// What a completion shows about real time: by then, HEAD had reached a txn.
+#[derive(Debug, Clone, Copy)]
+enum Evidence {
+    /// An acknowledged commit (its value id): its txn id.
+    Ack(u32),
+    /// A write attempt (its value id) completed: its snapshot.
+    WriteSession(u32),
+    /// A read operation (index into [`Checker::reads`]) completed: its snapshot.
+    ReadSession(u32),
+}
+
+/// The final state.
+#[derive(Debug, Clone)]
+struct FinalState {
+    head_txn: u64,
+    state: Vec<(u32, u32)>,
+}
+
+/// Bounded list of history inconsistencies.
+#[derive(Debug, Clone, Default)]
+struct Problems {
+    count: u64,
+    examples: Vec<String>,
+}
+
+impl Problems {
+    fn add(&mut self, describe: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.examples.len() < MAX_EXAMPLES {
+            self.examples.push(describe());
+        }
+    }
+}
+
+/// Streaming history checker: [`feed`](Checker::feed) every event (in file order), then
+/// [`finish`](Checker::finish).
+pub struct Checker {
+    clients: Interner,
+    keys: Interner,
+    /// Canonical `client:op:attempt` value ids, by their numbers, to their index in `writes`.
+    value_ids: Slots,
+    /// Any other value ids (all garbage, unless an attempt wrote such an id)...
+    other_ids: Interner,
+    /// ... and their index in `writes`.
+    other_slots: Vec<u32>,
+    /// Write attempts, indexed by the id of the value they wrote.
+    writes: Vec<Attempt>,
+    /// Whether each value was observed somewhere (parallel to `writes`).
+    observed: Vec<bool>,
+    reads: Vec<ReadOp>,
+    /// `(key, value or ABSENT)` observations of all read operations.
+    obs: Vec<(u32, u32)>,
+    /// Per client, its latest read operation not completed yet: `(op, position in
+    /// sessions)`. A client normally has one read in flight...
+    pending_read: Vec<Option<(u64, usize)>>,
+    /// ... any other pending read operations, by `(client, op)`.
+    pending_reads: FxHashMap<(u32, u64), usize>,
+    /// Every session by invocation time, in file order (so nearly sorted).
+    sessions: Vec<(u64, Session)>,
+    /// `(time, txn, source)` of every completion that shows HEAD's progress, in file order.
+    evidence: Vec<(u64, u64, Evidence)>,
+    final_state: Option<FinalState>,
+    problems: Problems,
+}
+
+impl Default for Checker {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Checker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checker")
+            .field("write_attempts", &self.writes.len())
+            .field("read_ops", &self.reads.len())
+            .field("final", &self.final_state.is_some())
+            .finish()
+    }
+}
+
+impl Checker {
+    /// An empty checker.
+    pub fn new() -> Self {
+        Checker {
+            clients: Interner::default(),
+            keys: Interner::default(),
+            value_ids: Slots::default(),
+            other_ids: Interner::default(),
+            other_slots: Vec::new(),
+            writes: Vec::new(),
+            observed: Vec::new(),
+            reads: Vec::new(),
+            obs: Vec::new(),
+            pending_read: Vec::new(),
+            pending_reads: FxHashMap::default(),
+            sessions: Vec::new(),
+            evidence: Vec::new(),
+            final_state: None,
+            problems: Problems::default(),
+        }
+    }
+
+    /// Takes in one event. An attempt's `invoke` should come before its completion (as the
+    /// recorder writes them); a completion without one has no invocation time, so the
+    /// real-time checks skip it.
+    pub fn feed(&mut self, event: &Event) {
+        match *event {
+            Event::Invoke {
+                ref client,
+                op,
+                attempt,
+                kind,
+                t_us,
+                ref key,
+            } => self.on_invoke(client, op, attempt, kind, t_us, key.as_deref()),
+            Event::Write {
+                ref client,
+                op,
+                attempt,
+                t_us,
+                outcome,
+                ref key,
+                snapshot_txn,
+                read_done,
+                ref read,
+                ref wrote,
+                txn_id,
+                error: _,
+            } => {
+                let client = self.clients.intern(client);
+                let key = self.keys.intern(key);
+                let read = match read {
+                    Some(id) if read_done => self.observe(id),
+                    _ => ABSENT,
+                };
+                let v = self.value(wrote);
+                let a = &mut self.writes[v as usize];
+                if matches!(a.status, Status::Ok | Status::Fail | Status::Info) {
+                    self.problems
+                        .add(|| format!("write attempt with value id {wrote} completed twice"));
+                    return;
+                }
+                a.client = client;
+                a.op = op;
+                a.attempt = attempt;
+                a.key = key;
+                a.status = match outcome {
+                    Outcome::Ok => Status::Ok,
+                    Outcome::Fail => Status::Fail,
+                    Outcome::Info => Status::Info,
+                };
+                a.snapshot = snapshot_txn;
+                a.read_done = read_done;
+                a.read = read;
+                a.txn_id = txn_id;
+                match (outcome, txn_id, snapshot_txn) {
+                    (Outcome::Ok, Some(txn), _) => {
+                        self.evidence.push((t_us, txn, Evidence::Ack(v)));
+                    }
+                    (_, _, Some(s)) => self.evidence.push((t_us, s, Evidence::WriteSession(v))),
+                    _ => {}
+                }
+            }
+            Event::Read {
+                client: ref name,
+                op,
+                t_us,
+                outcome,
+                snapshot_txn,
+                scan,
+                ref reads,
+                error: _,
+            } => {
+                let client = self.clients.intern(name);
+                let pending = match self.pending_read.get_mut(client as usize) {
+                    Some(p) if p.is_some_and(|p| p.0 == op) => p.take().map(|p| p.1),
+                    _ => self.pending_reads.remove(&(client, op)),
+                };
+                let index = next_id(self.reads.len());
+                if let Some(pos) = pending {
+                    self.sessions[pos].1 = Session::Read(index);
+                }
+                if let Some(s) = snapshot_txn {
+                    self.evidence.push((t_us, s, Evidence::ReadSession(index)));
+                }
+                let start = self.obs.len();
+                for (key, value) in reads {
+                    let key = self.keys.intern(key);
+                    let value = match value {
+                        Some(id) => self.observe(id),
+                        None => ABSENT,
+                    };
+                    self.obs.push((key, value));
+                }
+                if outcome == Outcome::Ok && snapshot_txn.is_none() {
+                    self.problems
+                        .add(|| format!("read {name} op {op} is ok but has no snapshot_txn"));
+                }
+                self.reads.push(ReadOp {
+                    client,
+                    op,
+                    snapshot: snapshot_txn,
+                    outcome,
+                    scan,
+                    obs: start..self.obs.len(),
+                });
+            }
+            Event::Final {
+                t_us: _,
+                head_txn,
+                ref state,
+            } => {
+                if self.final_state.is_some() {
+                    self.problems
+                        .add(|| "more than one final event; the first one is used".to_string());
+                    return;
+                }
+                let state = state
+                    .iter()
+                    .map(|(key, value)| (self.keys.intern(key), self.observe(value)))
+                    .collect();
+                self.final_state = Some(FinalState { head_txn, state });
+            }
+        }
+    }
+
+    fn on_invoke(
+        &mut self,
+        client: &str,
+        op: u64,
+        attempt: u32,
+        kind: OpKind,
+        t_us: u64,
+        key: Option<&str>,
+    ) {
+        let client_id = self.clients.intern(client);
+        match kind {
+            OpKind::Read => {
+                let pos = self.sessions.len();
+                let c = client_id as usize;
+                if c >= self.pending_read.len() {
+                    self.pending_read.resize(c + 1, None);
+                }
+                // Keep the one in flight, if any, in the map.
+                if let Some((other, other_pos)) = self.pending_read[c].replace((op, pos)) {
+                    self.pending_reads.insert((client_id, other), other_pos);
+                }
+                self.sessions.push((t_us, Session::Pending));
+            }
+            OpKind::Write => {
+                let v = self.slot(client_id, op, attempt);
+                let key = key.map(|k| self.keys.intern(k));
+                let a = &mut self.writes[v as usize];
+                if a.invoked {
+                    self.problems
+                        .add(|| format!("write attempt {client}:{op}:{attempt} was invoked twice"));
+                    return;
+                }
+                a.invoked = true;
+                self.sessions.push((t_us, Session::Write(v)));
+                if a.status == Status::Unwritten {
+                    a.status = Status::Invoked;
+                }
+                if let (Some(k), UNKNOWN) = (key, a.key) {
+                    a.key = k;
+                }
+            }
+        }
+    }
+
+    /// The attempt slot of value id `id`, creating an (unwritten) one if new.
+    fn value(&mut self, id: &str) -> u32 {
+        if let Some((client, op, attempt)) = parse_value_id(id) {
+            let client = self.clients.intern(client);
+            return self.slot(client, op, attempt);
+        }
+        let other = self.other_ids.intern(id);
+        if let Some(&v) = self.other_slots.get(other as usize) {
+            return v;
+        }
+        let v = next_id(self.writes.len());
+        self.writes.push(Attempt::unwritten(other, UNKNOWN, 0, 0));
+        self.observed.push(false);
+        self.other_slots.push(v);
+        v
+    }
+
+    /// The attempt slot of value id `client:op:attempt`, creating an (unwritten) one if new.
+    fn slot(&mut self, client: u32, op: u64, attempt: u32) -> u32 {
+        let next = next_id(self.writes.len());
+        let v = self.value_ids.get_or_insert(client, op, attempt, next);
+        if v == next {
+            self.writes
+                .push(Attempt::unwritten(UNKNOWN, client, op, attempt));
+            self.observed.push(false);
+        }
+        v
+    }
+
+    /// [`Checker::value`], marking the value as observed.
+    fn observe(&mut self, id: &str) -> u32 {
+        let v = self.value(id);
+        self.observed[v as usize] = true;
+        v
+    }
+
+    /// Runs every check and returns the report.
+    pub fn finish(self) -> CheckReport {
+        analysis::analyze(self)
+    }
+}
+
+/// Maps `(client, op, attempt)` to attempt slots: per client, a dense table indexed by
+/// `op * DENSE_ATTEMPTS + attempt` (clients number their ops densely), kept at most about
+/// 16 times as large as the entries it holds; anything else in a hash map.
+#[derive(Default)]
+struct Slots {
+    dense: Vec<Vec<u32>>,
+    used: Vec<usize>,
+    sparse: FxHashMap<(u32, u64, u32), u32>,
+}
+
+/// Attempts per op held in the dense tables.
+const DENSE_ATTEMPTS: u64 = 4;
+
+/// An empty entry of a dense table.
+const NO_SLOT: u32 = u32::MAX;
+
+impl Slots {
+    /// The slot of `(client, op, attempt)`, or `next` (now recorded) if it has none.
+    fn get_or_insert(&mut self, client: u32, op: u64, attempt: u32, next: u32) -> u32 {
+        let c = client as usize;
+        if c >= self.dense.len() {
+            self.dense.resize_with(c + 1, Vec::new);
+            self.used.resize(c + 1, 0);
+        }
+        let index = op
+            .checked_mul(DENSE_ATTEMPTS)
+            .filter(|_| u64::from(attempt) < DENSE_ATTEMPTS)
+            .map(|i| i + u64::from(attempt));
+        let table = &mut self.dense[c];
+        let limit = 8 * self.used[c] as u64 + 4096;
+        match index {
+            Some(i) if i < table.len() as u64 || i < limit => {
+                let i = i as usize;
+                if i >= table.len() {
+                    table.resize((i + 1).next_power_of_two(), NO_SLOT);
+                }
+                if table[i] == NO_SLOT {
+                    // It may have been put in the hash map while the table was smaller.
+                    table[i] = if self.sparse.is_empty() {
+                        next
+                    } else {
+                        *self.sparse.get(&(client, op, attempt)).unwrap_or(&next)
+                    };
+                    self.used[c] += 1;
+                }
+                table[i]
+            }
+            _ => *self.sparse.entry((client, op, attempt)).or_insert(next),
+        }
+    }
+}
+
+/// The next dense id after `len` ids. Panics past `u32::MAX - 1` write attempts or read
+/// operations (a history of hundreds of gigabytes).
+fn next_id(len: usize) -> u32 {
+    u32::try_from(len)
+        .ok()
+        .filter(|&id| id != u32::MAX)
+        .expect("history checker limit: more than 4,294,967,294 attempts or reads")
+}
+
+/// Splits a canonical value id `client:op:attempt` (client non-empty; op and attempt decimal
+/// without leading zeros). Any other spelling is kept as an opaque string, so that two
+/// spellings of one number are two different values.
+fn parse_value_id(id: &str) -> Option<(&str, u64, u32)> {
+    /// A canonical decimal number (no sign, no leading zero) that fits in a `u64`.
+    fn number(s: &[u8]) -> Option<u64> {
+        if s.is_empty() || (s.len() > 1 && s[0] == b'0') {
+            return None;
+        }
+        s.iter().try_fold(0u64, |n, &b| {
+            let digit = b.wrapping_sub(b'0');
+            (digit < 10).then_some(())?;
+            n.checked_mul(10)?.checked_add(u64::from(digit))
+        })
+    }
+    let b = id.as_bytes();
+    let first = b.iter().position(|&c| c == b':')?;
+    let second = first + 1 + b[first + 1..].iter().position(|&c| c == b':')?;
+    if first == 0 {
+        return None;
+    }
+    let op = number(&b[first + 1..second])?;
+    let attempt = u32::try_from(number(&b[second + 1..])?).ok()?;
+    Some((&id[..first], op, attempt))
+}
+
+/// Checks a whole history (see [`Checker`]): owned events (`Vec<Event>`, an iterator of
+/// events) or borrowed ones (`&[Event]`).
+pub fn check<E: Borrow<Event>>(events: impl IntoIterator<Item = E>) -> CheckReport {
+    let mut checker = Checker::new();
+    for event in events {
+        checker.feed(event.borrow());
+    }
+    checker.finish()
+}
+
+/// What `check-history` does: streams and checks each history file, prints its console
+/// report (labelled with the path), and returns whether every one is valid. Stops at the first
+/// file that cannot be read or has a malformed line.
+pub fn check_files<P: AsRef<Path>>(paths: &[P]) -> Result<bool, HistoryError> {
+    let mut all_valid = true;
+    for path in paths {
+        let path = path.as_ref();
+        let mut checker = Checker::new();
+        for event in read_history(path) {
+            checker.feed(&event?);
+        }
+        let report = checker.finish();
+        report.print_console(&path.display().to_string());
+        all_valid &= report.is_valid();
+    }
+    Ok(all_valid)
+}

@@ -1,0 +1,478 @@
+//! The operation history of a run: what every client invoked, saw and was told, recorded as
+//! JSON Lines and checked offline by [`crate::checker`].
+//!
+//! # File format
+//!
+//! One JSON object per line (UTF-8, `\n`-terminated; blank lines are ignored). The `type` field
+//! names the event; the other fields depend on it. Optional fields may be omitted or `null`.
+//! `t_us` is a monotonic timestamp: microseconds since the run started, from one clock shared
+//! by every client ([`now_us`]).
+//!
+//! | `type` | fields | written |
+//! | --- | --- | --- |
+//! | `invoke` | `client`, `op`, `attempt`, `kind` (`write`/`read`), `t_us`, `key`? | when an attempt (write) or an operation (read, `attempt` 0) starts |
+//! | `write` | `client`, `op`, `attempt`, `t_us`, `outcome`, `key`, `snapshot_txn`?, `read_done`, `read`?, `wrote`, `txn_id`?, `error`? | when a write attempt ends |
+//! | `read` | `client`, `op`, `t_us`, `outcome`, `snapshot_txn`?, `scan`, `reads`, `error`? | when a read operation ends |
+//! | `final` | `t_us`, `head_txn`, `state` | once, after the workload: a full scan at the latest snapshot |
+//!
+//! Field meanings:
+//! - `client`: `w0`, `w1`, ... for writers, `r0`, `r1`, ... for readers; `op`: the client's
+//!   operation number; `attempt`: 0 for the first attempt of an operation, +1 per retry.
+//! - `outcome`: `ok` (committed / read succeeded), `fail` (definite: the write was NOT
+//!   applied, e.g. `PreconditionFailed`), `info` (indeterminate: the write may or may not have
+//!   been applied).
+//! - `snapshot_txn`: the txn id of the session's snapshot (HEAD's `last_txn_id` when the
+//!   session opened); absent if the session never opened.
+//! - `read_done` / `read`: whether the writer's read of `key` returned, and the value id it saw
+//!   (absent/`null` = the key had no value).
+//! - `wrote`: the value id the attempt put (always `client:op:attempt`, see [`make_value`]).
+//! - `txn_id`: the txn id of the commit, on `ok` (it must be `snapshot_txn + 1`).
+//! - `reads`: `[key, value id or null]` pairs in the order the session returned them; `scan`
+//!   is true when they came from a full scan (then keys missing from it count as reads of no
+//!   value).
+//! - `head_txn` / `state`: HEAD's `last_txn_id` and the `[key, value id]` pairs of the final
+//!   scan, in scan order.
+//!
+//! Example:
+//!
+//! ```text
+//! {"type":"invoke","client":"w0","op":1,"attempt":0,"kind":"write","t_us":1200,"key":"k00042"}
+//! {"type":"write","client":"w0","op":1,"attempt":0,"t_us":9800,"outcome":"ok","key":"k00042","snapshot_txn":6,"read_done":true,"read":"w3:4:0","wrote":"w0:1:0","txn_id":7}
+//! {"type":"invoke","client":"r0","op":3,"attempt":0,"kind":"read","t_us":9900}
+//! {"type":"read","client":"r0","op":3,"t_us":12000,"outcome":"ok","snapshot_txn":7,"scan":false,"reads":[["k00042","w0:1:0"],["k00007",null]]}
+//! {"type":"final","t_us":900000,"head_txn":7,"state":[["k00042","w0:1:0"]]}
+//! ```
+//!
+//! # Recording rules (what the checker relies on)
+//!
+//! - Record an attempt's `invoke` before opening its session, and its completion after its
+//!   outcome is known, with `t_us` from one clock: real-time checks compare them.
+//! - Every write `invoke` gets a `write` completion, even on a timeout or cancellation (then
+//!   `info`), with `snapshot_txn` as soon as the session opened. An attempt that never
+//!   completes counts as indeterminate with an unknown snapshot.
+//! - `wrote` is exactly `client:op:attempt` (the checker derives the value id of an `invoke`
+//!   that way), unique in the run, and the stored value is [`make_value`] of it; readers record
+//!   [`value_id`] of what they read.
+//! - An `ok` write carries `txn_id` from the commit (`CommitOutcome.head.last_txn_id`); `fail`
+//!   only when the write was definitely not applied.
+//! - Every commit under the manifest's prefix comes from a recorded attempt (a fresh prefix per
+//!   run): any other commit shows up as unexplained txns or garbage reads.
+//! - The `final` event is a full scan in one read session; `head_txn` is its snapshot.
+//!
+//! # Recording
+//!
+//! [`HistoryRecorder`] is a cheap, cloneable handle: [`HistoryRecorder::record`] hands the
+//! event to a dedicated writer thread through a bounded channel, which serializes and buffers
+//! it; [`HistoryWriter::finish`] flushes, fsyncs and joins. Events are written in the order
+//! `record` was called, so an attempt's `invoke` precedes its completion when both are recorded
+//! by the same task. [`read_history`] streams a file back, one event per line.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+
+/// What kind of operation an `invoke` starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpKind {
+    /// A write attempt: session, read of the key, put, commit.
+    Write,
+    /// A read operation: read session, gets (or a scan), end.
+    Read,
+}
+
+/// How an attempt or operation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Succeeded: a write committed (its `txn_id` is known), a read returned its values.
+    Ok,
+    /// Definitely failed: a write was not applied (e.g. `PreconditionFailed`).
+    Fail,
+    /// Indeterminate: a write may or may not have been applied (any other error, a timeout).
+    Info,
+}
+
+/// One line of the history file. See the [module docs](self) for the format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// An attempt (write) or an operation (read) starts.
+    Invoke {
+        /// Client id (`w0`, `r3`, ...).
+        client: String,
+        /// The client's operation number.
+        op: u64,
+        /// Attempt number within the operation (0 for reads).
+        attempt: u32,
+        /// Write attempt or read operation.
+        kind: OpKind,
+        /// Invocation time, microseconds since the run started.
+        t_us: u64,
+        /// The key a write attempt will write.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        key: Option<String>,
+    },
+    /// A write attempt ended.
+    Write {
+        /// Client id.
+        client: String,
+        /// The client's operation number.
+        op: u64,
+        /// Attempt number within the operation.
+        attempt: u32,
+        /// Completion time, microseconds since the run started.
+        t_us: u64,
+        /// `ok`, `fail` (not applied) or `info` (maybe applied).
+        outcome: Outcome,
+        /// The key read and written.
+        key: String,
+        /// Txn id of the write session's snapshot; `None` if the session never opened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot_txn: Option<u64>,
+        /// Whether the read of `key` in the session returned.
+        #[serde(default)]
+        read_done: bool,
+        /// Value id read from `key` (`None`: no value); meaningful only if `read_done`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read: Option<String>,
+        /// Value id put into `key`.
+        wrote: String,
+        /// Txn id of the commit, on `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        txn_id: Option<u64>,
+        /// The error, on `fail` or `info`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// A read operation ended.
+    Read {
+        /// Client id.
+        client: String,
+        /// The client's operation number.
+        op: u64,
+        /// Completion time, microseconds since the run started.
+        t_us: u64,
+        /// `ok` when every read returned; otherwise `fail`/`info`.
+        outcome: Outcome,
+        /// Txn id of the read session's snapshot; `None` if the session never opened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot_txn: Option<u64>,
+        /// Whether `reads` is a full scan (keys missing from it had no value).
+        #[serde(default)]
+        scan: bool,
+        /// `(key, value id)` pairs in the order returned; `None`: the key had no value.
+        #[serde(default)]
+        reads: Vec<(String, Option<String>)>,
+        /// The error, if not `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// The final state, read once after the workload.
+    Final {
+        /// When the final scan completed, microseconds since the run started.
+        t_us: u64,
+        /// HEAD's `last_txn_id` (the final scan's snapshot).
+        head_txn: u64,
+        /// `(key, value id)` pairs in scan order.
+        state: Vec<(String, String)>,
+    },
+}
+
+/// Microseconds elapsed since `start` (the run's clock for `t_us`), saturating.
+pub fn now_us(start: Instant) -> u64 {
+    u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// The value stored by a write attempt: `"{value_id}|prev={prev or -}|"` padded with `.` to at
+/// least `size` bytes. `value_id` is `client:op:attempt` and must not contain `|`.
+pub fn make_value(value_id: &str, prev: Option<&str>, size: usize) -> String {
+    let prev = prev.unwrap_or("-");
+    let head = value_id.len() + prev.len() + 7;
+    let mut v = String::with_capacity(head.max(size));
+    v.push_str(value_id);
+    v.push_str("|prev=");
+    v.push_str(prev);
+    v.push('|');
+    while v.len() < size {
+        v.push('.');
+    }
+    v
+}
+
+/// The value id of a stored value: the text before the first `|` when it has the
+/// `client:op:attempt` shape. Any other value (no `|`, or a malformed id) is returned
+/// truncated to at most 64 bytes (on a char boundary); normally no writer wrote such an id, so
+/// the checker reports it as a garbage read.
+pub fn value_id(value: &str) -> &str {
+    if let Some((id, _)) = value.split_once('|') {
+        if is_value_id(id) {
+            return id;
+        }
+    }
+    let mut end = value.len().min(64);
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    &value[..end]
+}
+
+/// Whether `id` is `client:op:attempt` (client non-empty without `:` or `|`, op and attempt
+/// decimal numbers).
+fn is_value_id(id: &str) -> bool {
+    let mut parts = id.split(':');
+    let digits =
+        |p: Option<&str>| p.is_some_and(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()));
+    matches!(parts.next(), Some(c) if !c.is_empty())
+        && digits(parts.next())
+        && digits(parts.next())
+        && parts.next().is_none()
+}
+
+/// Capacity of the channel between recorders and the writer thread; `record` blocks only when
+/// the writer thread is this many events behind.
+const CHANNEL_CAPACITY: usize = 1 << 16;
+
+enum Msg {
+    Event(Box<Event>),
+    Finish,
+}
+
+#[derive(Clone)]
+enum Sink {
+    File(SyncSender<Msg>),
+    Memory(Arc<Mutex<Vec<Event>>>),
+}
+
+/// A cheap, cloneable, thread-safe handle that records history events.
+///
+/// A file recorder sends each event to a dedicated writer thread (serialization and I/O happen
+/// there); an in-memory recorder ([`HistoryRecorder::in_memory`]) appends to a shared vector.
+/// Events recorded after [`HistoryWriter::finish`] are dropped.
+#[derive(Clone)]
+pub struct HistoryRecorder {
+    sink: Sink,
+}
+
+impl fmt::Debug for HistoryRecorder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.sink {
+            Sink::File(_) => "file",
+            Sink::Memory(_) => "memory",
+        };
+        f.debug_struct("HistoryRecorder")
+            .field("sink", &kind)
+            .finish()
+    }
+}
+
+/// Owner of a file recorder's writer thread; [`finish`](HistoryWriter::finish) it after the
+/// last event was recorded.
+#[derive(Debug)]
+pub struct HistoryWriter {
+    tx: SyncSender<Msg>,
+    thread: JoinHandle<io::Result<u64>>,
+}
+
+/// The events of an in-memory recorder.
+#[derive(Debug, Clone)]
+pub struct MemoryHistory {
+    events: Arc<Mutex<Vec<Event>>>,
+}
+
+impl HistoryRecorder {
+    /// Creates (truncates) the JSON Lines file at `path` and starts its writer thread.
+    pub fn create(path: impl AsRef<Path>) -> io::Result<(HistoryRecorder, HistoryWriter)> {
+        let file = File::create(path.as_ref())?;
+        let (tx, rx) = sync_channel(CHANNEL_CAPACITY);
+        let thread = std::thread::Builder::new()
+            .name("history-writer".into())
+            .spawn(move || write_events(rx, file))?;
+        let recorder = HistoryRecorder {
+            sink: Sink::File(tx.clone()),
+        };
+        Ok((recorder, HistoryWriter { tx, thread }))
+    }
+
+    /// A recorder that keeps the events in memory (for tests and small runs).
+    pub fn in_memory() -> (HistoryRecorder, MemoryHistory) {
+        let events = Arc::new(Mutex::new(Vec::new()));
+        let recorder = HistoryRecorder {
+            sink: Sink::Memory(events.clone()),
+        };
+        (recorder, MemoryHistory { events })
+    }
+
+    /// Records `event`. Cheap: it only moves the event into a channel (blocking only if the
+    /// writer thread is far behind) or a vector.
+    pub fn record(&self, event: Event) {
+        match &self.sink {
+            // The writer is gone only after `finish`: later events are dropped by design.
+            Sink::File(tx) => {
+                let _ = tx.send(Msg::Event(Box::new(event)));
+            }
+            Sink::Memory(events) => events
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(event),
+        }
+    }
+}
+
+impl HistoryWriter {
+    /// Writes every event recorded so far, flushes and fsyncs the file, stops the writer
+    /// thread, and returns how many events the file holds (or the first I/O error).
+    pub fn finish(self) -> io::Result<u64> {
+        // If the thread already stopped, the send fails and join reports why.
+        let _ = self.tx.send(Msg::Finish);
+        match self.thread.join() {
+            Ok(result) => result,
+            Err(_) => Err(io::Error::other("history writer thread panicked")),
+        }
+    }
+}
+
+impl MemoryHistory {
+    /// Takes the events recorded so far, leaving the history empty.
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The writer thread: one JSON line per event until `Finish` (or every sender is gone). After
+/// an I/O error it keeps draining the channel, so recorders never block, and reports the error.
+fn write_events(rx: Receiver<Msg>, file: File) -> io::Result<u64> {
+    let mut out = BufWriter::with_capacity(1 << 20, file);
+    let mut written = 0u64;
+    let mut error = None;
+    while let Ok(Msg::Event(event)) = rx.recv() {
+        if error.is_some() {
+            continue;
+        }
+        let line = serde_json::to_writer(&mut out, &event)
+            .map_err(io::Error::from)
+            .and_then(|()| out.write_all(b"\n"));
+        match line {
+            Ok(()) => written += 1,
+            Err(e) => error = Some(e),
+        }
+    }
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let file = out.into_inner().map_err(|e| e.into_error())?;
+    file.sync_all()?;
+    Ok(written)
+}
+
+/// A history file could not be read: which file, which line (1-based) and why.
+#[derive(Debug)]
+pub struct HistoryError {
+    /// The history file.
+    pub path: PathBuf,
+    /// The line (1-based), or `None` when the file could not be opened.
+    pub line: Option<u64>,
+    /// What is wrong.
+    pub message: String,
+}
+
+impl fmt::Display for HistoryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}: line {line}: {}", self.path.display(), self.message),
+            None => write!(f, "{}: {}", self.path.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for HistoryError {}
+
+/// Streams the events of a history file, one line at a time. Yields an error (and then stops)
+/// if the file cannot be opened or read, or a line is not a valid event.
+pub fn read_history(path: impl AsRef<Path>) -> HistoryReader {
+    let path = path.as_ref().to_path_buf();
+    let (reader, open_error) = match File::open(&path) {
+        Ok(file) => (Some(BufReader::with_capacity(1 << 20, file)), None),
+        Err(e) => (None, Some(e)),
+    };
+    HistoryReader {
+        path,
+        reader,
+        open_error,
+        line: 0,
+        buf: String::new(),
+    }
+}
+
+/// Iterator over the events of a history file (see [`read_history`]).
+pub struct HistoryReader {
+    path: PathBuf,
+    reader: Option<BufReader<File>>,
+    open_error: Option<io::Error>,
+    line: u64,
+    buf: String,
+}
+
+impl fmt::Debug for HistoryReader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HistoryReader")
+            .field("path", &self.path)
+            .field("line", &self.line)
+            .finish()
+    }
+}
+
+impl HistoryReader {
+    /// An error at `line` of this file; the iterator stops after it.
+    fn error(&mut self, line: Option<u64>, message: String) -> HistoryError {
+        self.reader = None;
+        HistoryError {
+            path: self.path.clone(),
+            line,
+            message,
+        }
+    }
+}
+
+impl Iterator for HistoryReader {
+    type Item = Result<Event, HistoryError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = self.open_error.take() {
+            return Some(Err(self.error(None, format!("cannot open: {e}"))));
+        }
+        loop {
+            let reader = self.reader.as_mut()?;
+            self.buf.clear();
+            match reader.read_line(&mut self.buf) {
+                Ok(0) => {
+                    self.reader = None;
+                    return None;
+                }
+                Ok(_) => self.line += 1,
+                Err(e) => {
+                    let line = Some(self.line + 1);
+                    return Some(Err(self.error(line, format!("cannot read: {e}"))));
+                }
+            }
+            let text = self.buf.trim();
+            if text.is_empty() {
+                continue;
+            }
+            return Some(match serde_json::from_str::<Event>(text) {
+                Ok(event) => Ok(event),
+                Err(e) => {
+                    let line = Some(self.line);
+                    Err(self.error(line, format!("malformed event: {e}")))
+                }
+            });
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Builds the system under test: a fusio-manifest `Manifest` over our storage wrapper, with an
+//! executor whose background tasks end when the run ends.
+//!
+//! fusio-manifest starts an orphan-recovery loop per `Manifest` that never exits and keeps its
+//! store alive. [`RunExecutor`] tracks every task the manifest spawns; [`RunExecutor::shutdown`]
+//! aborts them all and makes later spawns inert, so nothing of a finished run keeps calling
+//! storage.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use fusio::executor::{Executor, Timer};
+use fusio::remotes::aws::fs::AmazonS3;
+use fusio_core::MaybeSendFuture;
+use fusio_manifest::manifest::Manifest;
+use fusio_manifest::retention::DefaultRetention;
+use fusio_manifest::{
+    CheckpointStoreImpl, HeadStoreImpl, LeaseStoreImpl, ManifestContext, SegmentStoreImpl,
+};
+use tokio::task::AbortHandle;
+
+use crate::chaos::{ChaosFs, StorageLayer};
+
+/// The filesystem every harness manifest runs on.
+pub type HarnessFs = ChaosFs<AmazonS3>;
+
+/// fusio-manifest's generic `Manifest` over [`HarnessFs`], keys and values as strings.
+pub type HarnessManifest = Manifest<
+    String,
+    String,
+    HeadStoreImpl<HarnessFs>,
+    SegmentStoreImpl<HarnessFs>,
+    CheckpointStoreImpl<HarnessFs>,
+    LeaseStoreImpl<HarnessFs, RunExecutor>,
+    RunExecutor,
+    DefaultRetention,
+>;
+
+/// A tokio executor that remembers the tasks spawned through it, to abort them at the end.
+#[derive(Clone, Default)]
+pub struct RunExecutor {
+    tasks: Arc<Mutex<Vec<AbortHandle>>>,
+    closed: Arc<AtomicBool>,
+}
+
+impl RunExecutor {
+    /// Aborts every task spawned so far; tasks spawned later are aborted at once.
+    pub fn shutdown(&self) {
+        self.closed.store(true, Ordering::SeqCst);
+        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for t in tasks {
+            t.abort();
+        }
+    }
+
+    /// Tasks spawned and not yet finished.
+    pub fn live_tasks(&self) -> usize {
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.len()
+    }
+}
+
+impl Executor for RunExecutor {
+    type JoinHandle<R>
+        = tokio::task::JoinHandle<R>
+    where
+        R: fusio::MaybeSend;
+
+    type Mutex<T>
+        = tokio::sync::Mutex<T>
+    where
+        T: fusio::MaybeSend + fusio::MaybeSync;
+
+    type RwLock<T>
+        = tokio::sync::RwLock<T>
+    where
+        T: fusio::MaybeSend + fusio::MaybeSync;
+
+    fn spawn<F>(&self, future: F) -> Self::JoinHandle<F::Output>
+    where
+        F: Future + fusio::MaybeSend + 'static,
+        F::Output: fusio::MaybeSend,
+    {
+        let handle = tokio::spawn(future);
+        if self.closed.load(Ordering::SeqCst) {
+            handle.abort();
+        } else {
+            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+            tasks.retain(|t| !t.is_finished());
+            tasks.push(handle.abort_handle());
+        }
+        handle
+    }
+
+    fn mutex<T>(value: T) -> Self::Mutex<T>
+    where
+        T: fusio::MaybeSend + fusio::MaybeSync,
+    {
+        tokio::sync::Mutex::new(value)
+    }
+
+    fn rw_lock<T>(value: T) -> Self::RwLock<T>
+    where
+        T: fusio::MaybeSend + fusio::MaybeSync,
+    {
+        tokio::sync::RwLock::new(value)
+    }
+}
+
+impl Timer for RunExecutor {
+    fn sleep(&self, dur: Duration) -> Pin<Box<dyn MaybeSendFuture<Output = ()>>> {
+        Box::pin(tokio::time::sleep(dur))
+    }
+
+    fn now(&self) -> Instant {
+        Instant::now()
+    }
+
+    fn system_time(&self) -> SystemTime {
+        SystemTime::now()
+    }
+}
+
+/// Options for building one manifest.
+#[derive(Clone, Debug, Default)]
+pub struct ManifestOptions {
+    /// Lease TTL override (default: fusio-manifest's 60 s).
+    pub lease_ttl: Option<Duration>,
+}
+
+/// Builds a manifest under `prefix` on `s3`, through `layer`, with the run's `executor`.
+/// Mirrors what fusio-manifest's own `S3Manifest::from(Config)` wires, over our wrapper.
+pub fn build_manifest(
+    s3: AmazonS3,
+    layer: Arc<StorageLayer>,
+    prefix: &str,
+    executor: RunExecutor,
+    options: &ManifestOptions,
+) -> HarnessManifest {
+    let fs = ChaosFs::new(s3, layer);
+    let prefix = prefix.trim_end_matches('/').to_string();
+    let mut retention = DefaultRetention::default();
+    if let Some(ttl) = options.lease_ttl {
+        retention = retention.with_lease_ttl(ttl);
+    }
+    let context = ManifestContext::new(executor.clone()).with_retention(retention);
+    let head = HeadStoreImpl::new(fs.clone(), format!("{prefix}/HEAD.json"));
+    let segments = SegmentStoreImpl::new(fs.clone(), format!("{prefix}/segments"));
+    let checkpoints = CheckpointStoreImpl::new(fs.clone(), prefix.clone());
+    let leases = LeaseStoreImpl::new(fs, prefix, context.backoff, executor);
+    Manifest::new_with_context(head, segments, checkpoints, leases, Arc::new(context))
+}

@@ -1,0 +1,232 @@
+//! Console reports of sweeps: the plan's summary table, retry verdicts, success criteria, and
+//! the best and worst configurations of a comprehensive sweep.
+
+use crate::checker::AnomalyClass;
+use crate::metrics::MetricsSummary;
+use crate::runner::ScenarioOutcome;
+use crate::utils::BEST_MAX_FAILURE_RATE;
+use crate::workload::RunResult;
+
+/// Prints the plan's table: Scenario, Failure%, WriteTPS, P99(ms), RetrySucc%, RetryFail%.
+pub fn print_summary_table(title: &str, outcomes: &[ScenarioOutcome]) {
+    println!("\n=== {title} ===\n");
+    println!(
+        "{:<38} {:>9} {:>10} {:>9} {:>12} {:>12}",
+        "Scenario", "Failure%", "WriteTPS", "P99(ms)", "RetrySucc%", "RetryFail%"
+    );
+    println!("{}", "-".repeat(95));
+    for (i, o) in outcomes.iter().enumerate() {
+        let name = format!("{}. {}", i + 1, o.label);
+        match &o.result {
+            Ok(r) => {
+                let s = &r.summary;
+                println!(
+                    "{:<38} {:>8.2}% {:>10.2} {:>9.1} {:>11.1}% {:>11.1}%",
+                    name,
+                    s.precondition_failure_rate * 100.0,
+                    s.write_tps,
+                    s.write_p99_ms,
+                    s.retry_success_rate * 100.0,
+                    s.retry_failure_rate * 100.0
+                );
+            }
+            Err(e) => println!("{name:<38} FAILED: {e}"),
+        }
+    }
+}
+
+/// The plan's retry-behaviour classes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryVerdict {
+    /// Retry success > 70%, retry failure < 20%, max-retries-exceeded < 5% of failures.
+    Good,
+    /// Neither good nor poor.
+    Fair,
+    /// Retry success < 50%, or retry failure > 30%, or max-retries-exceeded > 10%.
+    Poor,
+    /// No precondition failure happened, so retries never ran.
+    NoRetries,
+}
+
+/// Classifies one scenario's retry behaviour by the plan's thresholds.
+pub fn retry_verdict(r: &RunResult) -> RetryVerdict {
+    let s = &r.summary;
+    let failures = r.counts.precondition_failures;
+    if failures == 0 {
+        return RetryVerdict::NoRetries;
+    }
+    let exceeded = s.total_max_retries_exceeded as f64 / failures as f64;
+    if s.retry_success_rate < 0.5 || s.retry_failure_rate > 0.3 || exceeded > 0.10 {
+        RetryVerdict::Poor
+    } else if s.retry_success_rate > 0.7 && s.retry_failure_rate < 0.2 && exceeded < 0.05 {
+        RetryVerdict::Good
+    } else {
+        RetryVerdict::Fair
+    }
+}
+
+/// Prints each scenario's retry verdict, with the plan's suggestions where it is poor.
+pub fn print_retry_verdicts(outcomes: &[ScenarioOutcome]) {
+    println!("\n=== Retry effectiveness (plan thresholds) ===");
+    for o in outcomes {
+        let Ok(r) = &o.result else { continue };
+        let s = &r.summary;
+        let failures = r.counts.precondition_failures;
+        let exceeded = if failures > 0 {
+            s.total_max_retries_exceeded as f64 / failures as f64 * 100.0
+        } else {
+            0.0
+        };
+        let verdict = retry_verdict(r);
+        let mark = match verdict {
+            RetryVerdict::Good => "✅ good",
+            RetryVerdict::Fair => "➖ fair",
+            RetryVerdict::Poor => "⚠️ poor",
+            RetryVerdict::NoRetries => "✅ no precondition failures",
+        };
+        println!(
+            "{:<32} {mark}: retry success {:.1}%, retry failure {:.1}%, max-retries-exceeded {:.1}% of {} precondition failures",
+            o.label,
+            s.retry_success_rate * 100.0,
+            s.retry_failure_rate * 100.0,
+            exceeded,
+            failures
+        );
+        if verdict == RetryVerdict::Poor {
+            let mut tips = Vec::new();
+            if s.max_retry_count < 2 {
+                tips.push("increase max_retry_count from 1 to 2-3 (CHAOS_MAX_RETRY_COUNT)");
+            }
+            tips.push(
+                "add exponential backoff with jitter between retries (CHAOS_RETRY_BACKOFF_MS)",
+            );
+            if s.key_overlap_ratio > 0.0 {
+                tips.push("reduce key_overlap_ratio (note: fusio-manifest conflicts are whole-HEAD, so any concurrent commit conflicts whatever keys it touched)");
+            }
+            for t in tips {
+                println!("{:<32}   suggestion: {t}", "");
+            }
+        }
+    }
+}
+
+fn met(ok: bool) -> &'static str {
+    if ok {
+        "✅ met    "
+    } else {
+        "❌ not met"
+    }
+}
+
+/// Prints the plan's success criteria, each met or not with the measured value. Returns
+/// nothing: only crashes and isolation anomalies fail a test; the rest are findings.
+pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, png_written: bool) {
+    let ok: Vec<&RunResult> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .collect();
+    let total = outcomes.len();
+    println!("\n=== Success criteria (plan) ===");
+    println!(
+        "{} 1. all scenarios complete: {}/{total}",
+        met(ok.len() == total),
+        ok.len()
+    );
+    let valid = ok.iter().filter(|r| r.check.is_valid()).count();
+    println!(
+        "{} 2. isolation verified: {valid}/{total} scenarios",
+        met(valid == total)
+    );
+    let worst = ok
+        .iter()
+        .map(|r| (&r.summary.config_label, r.summary.precondition_failure_rate))
+        .max_by(|a, b| a.1.total_cmp(&b.1));
+    match worst {
+        Some((label, rate)) => println!(
+            "{} 3. precondition failure rate < 30% everywhere: worst {:.1}% ({label})",
+            met(rate < 0.30),
+            rate * 100.0
+        ),
+        None => println!(
+            "{} 3. precondition failure rate < 30%: no results",
+            met(false)
+        ),
+    }
+    let with_retries: Vec<&MetricsSummary> = ok
+        .iter()
+        .filter(|r| r.counts.precondition_failures > 0)
+        .map(|r| &r.summary)
+        .collect();
+    let above = with_retries
+        .iter()
+        .filter(|s| s.retry_success_rate > 0.5)
+        .count();
+    println!(
+        "{} 4. retry success > 50% for most scenarios: {above}/{} scenarios with precondition failures",
+        met(with_retries.is_empty() || above * 2 > with_retries.len()),
+        with_retries.len()
+    );
+    let blocks: Vec<_> = ok.iter().flat_map(|r| r.recoveries.iter()).collect();
+    let unrecovered = blocks.iter().filter(|b| b.recovery_ms.is_none()).count();
+    let slowest = blocks.iter().filter_map(|b| b.recovery_ms).max();
+    println!(
+        "{} 5. recovery after chaos: {}/{} network blocks recovered to >=50% of the pre-block commit rate{}",
+        met(unrecovered == 0),
+        blocks.len() - unrecovered,
+        blocks.len(),
+        slowest
+            .map(|ms| format!(", slowest {ms} ms"))
+            .unwrap_or_default()
+    );
+    let corruption: u64 = ok
+        .iter()
+        .map(|r| {
+            r.check.count(AnomalyClass::LostWrite)
+                + r.check.count(AnomalyClass::DuplicateKey)
+                + r.check.count(AnomalyClass::GarbageRead)
+        })
+        .sum();
+    println!(
+        "{} 6. no data corruption (lost writes, duplicate keys, garbage reads): {corruption} found",
+        met(corruption == 0 && valid == ok.len())
+    );
+    println!(
+        "{} 7. CSV and PNG written: csv {}, png {}",
+        met(csv_written && png_written),
+        if csv_written { "yes" } else { "no" },
+        if png_written { "yes" } else { "no" }
+    );
+}
+
+/// Prints the 5 best and 5 worst configurations by the best-config rule.
+pub fn print_best_and_worst(outcomes: &[ScenarioOutcome]) {
+    let mut rows: Vec<&MetricsSummary> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok().map(|r| &r.summary))
+        .collect();
+    let rank = |a: &&MetricsSummary, b: &&MetricsSummary| {
+        let qa = a.precondition_failure_rate <= BEST_MAX_FAILURE_RATE;
+        let qb = b.precondition_failure_rate <= BEST_MAX_FAILURE_RATE;
+        qb.cmp(&qa)
+            .then(b.write_tps.total_cmp(&a.write_tps))
+            .then(a.write_p99_ms.total_cmp(&b.write_p99_ms))
+    };
+    rows.sort_by(rank);
+    let line = |s: &MetricsSummary| {
+        println!(
+            "  {:<36} failure {:>6.2}%  write_tps {:>7.2}  p99 {:>8.1} ms  read_tps {:>7.2}",
+            s.config_label,
+            s.precondition_failure_rate * 100.0,
+            s.write_tps,
+            s.write_p99_ms,
+            s.read_tps
+        )
+    };
+    println!(
+        "\n=== Top 5 best (highest write_tps with failure rate <= {:.0}%, ties to lower p99) ===",
+        BEST_MAX_FAILURE_RATE * 100.0
+    );
+    rows.iter().take(5).for_each(|s| line(s));
+    println!("\n=== Top 5 worst ===");
+    rows.iter().rev().take(5).for_each(|s| line(s));
+}

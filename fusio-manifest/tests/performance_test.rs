@@ -1,0 +1,187 @@
+//! Entry points users run (all `#[ignore]`; run them in `--release`):
+//!
+//! ```text
+//! CHAOS_CONFIG=default cargo test --release -p fusio-manifest-chaos --test performance_test test_chaos_sweep -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --test performance_test test_comprehensive_sweep -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --test performance_test test_baseline -- --ignored --nocapture
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use fusio_manifest_chaos::chaos::scenario::PLAN_DURATION;
+use fusio_manifest_chaos::chaos::{create_chaos_scenarios, S3LatencyProfile};
+use fusio_manifest_chaos::config::{env_var, WorkloadConfig};
+use fusio_manifest_chaos::manifest::ManifestOptions;
+use fusio_manifest_chaos::report::{
+    print_best_and_worst, print_retry_verdicts, print_success_criteria, print_summary_table,
+};
+use fusio_manifest_chaos::runner::{assert_all_valid, export_all, RunEnv, ScenarioOutcome};
+use fusio_manifest_chaos::sweep::{plot, run_chaos_sweep, run_config_sweep, SweepOptions};
+use fusio_manifest_chaos::utils::{comprehensive_grid, load_best_config};
+use fusio_manifest_chaos::visualization::history_path;
+use fusio_manifest_chaos::workload::RunSpec;
+
+/// Fails the test with the error's own message (it names the variable or file to fix).
+fn or_exit<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
+    r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The built-in workload for 60 s (or `CHAOS_DURATION_SECS`), with every `CHAOS_*` override,
+/// on the embedded backend with the `s3-standard` latency profile unless configured otherwise.
+/// Writes `test_baseline.csv` and its sidecars.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "performance run; use --release -- --ignored"]
+async fn test_baseline() {
+    let env = or_exit(RunEnv::from_env(S3LatencyProfile::S3Standard).await);
+    let config = or_exit(
+        WorkloadConfig {
+            duration: Duration::from_secs(60),
+            ..Default::default()
+        }
+        .with_env_overrides(),
+    );
+    println!(
+        "=== Baseline: {} for {:?} ===",
+        config.label(),
+        config.duration
+    );
+    let spec = RunSpec {
+        label: "baseline".into(),
+        config,
+        seed: env.seed,
+        history_path: history_path(&env.out_dir, "test_baseline", "baseline"),
+        manifest: ManifestOptions::default(),
+        progress_every: Some(Duration::from_secs(10)),
+        chaos: None,
+    };
+    let outcomes = vec![ScenarioOutcome::run(&env, env.storage_layer(0), spec).await];
+    or_exit(export_all(&env, "test_baseline", &outcomes));
+    assert_all_valid(&outcomes);
+}
+
+/// The plan's main job: the best workload under the seven chaos scenarios, in parallel.
+/// Loads the best configuration from `comprehensive_sweep.csv` (or the built-in one with
+/// `CHAOS_CONFIG=default`), writes `chaos_sweep.csv`, its sidecars and `chaos_sweep.png`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "performance run; use --release -- --ignored"]
+async fn test_chaos_sweep() {
+    let env = Arc::new(or_exit(
+        RunEnv::from_env(S3LatencyProfile::S3Standard).await,
+    ));
+    let scenarios = create_chaos_scenarios();
+    let options = or_exit(SweepOptions::from_env(PLAN_DURATION, scenarios.len()));
+    let scenarios = or_exit(options.select(scenarios));
+    let config = or_exit(chaos_config(&env, options.duration));
+    println!(
+        "\n=== Running Chaos Sweep ({} scenarios, {} at a time, {:?} each) ===",
+        scenarios.len(),
+        options.parallel,
+        options.duration
+    );
+    println!("workload: {}", config.label());
+    if options.parallel > 1 && scenarios.iter().any(|s| s.uses_cpu()) {
+        println!(
+            "note: CPU chaos is process wide: while a CPU scenario runs, its burners also load \
+             every other scenario running in parallel (CHAOS_SEQUENTIAL=1 isolates them)"
+        );
+    }
+    let started = std::time::Instant::now();
+    let outcomes = run_chaos_sweep(
+        env.clone(),
+        "chaos_sweep",
+        &config,
+        scenarios,
+        &options,
+        ManifestOptions::default(),
+    )
+    .await;
+    let exported = or_exit(export_all(&env, "chaos_sweep", &outcomes));
+    print_summary_table("Chaos Sweep Results Summary", &outcomes);
+    print_retry_verdicts(&outcomes);
+    let png = plot(&exported.csv, &["--chaos"]);
+    print_success_criteria(&outcomes, true, png.is_some());
+    println!(
+        "\nwall time {:.1}s for {:?} per scenario",
+        started.elapsed().as_secs_f64(),
+        options.duration
+    );
+    assert_all_valid(&outcomes);
+}
+
+/// The workload for the chaos sweep: best row of `comprehensive_sweep.csv`, or the built-in
+/// default with `CHAOS_CONFIG=default`; `CHAOS_*` overrides apply on top.
+fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, String> {
+    let base = WorkloadConfig {
+        duration,
+        ..Default::default()
+    };
+    let config = match env_var("CHAOS_CONFIG").map_err(|e| e.to_string())?.as_deref() {
+        Some("default") => {
+            println!("config: built-in default (CHAOS_CONFIG=default)");
+            base
+        }
+        Some(other) => {
+            return Err(format!(
+                "invalid CHAOS_CONFIG={other:?}: expected `default`, or unset to load comprehensive_sweep.csv"
+            ))
+        }
+        None => {
+            let path = env.out_dir.join("comprehensive_sweep.csv");
+            let best = load_best_config(&path).map_err(|e| e.to_string())?;
+            println!(
+                "config: best row of {} ({}){}",
+                path.display(),
+                best.row.config_label,
+                if best.meets_bound {
+                    ""
+                } else {
+                    " - no row had precondition_failure_rate <= 20%, so the lowest was taken"
+                }
+            );
+            best.workload(&base)
+        }
+    };
+    let mut config = config.with_env_overrides().map_err(|e| e.to_string())?;
+    config.duration = duration;
+    Ok(config)
+}
+
+/// 96 configurations over the plan's ranges, 60 s each (`CHAOS_DURATION_SECS`), 8 at a time
+/// (`CHAOS_PARALLEL`). Writes `comprehensive_sweep.csv` and prints the top 5 best and worst.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "performance run; use --release -- --ignored"]
+async fn test_comprehensive_sweep() {
+    let env = Arc::new(or_exit(
+        RunEnv::from_env(S3LatencyProfile::S3Standard).await,
+    ));
+    let options = or_exit(SweepOptions::from_env(Duration::from_secs(60), 8));
+    let base = or_exit(
+        WorkloadConfig {
+            duration: options.duration,
+            ..Default::default()
+        }
+        .with_env_overrides(),
+    );
+    let configs = comprehensive_grid(&WorkloadConfig {
+        duration: options.duration,
+        ..base
+    });
+    println!(
+        "\n=== Comprehensive sweep: {} configurations, {:?} each, {} at a time ===",
+        configs.len(),
+        options.duration,
+        options.parallel
+    );
+    let outcomes = run_config_sweep(
+        env.clone(),
+        "comprehensive_sweep",
+        configs,
+        options.parallel,
+    )
+    .await;
+    let exported = or_exit(export_all(&env, "comprehensive_sweep", &outcomes));
+    print_best_and_worst(&outcomes);
+    plot(&exported.csv, &[]);
+    assert_all_valid(&outcomes);
+}

@@ -1,0 +1,179 @@
+"""Synthetic harness output and a runner for plot_results.py tests."""
+
+import csv
+import itertools
+import random
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "plot_results.py"
+
+COLUMNS = [
+    "config_label", "num_writers", "num_readers", "writer_rate", "reader_rate",
+    "key_pool_size", "key_overlap_ratio", "max_retry_count", "duration_secs",
+    "precondition_failure_rate", "write_tps", "read_tps",
+    "write_p50_ms", "write_p95_ms", "write_p99_ms",
+    "precond_p50_ms", "precond_p99_ms", "read_p50_ms", "read_p99_ms",
+    "avg_retry_count", "total_retry_failures", "total_max_retries_exceeded",
+    "retry_failure_rate", "retry_success_rate",
+]
+RETRY_COLUMNS = [
+    "total_retry_failures", "total_max_retries_exceeded",
+    "retry_failure_rate", "retry_success_rate",
+]
+ANOMALIES = [
+    "aborted_read", "lost_write", "lost_update", "duplicate_txn_id",
+    "non_snapshot_read", "realtime_violation", "non_monotonic_read",
+    "garbage_read", "duplicate_key", "txn_count_mismatch",
+]
+DURATION_S = 60
+BLOCK_WINDOWS_S = [(5, 15), (25, 35), (45, 55)]
+
+# label: (failure rate, write tps, write p50 ms, extra read latency ms)
+CHAOS_SCENARIOS = {
+    "baseline": (0.021, 48.0, 28.0, 0.0),
+    "net-delay-100ms": (0.048, 31.5, 235.0, 100.0),
+    "net-delay-200ms": (0.083, 21.2, 440.0, 200.0),
+    "net-delay-500ms": (0.162, 9.8, 1050.0, 500.0),
+    "net-block-10s-3x": (0.215, 17.4, 310.0, 40.0),
+    "cpu-4threads-80pct": (0.037, 39.6, 62.0, 12.0),
+    "combined-200ms-4threads-80pct": (0.124, 16.3, 560.0, 230.0),
+}
+REGEN_CHAOS = ("cargo test --release -p fusio-manifest-chaos --test performance_test "
+               "test_chaos_sweep -- --ignored --nocapture")
+
+
+def write_csv(path, header, rows):
+    with path.open("w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(header)
+        writer.writerows(rows)
+    return path
+
+
+def result_row(label, params, failure, tps, p50, read_extra, rng):
+    writers, readers, writer_rate, reader_rate, pool, overlap = params
+    retry_failure = min(1.0, failure * 0.6)
+    return {
+        "config_label": label, "num_writers": writers, "num_readers": readers,
+        "writer_rate": writer_rate, "reader_rate": reader_rate,
+        "key_pool_size": pool, "key_overlap_ratio": overlap,
+        "max_retry_count": 5, "duration_secs": DURATION_S,
+        "precondition_failure_rate": round(failure, 4),
+        "write_tps": round(tps, 2), "read_tps": round(readers * reader_rate * 0.9, 2),
+        "write_p50_ms": round(p50, 1), "write_p95_ms": round(p50 * 1.9, 1),
+        "write_p99_ms": round(p50 * 2.8 + rng.uniform(0, 20), 1),
+        "precond_p50_ms": round(p50 * 0.8, 1), "precond_p99_ms": round(p50 * 2.2, 1),
+        "read_p50_ms": round(9.0 + read_extra, 1),
+        "read_p99_ms": round(24.0 + read_extra * 1.6, 1),
+        "avg_retry_count": round(failure * 4, 3),
+        "total_retry_failures": int(failure * 400),
+        "total_max_retries_exceeded": int(failure * 40),
+        "retry_failure_rate": round(retry_failure, 4),
+        "retry_success_rate": round(1 - retry_failure, 4),
+    }
+
+
+def chaos_rows(labels=None):
+    rng = random.Random(7)
+    params = (4, 8, 5, 20, 500, 0.5)
+    labels = labels or list(CHAOS_SCENARIOS)
+    return [result_row(label, params, *CHAOS_SCENARIOS[label], rng) for label in labels]
+
+
+def write_rows(path, rows, columns=COLUMNS):
+    return write_csv(path, columns, [[row[column] for column in columns] for row in rows])
+
+
+def timeline_rows(labels):
+    rng = random.Random(11)
+    rows = []
+    for label in labels:
+        tps = CHAOS_SCENARIOS[label][1]
+        for second in range(DURATION_S):
+            blocked = label.startswith("net-block") and any(
+                start <= second < end for start, end in BLOCK_WINDOWS_S)
+            commits = 0 if blocked else max(0, round(tps * rng.uniform(0.8, 1.2)))
+            rows.append([label, second, commits, rng.randint(0, 3), int(blocked),
+                         rng.randint(150, 170), commits * 4 + 160])
+    return rows
+
+
+def event_rows(labels):
+    rows = []
+    for label in labels:
+        rows.append([label, 0, "chaos_start", "scenario start"])
+        if label.startswith("net-block"):
+            for start, end in BLOCK_WINDOWS_S:
+                rows.append([label, start * 1000, "block_start", "iptables DROP s3"])
+                rows.append([label, end * 1000, "block_end", "iptables restored"])
+                rows.append([label, end * 1000 + 850, "recovered", "first commit"])
+        if label.startswith("cpu") or label.startswith("combined"):
+            rows.append([label, 120, "cpu_start", "4 threads @ 80%"])
+        rows.append([label, DURATION_S * 1000, "chaos_stop", ""])
+    return rows
+
+
+def verification_rows(labels):
+    rows = []
+    for index, label in enumerate(labels):
+        anomalies = [0] * len(ANOMALIES)
+        if label.startswith("combined"):
+            anomalies[ANOMALIES.index("lost_write")] = 2
+            anomalies[ANOMALIES.index("non_monotonic_read")] = 1
+        verdict = "FAIL" if any(anomalies) else "PASS"
+        rows.append([label, 2400 + 173 * index, *anomalies, verdict])
+    return rows
+
+
+def make_chaos_csv(directory, labels=None, sidecars=True, stem="chaos_sweep"):
+    """Write STEM.csv (and, if asked, its three sidecars) into ``directory``."""
+    labels = labels or list(CHAOS_SCENARIOS)
+    csv_path = write_rows(directory / f"{stem}.csv", chaos_rows(labels))
+    if sidecars:
+        write_csv(directory / f"{stem}_timeline.csv",
+                  ["config_label", "second", "commits", "precondition_failures",
+                   "write_errors", "reads", "s3_ops"], timeline_rows(labels))
+        write_csv(directory / f"{stem}_events.csv",
+                  ["config_label", "t_ms", "event", "detail"], event_rows(labels))
+        write_csv(directory / f"{stem}_verification.csv",
+                  ["scenario", "ops_checked", *ANOMALIES, "verdict"],
+                  verification_rows(labels))
+    return csv_path
+
+
+def make_comprehensive_csv(directory, stem="comprehensive_sweep"):
+    """96 runs over writers x readers x writer_rate x reader_rate x pool x overlap."""
+    rng = random.Random(3)
+    rows = []
+    grid = itertools.product([2, 4, 8], [4, 8], [1, 5], [10, 50], [100, 500], [0.3, 0.7])
+    for params in grid:
+        writers, _, writer_rate, _, pool, overlap = params
+        contention = writers * writer_rate * overlap / pool
+        failure = min(0.9, 0.01 + contention * 0.8)
+        tps = writers * writer_rate * (1 - failure) * rng.uniform(0.9, 1.0)
+        rows.append(result_row(f"w{writers}-r{params[1]}", params, failure, tps,
+                               25 + 40 * contention, 0.0, rng))
+    return write_rows(directory / f"{stem}.csv", rows)
+
+
+def run_plot(*args):
+    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)],
+                          capture_output=True, text=True, timeout=120)
+
+
+def png_size(path):
+    header = Path(path).read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    return struct.unpack(">II", header[16:24])
+
+
+@pytest.fixture(scope="module")
+def chaos_with_sidecars(tmp_path_factory):
+    """The full chaos figure, drawn once per module: (csv path, completed process)."""
+    csv_path = make_chaos_csv(tmp_path_factory.mktemp("chaos_full"))
+    return csv_path, run_plot(csv_path, "--chaos")
