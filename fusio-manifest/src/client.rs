@@ -9,9 +9,15 @@
 //! - any other error from `commit` (or a timeout around it): indeterminate (`info`), counted
 //!   as a write error; no retry.
 //!
-//! Every session is ended or committed, whatever happens.
+//! fusio's HTTP client has no timeouts, so with `op_timeout` set each step (open session, get,
+//! commit, end) is bounded. A step that times out is abandoned, never cancelled half way: a
+//! session still held is ended in the background, and a commit that times out keeps running
+//! in the background until it finishes (its outcome stays `info` in the history). So every
+//! session is ended or committed whatever happens, and debug builds never drop a session that
+//! holds a lease. [`ClientContext::finish_background`] waits for that background work.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fusio_manifest::types::Error as ManifestError;
@@ -34,11 +40,54 @@ pub struct ClientContext {
     pub start: Instant,
     /// The workload.
     pub config: Arc<WorkloadConfig>,
+    /// Bound on each client step (`None`: wait forever, as fusio does).
+    pub op_timeout: Option<Duration>,
+    /// Sessions being ended and commits still running after their step timed out.
+    pub background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
+
+/// A client step that did not finish within `op_timeout`.
+struct TimedOut;
 
 impl ClientContext {
     fn now_us(&self) -> u64 {
         self.start.elapsed().as_micros() as u64
+    }
+
+    async fn bounded<T>(&self, step: impl Future<Output = T>) -> Result<T, TimedOut> {
+        match self.op_timeout {
+            None => Ok(step.await),
+            Some(d) => tokio::time::timeout(d, step).await.map_err(|_| TimedOut),
+        }
+    }
+
+    fn timeout_message(&self) -> String {
+        format!(
+            "client timeout after {} ms",
+            self.op_timeout.map(|d| d.as_millis()).unwrap_or(0)
+        )
+    }
+
+    fn detach(&self, task: impl Future<Output = ()> + Send + 'static) {
+        let handle = tokio::spawn(task);
+        let mut background = self.background.lock().unwrap_or_else(|e| e.into_inner());
+        background.retain(|t| !t.is_finished());
+        background.push(handle);
+    }
+
+    /// Waits up to `limit` for background session work, then aborts what is left. Returns how
+    /// many tasks were still running at the limit.
+    pub async fn finish_background(&self, limit: Duration) -> usize {
+        let tasks = std::mem::take(&mut *self.background.lock().unwrap_or_else(|e| e.into_inner()));
+        let deadline = tokio::time::Instant::now() + limit;
+        let mut left = 0;
+        for mut t in tasks {
+            if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
+                t.abort();
+                left += 1;
+            }
+        }
+        left
     }
 }
 
@@ -52,6 +101,37 @@ struct AttemptResult {
 }
 
 impl AttemptResult {
+    fn indeterminate(
+        snapshot_txn: Option<u64>,
+        read: Option<Option<String>>,
+        error: String,
+    ) -> Self {
+        Self {
+            outcome: Outcome::Info,
+            metric: AttemptOutcome::Error,
+            snapshot_txn,
+            read,
+            txn_id: None,
+            error: Some(error),
+        }
+    }
+
+    fn timed_out(
+        ctx: &ClientContext,
+        outcome: Outcome,
+        snapshot_txn: Option<u64>,
+        read: Option<Option<String>>,
+    ) -> Self {
+        Self {
+            outcome,
+            metric: AttemptOutcome::Error,
+            snapshot_txn,
+            read,
+            txn_id: None,
+            error: Some(ctx.timeout_message()),
+        }
+    }
+
     fn failed(snapshot_txn: Option<u64>, read: Option<Option<String>>, err: ManifestError) -> Self {
         let precondition = matches!(err, ManifestError::PreconditionFailed);
         Self {
@@ -140,23 +220,39 @@ pub async fn write_op(
 }
 
 async fn write_attempt(ctx: &ClientContext, key: &str, value_id: &str) -> AttemptResult {
-    let mut session = match ctx.manifest.session_write().await {
-        Ok(s) => s,
-        Err(e) => return AttemptResult::failed(None, None, e),
+    let mut session = match ctx.bounded(ctx.manifest.session_write()).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => return AttemptResult::failed(None, None, e),
+        Err(TimedOut) => return AttemptResult::timed_out(ctx, Outcome::Fail, None, None),
     };
     let snapshot = session.snapshot().txn_id.0;
     let key = key.to_string();
-    let prev = match session.get(&key).await {
-        Ok(v) => v.map(|v| history::value_id(&v).to_string()),
-        Err(e) => {
-            let _ = session.end().await;
+    let prev = match ctx.bounded(session.get(&key)).await {
+        Ok(Ok(v)) => v.map(|v| history::value_id(&v).to_string()),
+        Ok(Err(e)) => {
+            ctx.detach(end_quietly(session.end()));
             return AttemptResult::failed(Some(snapshot), None, e);
+        }
+        Err(TimedOut) => {
+            ctx.detach(end_quietly(session.end()));
+            return AttemptResult::timed_out(ctx, Outcome::Fail, Some(snapshot), None);
         }
     };
     let value = history::make_value(value_id, prev.as_deref(), ctx.config.value_size);
     session.put(key, value);
-    match session.commit().await {
-        Ok(outcome) => AttemptResult {
+    // The commit runs as its own task, so a timeout abandons it without dropping the session.
+    let mut commit = tokio::spawn(session.commit());
+    let outcome = match ctx.bounded(&mut commit).await {
+        Ok(joined) => joined,
+        Err(TimedOut) => {
+            ctx.detach(async move {
+                let _ = commit.await;
+            });
+            return AttemptResult::timed_out(ctx, Outcome::Info, Some(snapshot), Some(prev));
+        }
+    };
+    match outcome {
+        Ok(Ok(outcome)) => AttemptResult {
             outcome: Outcome::Ok,
             metric: AttemptOutcome::Committed,
             snapshot_txn: Some(snapshot),
@@ -164,19 +260,35 @@ async fn write_attempt(ctx: &ClientContext, key: &str, value_id: &str) -> Attemp
             txn_id: Some(outcome.head.last_txn_id),
             error: None,
         },
-        Err(ManifestError::PreconditionFailed) => AttemptResult::failed(
+        Ok(Err(ManifestError::PreconditionFailed)) => AttemptResult::failed(
             Some(snapshot),
             Some(prev),
             ManifestError::PreconditionFailed,
         ),
-        Err(e) => AttemptResult {
-            outcome: Outcome::Info,
-            metric: AttemptOutcome::Error,
-            snapshot_txn: Some(snapshot),
-            read: Some(prev),
-            txn_id: None,
-            error: Some(e.to_string()),
-        },
+        Ok(Err(e)) => AttemptResult::indeterminate(Some(snapshot), Some(prev), e.to_string()),
+        Err(join) => AttemptResult::indeterminate(
+            Some(snapshot),
+            Some(prev),
+            format!("commit task failed: {join}"),
+        ),
+    }
+}
+
+async fn end_quietly(end: impl Future<Output = Result<(), ManifestError>>) {
+    // A failed release only leaves a lease that expires by its TTL.
+    let _ = end.await;
+}
+
+/// Ends a session within the step timeout; past it, the release goes on in the background.
+async fn end_session(
+    ctx: &ClientContext,
+    end: impl Future<Output = Result<(), ManifestError>> + Send + 'static,
+) {
+    let mut task = tokio::spawn(end_quietly(end));
+    if ctx.bounded(&mut task).await.is_err() {
+        ctx.detach(async move {
+            let _ = task.await;
+        });
     }
 }
 
@@ -207,24 +319,30 @@ pub async fn read_op(
         t_us: ctx.now_us(),
         key: None,
     });
-    let (outcome, snapshot_txn, reads, error) = match ctx.manifest.session_read().await {
-        Err(e) => (Outcome::Fail, None, Vec::new(), Some(e.to_string())),
-        Ok(session) => {
+    let (outcome, snapshot_txn, reads, error) = match ctx.bounded(ctx.manifest.session_read()).await
+    {
+        Ok(Err(e)) => (Outcome::Fail, None, Vec::new(), Some(e.to_string())),
+        Err(TimedOut) => (Outcome::Fail, None, Vec::new(), Some(ctx.timeout_message())),
+        Ok(Ok(session)) => {
             let snapshot = session.snapshot().txn_id.0;
             let mut reads = Vec::with_capacity(keys.len());
             let mut error = None;
             for key in keys {
-                match session.get(&key).await {
-                    Ok(v) => reads.push((key, v.map(|v| history::value_id(&v).to_string()))),
-                    Err(e) => {
+                match ctx.bounded(session.get(&key)).await {
+                    Ok(Ok(v)) => reads.push((key, v.map(|v| history::value_id(&v).to_string()))),
+                    Ok(Err(e)) => {
                         error = Some(e.to_string());
+                        break;
+                    }
+                    Err(TimedOut) => {
+                        error = Some(ctx.timeout_message());
                         break;
                     }
                 }
             }
-            // The values were read under the snapshot; failing to release the lease does not
-            // change what was observed.
-            let _ = session.end().await;
+            // The values were read under the snapshot; whether the lease release succeeds does
+            // not change what was observed.
+            end_session(ctx, session.end()).await;
             match error {
                 None => (Outcome::Ok, Some(snapshot), reads, None),
                 Some(e) => (Outcome::Fail, Some(snapshot), Vec::new(), Some(e)),

@@ -1,6 +1,10 @@
 //! Console reports of sweeps: the plan's summary table, retry verdicts, success criteria, and
 //! the best and worst configurations of a comprehensive sweep.
 
+use std::time::Duration;
+
+use crate::chaos::recovery::longest_commit_gap;
+use crate::chaos::ChaosScenario;
 use crate::checker::AnomalyClass;
 use crate::metrics::MetricsSummary;
 use crate::runner::ScenarioOutcome;
@@ -166,7 +170,12 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
         met(with_retries.is_empty() || above * 2 > with_retries.len()),
         with_retries.len()
     );
-    let blocks: Vec<_> = ok.iter().flat_map(|r| r.recoveries.iter()).collect();
+    // A block with no commit before it has no rate to recover to; it is left out.
+    let blocks: Vec<_> = ok
+        .iter()
+        .flat_map(|r| r.recoveries.iter())
+        .filter(|b| b.pre_rate > 0.0)
+        .collect();
     let unrecovered = blocks.iter().filter(|b| b.recovery_ms.is_none()).count();
     let slowest = blocks.iter().filter_map(|b| b.recovery_ms).max();
     println!(
@@ -196,6 +205,39 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
         if csv_written { "yes" } else { "no" },
         if png_written { "yes" } else { "no" }
     );
+}
+
+/// Prints, per scenario, the longest stretch without a commit against the longest injected
+/// fault window, and flags scenarios that needed far longer than the fault to recover.
+pub fn print_liveness(
+    outcomes: &[ScenarioOutcome],
+    scenarios: &[ChaosScenario],
+    duration: Duration,
+) {
+    println!("\n=== Liveness: longest stretch without a commit vs longest injected fault ===");
+    for (o, s) in outcomes.iter().zip(scenarios) {
+        let Ok(r) = &o.result else { continue };
+        let end_ms = (r.summary.duration_secs * 1000.0) as u64;
+        let (gap, at) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
+        let window = s.longest_fault_window(duration).as_millis() as u64;
+        let flag = if gap > 2 * window + 5_000 {
+            "⚠️ far longer than the fault"
+        } else {
+            "ok"
+        };
+        let f = r.faults;
+        println!(
+            "{:<28} no commit for {:>6} ms (from t={:.1}s); longest fault window {:>6} ms: {flag}; injected: {} transient, {} ambiguous, {} stalls, {} refused",
+            o.label,
+            gap,
+            at as f64 / 1000.0,
+            window,
+            f.transient,
+            f.ambiguous,
+            f.stalls,
+            f.refused
+        );
+    }
 }
 
 /// Prints the 5 best and 5 worst configurations by the best-config rule.

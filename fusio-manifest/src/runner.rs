@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::backend::{Backend, BackendError, BackendKind};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
@@ -44,6 +45,8 @@ pub struct RunEnv {
     pub seed: u64,
     /// Latency profile for the embedded backend (`none` on real S3).
     pub profile: S3LatencyProfile,
+    /// `CHAOS_OP_TIMEOUT_MS`: bound on each client step (unset: none, like fusio).
+    pub op_timeout: Option<Duration>,
 }
 
 impl RunEnv {
@@ -52,6 +55,7 @@ impl RunEnv {
     pub async fn from_env(default_profile: S3LatencyProfile) -> Result<Self, HarnessError> {
         let seed = env_parse::<u64>("CHAOS_SEED")?.unwrap_or_else(rand::random);
         let profile = S3LatencyProfile::from_env(default_profile)?;
+        let op_timeout = env_parse::<u64>("CHAOS_OP_TIMEOUT_MS")?.map(Duration::from_millis);
         let out_dir = visualization::output_dir()?;
         let backend = Backend::from_env().await?;
         let profile = match backend.kind() {
@@ -69,6 +73,7 @@ impl RunEnv {
             out_dir,
             seed,
             profile,
+            op_timeout,
         })
     }
 

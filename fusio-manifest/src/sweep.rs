@@ -84,7 +84,8 @@ impl SweepOptions {
     }
 }
 
-/// Runs every scenario against its own prefix with `tokio::spawn`, at most
+/// Runs every scenario of `scenarios` (filter with [`SweepOptions::select`] first) against its
+/// own prefix with `tokio::spawn`, at most
 /// `options.parallel` at once, joined with `join_all`. Results come back in scenario order;
 /// a scenario that errors or panics yields an `Err` outcome and does not affect the others.
 pub async fn run_chaos_sweep(
@@ -108,7 +109,9 @@ pub async fn run_chaos_sweep(
             ..config.clone()
         };
         let history = history_path(&env.out_dir, stem, &scenario.label);
-        let manifest = manifest.clone();
+        let manifest = ManifestOptions {
+            lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
+        };
         tokio::spawn(async move {
             let _permit = gate.acquire_owned().await;
             println!("[{}/{total}] Starting scenario: {}", i + 1, scenario.label);
@@ -120,6 +123,7 @@ pub async fn run_chaos_sweep(
                 manifest,
                 progress_every: Some(progress),
                 chaos: Some(scenario),
+                op_timeout: env.op_timeout,
             };
             ScenarioOutcome::run(&env, env.storage_layer(i as u64), spec).await
         })
@@ -180,6 +184,7 @@ pub async fn run_config_sweep(
                     manifest: ManifestOptions::default(),
                     progress_every: None,
                     chaos: None,
+                    op_timeout: env.op_timeout,
                 };
                 ScenarioOutcome::run(&env, env.storage_layer(index as u64), spec).await
             })

@@ -19,7 +19,7 @@ use tokio::task::JoinSet;
 
 use crate::backend::Backend;
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
-use crate::chaos::{ChaosController, ChaosEvent, ChaosScenario, StorageLayer};
+use crate::chaos::{ChaosController, ChaosEvent, ChaosScenario, FaultCounts, StorageLayer};
 use crate::checker::{CheckReport, Checker};
 use crate::client::{self, ClientContext};
 use crate::config::WorkloadConfig;
@@ -45,6 +45,8 @@ pub struct RunSpec {
     pub progress_every: Option<Duration>,
     /// Chaos to inject while the clients run (`None`: none).
     pub chaos: Option<ChaosScenario>,
+    /// Bound on each client step (`CHAOS_OP_TIMEOUT_MS`); `None` waits forever like fusio.
+    pub op_timeout: Option<Duration>,
 }
 
 /// What one finished run produced.
@@ -69,7 +71,12 @@ pub struct RunResult {
     pub recoveries: Vec<Recovery>,
     /// Acknowledgement times of every commit, ms since the run started, sorted.
     pub commit_times_ms: Vec<u64>,
+    /// S3-level faults injected.
+    pub faults: FaultCounts,
 }
+
+/// How long the end of a run waits for sessions abandoned by client timeouts.
+const BACKGROUND_LIMIT: Duration = Duration::from_secs(30);
 
 /// Why a run could not produce results.
 #[derive(Debug, thiserror::Error)]
@@ -128,6 +135,8 @@ pub async fn run_workload(
         history: history.clone(),
         start,
         config: config.clone(),
+        op_timeout: spec.op_timeout,
+        background: Default::default(),
     });
 
     let progress = spec.progress_every.map(|every| {
@@ -174,6 +183,13 @@ pub async fn run_workload(
     }
     let mut events = controller.as_mut().map(|c| c.stop()).unwrap_or_default();
 
+    let stuck = ctx.finish_background(BACKGROUND_LIMIT).await;
+    if stuck > 0 {
+        println!(
+            "  [{}] ⚠️ {stuck} abandoned session tasks still running after {BACKGROUND_LIMIT:?}; aborted",
+            spec.label
+        );
+    }
     let final_head_txn = client::read_final_state(&ctx).await.ok();
     executor.shutdown();
     drop(ctx);
@@ -209,6 +225,10 @@ pub async fn run_workload(
             Some(ms) => format!(
                 "block {}: {ms} ms to >=50% of {:.1} commits/s",
                 r.block, r.pre_rate
+            ),
+            None if r.pre_rate == 0.0 => format!(
+                "block {}: not measurable (no commit in the 10 s before the block)",
+                r.block
             ),
             None => format!(
                 "block {}: not recovered to >=50% of {:.1} commits/s",
@@ -247,6 +267,7 @@ pub async fn run_workload(
         events,
         recoveries,
         commit_times_ms,
+        faults: layer.network().fault_counts(),
     })
 }
 

@@ -47,6 +47,7 @@ async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
             manifest: ManifestOptions::default(),
             progress_every: None,
             chaos: None,
+            op_timeout: None,
         },
     )
     .await

@@ -9,12 +9,15 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use fusio_manifest_chaos::chaos::scenario::PLAN_DURATION;
-use fusio_manifest_chaos::chaos::{create_chaos_scenarios, S3LatencyProfile};
+use fusio_manifest_chaos::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT, PLAN_DURATION};
+use fusio_manifest_chaos::chaos::{
+    create_chaos_scenarios, create_fault_scenarios, S3LatencyProfile,
+};
 use fusio_manifest_chaos::config::{env_var, WorkloadConfig};
 use fusio_manifest_chaos::manifest::ManifestOptions;
 use fusio_manifest_chaos::report::{
-    print_best_and_worst, print_retry_verdicts, print_success_criteria, print_summary_table,
+    print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,
+    print_summary_table,
 };
 use fusio_manifest_chaos::runner::{assert_all_valid, export_all, RunEnv, ScenarioOutcome};
 use fusio_manifest_chaos::sweep::{plot, run_chaos_sweep, run_config_sweep, SweepOptions};
@@ -54,6 +57,7 @@ async fn test_baseline() {
         manifest: ManifestOptions::default(),
         progress_every: Some(Duration::from_secs(10)),
         chaos: None,
+        op_timeout: env.op_timeout,
     };
     let outcomes = vec![ScenarioOutcome::run(&env, env.storage_layer(0), spec).await];
     or_exit(export_all(&env, "test_baseline", &outcomes));
@@ -183,5 +187,48 @@ async fn test_comprehensive_sweep() {
     let exported = or_exit(export_all(&env, "comprehensive_sweep", &outcomes));
     print_best_and_worst(&outcomes);
     plot(&exported.csv, &[]);
+    assert_all_valid(&outcomes);
+}
+
+/// Beyond the plan: S3-level faults (transient errors, ambiguous successes, stalls, refused
+/// blocks, lease expiry) in parallel, like the chaos sweep and with the same options. Client
+/// steps time out after `CHAOS_OP_TIMEOUT_MS` (default 2000). Writes `fault_sweep.csv`, its
+/// sidecars and `fault_sweep.png`, and prints the liveness report.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "performance run; use --release -- --ignored"]
+async fn test_fault_sweep() {
+    let mut env = or_exit(RunEnv::from_env(S3LatencyProfile::S3Standard).await);
+    env.op_timeout = env.op_timeout.or(Some(FAULT_SWEEP_OP_TIMEOUT));
+    let env = Arc::new(env);
+    let scenarios = create_fault_scenarios();
+    let options = or_exit(SweepOptions::from_env(PLAN_DURATION, scenarios.len()));
+    let scenarios = or_exit(options.select(scenarios));
+    let config = or_exit(
+        WorkloadConfig {
+            duration: options.duration,
+            ..Default::default()
+        }
+        .with_env_overrides(),
+    );
+    println!(
+        "\n=== Running Fault Sweep ({} scenarios, {} at a time, {:?} each, client step timeout {:?}) ===",
+        scenarios.len(),
+        options.parallel,
+        options.duration,
+        env.op_timeout
+    );
+    let outcomes = run_chaos_sweep(
+        env.clone(),
+        "fault_sweep",
+        &config,
+        scenarios.clone(),
+        &options,
+        ManifestOptions::default(),
+    )
+    .await;
+    let exported = or_exit(export_all(&env, "fault_sweep", &outcomes));
+    print_summary_table("Fault Sweep Results Summary", &outcomes);
+    print_liveness(&outcomes, &scenarios, options.duration);
+    plot(&exported.csv, &["--chaos"]);
     assert_all_valid(&outcomes);
 }

@@ -75,6 +75,9 @@ pub struct ChaosController {
     layer: Arc<StorageLayer>,
     log: EventLog,
     blocks: Option<JoinHandle<()>>,
+    /// Set by `stop`; the block task checks it under the same lock before starting a block,
+    /// so a block can never begin after `stop` returned.
+    stopped: Arc<Mutex<bool>>,
     cpu: Option<CpuBurners>,
 }
 
@@ -86,6 +89,7 @@ impl ChaosController {
             layer,
             log: EventLog::new(start),
             blocks: None,
+            stopped: Arc::default(),
             cpu: None,
         }
     }
@@ -110,6 +114,11 @@ impl ChaosController {
                 ),
             );
         }
+        if !s.faults.is_empty() {
+            self.layer.network().set_faults(s.faults.clone());
+            self.log.push("faults_on", format!("{:?}", s.faults));
+        }
+        self.layer.network().set_block_mode(s.block_mode);
         if let Some(cpu) = s.cpu {
             self.cpu = Some(CpuBurners::start(cpu));
             self.log.push(
@@ -123,10 +132,17 @@ impl ChaosController {
             let log = self.log.clone();
             let start = self.log.start;
             let n = windows.len();
+            let stopped = self.stopped.clone();
             self.blocks = Some(tokio::spawn(async move {
                 for (i, (from, to)) in windows.into_iter().enumerate() {
                     tokio::time::sleep_until((start + from).into()).await;
-                    layer.network().set_blocked(true);
+                    {
+                        let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner());
+                        if *stopped {
+                            return;
+                        }
+                        layer.network().set_blocked(true);
+                    }
                     let secs = (to - from).as_secs_f64();
                     log.push("block_start", format!("{}/{n} for {secs:.1}s", i + 1));
                     println!(
@@ -135,8 +151,11 @@ impl ChaosController {
                         fmt_secs(secs)
                     );
                     tokio::time::sleep_until((start + to).into()).await;
+                    // Stamp before unblocking: operations released by the unblock must never
+                    // appear to complete inside the window.
+                    let t_ms = start.elapsed().as_millis() as u64;
                     layer.network().set_blocked(false);
-                    log.push("block_end", format!("{}/{n}", i + 1));
+                    log.push_at(t_ms, "block_end", format!("{}/{n}", i + 1));
                     println!("🟢 Network blocking event {}/{n} - unblocked", i + 1);
                 }
             }));
@@ -149,11 +168,16 @@ impl ChaosController {
             b.abort();
         }
         let net = self.layer.network();
-        if net.is_blocked() {
-            net.set_blocked(false);
-            self.log.push("block_end", "ended by chaos_stop");
+        {
+            let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+            *stopped = true;
+            if net.is_blocked() {
+                self.log.push("block_end", "ended by chaos_stop");
+                net.set_blocked(false);
+            }
         }
         net.set_latency(None);
+        net.set_faults(Vec::new());
         if let Some(cpu) = self.cpu.take() {
             cpu.stop();
             self.log.push("cpu_stop", "");

@@ -3,6 +3,7 @@
 
 pub mod controller;
 pub mod cpu;
+pub mod faults;
 pub mod network;
 pub mod recovery;
 pub mod scenario;
@@ -10,8 +11,9 @@ pub mod storage;
 
 pub use controller::{ChaosController, ChaosEvent, EventLog};
 pub use cpu::{CpuBurners, CpuLoad};
-pub use network::{LatencySpec, NetworkChaos, S3LatencyProfile};
-pub use scenario::{create_chaos_scenarios, BlockPlan, ChaosScenario};
+pub use faults::{FaultCounts, FaultKind, FaultSpec, InjectedError};
+pub use network::{BlockMode, LatencySpec, NetworkChaos, S3LatencyProfile};
+pub use scenario::{create_chaos_scenarios, create_fault_scenarios, BlockPlan, ChaosScenario};
 pub use storage::{ChaosFile, ChaosFs, OpCount, StorageLayer};
 
 /// The S3 operations the storage wrapper tells apart.

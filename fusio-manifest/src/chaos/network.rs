@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
+use super::faults::{FaultCounts, FaultDecision, FaultKind, FaultSpec, InjectedError};
 use super::S3OpKind;
 use crate::config::{env_var, ConfigError};
 
@@ -98,11 +99,24 @@ impl S3LatencyProfile {
     }
 }
 
-/// The network one scenario sees. Cheap to consult on every operation.
+/// What happens to operations during a network block.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BlockMode {
+    /// Nothing makes progress: requests wait, answers are held until the block ends.
+    Hold,
+    /// New requests fail at once with a connection error; answers arriving during the block
+    /// are lost (the request may have been applied).
+    Refuse,
+}
+
+/// The network and S3 conditions one scenario sees. Cheap to consult on every operation.
 pub struct NetworkChaos {
     profile: S3LatencyProfile,
     latency: RwLock<Option<LatencySpec>>,
     blocked: watch::Sender<bool>,
+    block_mode: RwLock<BlockMode>,
+    faults: RwLock<Vec<FaultSpec>>,
+    fault_counts: Mutex<FaultCounts>,
     rng: Mutex<StdRng>,
 }
 
@@ -113,6 +127,9 @@ impl NetworkChaos {
             profile,
             latency: RwLock::new(None),
             blocked: watch::channel(false).0,
+            block_mode: RwLock::new(BlockMode::Hold),
+            faults: RwLock::new(Vec::new()),
+            fault_counts: Mutex::new(FaultCounts::default()),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
         }
     }
@@ -130,6 +147,75 @@ impl NetworkChaos {
     /// Starts or ends a network block.
     pub fn set_blocked(&self, blocked: bool) {
         self.blocked.send_replace(blocked);
+    }
+
+    /// Sets what blocks do (default [`BlockMode::Hold`]).
+    pub fn set_block_mode(&self, mode: BlockMode) {
+        *self.block_mode.write().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// What blocks do.
+    pub fn block_mode(&self) -> BlockMode {
+        *self.block_mode.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Replaces the fault rules.
+    pub fn set_faults(&self, faults: Vec<FaultSpec>) {
+        *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
+    }
+
+    /// Faults injected so far.
+    pub fn fault_counts(&self) -> FaultCounts {
+        *self.fault_counts.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts one operation refused by a block.
+    pub fn count_refused(&self) {
+        self.fault_counts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .refused += 1;
+    }
+
+    /// Draws the fault (if any) for one operation on `key`. The first matching rule that fires
+    /// wins; transient errors pick 503, 500 or a connection reset with equal chance.
+    pub fn decide_fault(&self, op: S3OpKind, key: &str) -> FaultDecision {
+        let faults = self.faults.read().unwrap_or_else(|e| e.into_inner());
+        if faults.is_empty() {
+            return FaultDecision::None;
+        }
+        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.fault_counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut eligible = false;
+        for f in faults.iter().filter(|f| f.matches(op, key)) {
+            eligible = true;
+            if !rng.random_bool(f.probability.clamp(0.0, 1.0)) {
+                continue;
+            }
+            counts.eligible += 1;
+            return match f.kind {
+                FaultKind::Transient => {
+                    counts.transient += 1;
+                    FaultDecision::Fail(match rng.random_range(0..3) {
+                        0 => InjectedError::SlowDown,
+                        1 => InjectedError::InternalError,
+                        _ => InjectedError::ConnectionReset,
+                    })
+                }
+                FaultKind::AmbiguousSuccess => {
+                    counts.ambiguous += 1;
+                    FaultDecision::Ambiguous
+                }
+                FaultKind::Stall(d) => {
+                    counts.stalls += 1;
+                    FaultDecision::Stall(d)
+                }
+            };
+        }
+        if eligible {
+            counts.eligible += 1;
+        }
+        FaultDecision::None
     }
 
     /// Whether a block is in force now.

@@ -6,7 +6,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::cpu::CpuLoad;
-use super::network::LatencySpec;
+use super::faults::{FaultKind, FaultSpec};
+use super::network::{BlockMode, LatencySpec};
+use super::S3OpKind;
 
 /// The duration the plan's block schedule is written for.
 pub const PLAN_DURATION: Duration = Duration::from_secs(300);
@@ -65,6 +67,12 @@ pub struct ChaosScenario {
     pub blocks: Option<BlockPlan>,
     /// CPU burners (process wide).
     pub cpu: Option<CpuLoad>,
+    /// What blocks do: hold operations (the plan's partition) or refuse them.
+    pub block_mode: BlockMode,
+    /// S3-level faults.
+    pub faults: Vec<FaultSpec>,
+    /// Lease TTL for this scenario's manifest (`None`: fusio-manifest's 60 s).
+    pub lease_ttl: Option<Duration>,
 }
 
 impl ChaosScenario {
@@ -75,7 +83,31 @@ impl ChaosScenario {
             latency: None,
             blocks: None,
             cpu: None,
+            block_mode: BlockMode::Hold,
+            faults: Vec::new(),
+            lease_ttl: None,
         }
+    }
+
+    /// The longest single fault window this scenario injects: a block, or a stall.
+    pub fn longest_fault_window(&self, duration: Duration) -> Duration {
+        let block = self
+            .blocks
+            .map(|b| {
+                b.length
+                    .mul_f64((duration.as_secs_f64() / PLAN_DURATION.as_secs_f64()).min(1.0))
+            })
+            .unwrap_or_default();
+        let stall = self
+            .faults
+            .iter()
+            .filter_map(|f| match f.kind {
+                FaultKind::Stall(d) => Some(d),
+                _ => None,
+            })
+            .max()
+            .unwrap_or_default();
+        block.max(stall)
     }
 
     /// Whether this scenario loads the CPU (and so every scenario sharing the process).
@@ -128,6 +160,67 @@ pub fn create_chaos_scenarios() -> Vec<ChaosScenario> {
             latency: latency(200),
             cpu,
             ..named("combined-200ms-4threads-80pct")
+        },
+    ]
+}
+
+/// How long a stalled operation holds its answer: twice the fault sweep's default client
+/// timeout, so a stall always outlasts the client's patience.
+pub const STALL: Duration = Duration::from_secs(4);
+
+/// The default client step timeout of the fault sweep (`CHAOS_OP_TIMEOUT_MS` overrides).
+pub const FAULT_SWEEP_OP_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Lease TTL of the lease-expiry scenario: shorter than its blocks from 30 s runs up.
+pub const SHORT_LEASE_TTL: Duration = Duration::from_secs(1);
+
+/// The fault sweep's scenarios, in order: baseline, transient-errors-5pct, ambiguous-put-2pct,
+/// ambiguous-head-cas-5pct, stall-beyond-timeout, net-block-refused-10s-3x, lease-expiry,
+/// combined-faults.
+pub fn create_fault_scenarios() -> Vec<ChaosScenario> {
+    use FaultKind::*;
+    let named = |label: &str| ChaosScenario {
+        label: label.into(),
+        ..ChaosScenario::baseline()
+    };
+    let transient = |p| FaultSpec::everywhere(Transient, p);
+    let ambiguous_cas = |p| FaultSpec::everywhere(AmbiguousSuccess, p).on(&[S3OpKind::CondPut]);
+    let stall = |p| FaultSpec::everywhere(Stall(STALL), p);
+    vec![
+        ChaosScenario::baseline(),
+        ChaosScenario {
+            faults: vec![transient(0.05)],
+            ..named("transient-errors-5pct")
+        },
+        ChaosScenario {
+            faults: vec![ambiguous_cas(0.02)],
+            ..named("ambiguous-put-2pct")
+        },
+        ChaosScenario {
+            faults: vec![ambiguous_cas(0.05).on_keys("HEAD.json")],
+            ..named("ambiguous-head-cas-5pct")
+        },
+        ChaosScenario {
+            faults: vec![stall(0.02)],
+            ..named("stall-beyond-timeout")
+        },
+        ChaosScenario {
+            blocks: Some(BlockPlan::plan_default()),
+            block_mode: BlockMode::Refuse,
+            ..named("net-block-refused-10s-3x")
+        },
+        ChaosScenario {
+            blocks: Some(BlockPlan::plan_default()),
+            lease_ttl: Some(SHORT_LEASE_TTL),
+            ..named("lease-expiry")
+        },
+        ChaosScenario {
+            faults: vec![
+                transient(0.02),
+                ambiguous_cas(0.02).on_keys("HEAD.json"),
+                stall(0.01),
+            ],
+            ..named("combined-faults")
         },
     ]
 }

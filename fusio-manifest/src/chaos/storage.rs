@@ -22,7 +22,8 @@ use fusio_core::MaybeSendFuture;
 use fusio_manifest::ObjectHead;
 use futures_util::{stream, Stream, TryStreamExt};
 
-use super::network::NetworkChaos;
+use super::faults::{FaultDecision, InjectedError};
+use super::network::{BlockMode, NetworkChaos};
 use super::S3OpKind;
 use crate::metrics::Timeline;
 
@@ -87,23 +88,74 @@ impl StorageLayer {
         S3OpKind::ALL.iter().map(|k| self.count(*k).count).sum()
     }
 
-    /// Runs one S3 operation under the scenario's network conditions and records it.
+    /// Runs one S3 operation on `key` under the scenario's conditions and records it: faults
+    /// are drawn first; then half the delay, the operation, the other half; blocks hold (or
+    /// refuse) before and after.
     pub async fn run<T>(
         &self,
         kind: S3OpKind,
+        key: &str,
         op: impl Future<Output = Result<T, FsError>>,
     ) -> Result<T, FsError> {
         let start = Instant::now();
-        let delay = self.network.draw_delay(kind);
-        let half = delay / 2;
-        self.network.wait_unblocked().await;
-        sleep_nonzero(half).await;
-        self.network.wait_unblocked().await;
-        let result = op.await;
-        sleep_nonzero(delay - half).await;
-        self.network.wait_unblocked().await;
+        let result = self.run_inner(kind, key, op).await;
         self.record(kind, start.elapsed(), result.is_ok());
         result
+    }
+
+    async fn run_inner<T>(
+        &self,
+        kind: S3OpKind,
+        key: &str,
+        op: impl Future<Output = Result<T, FsError>>,
+    ) -> Result<T, FsError> {
+        let net = &self.network;
+        let decision = net.decide_fault(kind, key);
+        let delay = net.draw_delay(kind);
+        let half = delay / 2;
+        self.gate_request().await?;
+        // tokio's timer rounds sleeps up to whole ms; the second half absorbs the first's
+        // overshoot so each operation gets the nominal delay, not delay + ~2 ms.
+        let slept = Instant::now();
+        sleep_nonzero(half).await;
+        let overshoot = slept.elapsed().saturating_sub(half);
+        self.gate_request().await?;
+        if let FaultDecision::Fail(e) = decision {
+            return Err(e.into_fs());
+        }
+        let result = op.await;
+        sleep_nonzero((delay - half).saturating_sub(overshoot)).await;
+        if let FaultDecision::Stall(d) = decision {
+            tokio::time::sleep(d).await;
+        }
+        match net.block_mode() {
+            BlockMode::Hold => net.wait_unblocked().await,
+            BlockMode::Refuse if net.is_blocked() => {
+                net.count_refused();
+                return Err(InjectedError::AnswerLost.into_fs());
+            }
+            BlockMode::Refuse => {}
+        }
+        if decision == FaultDecision::Ambiguous {
+            return Err(InjectedError::AnswerLost.into_fs());
+        }
+        result
+    }
+
+    /// Before a request leaves: wait out a holding block, or fail during a refusing one.
+    async fn gate_request(&self) -> Result<(), FsError> {
+        let net = &self.network;
+        match net.block_mode() {
+            BlockMode::Hold => {
+                net.wait_unblocked().await;
+                Ok(())
+            }
+            BlockMode::Refuse if net.is_blocked() => {
+                net.count_refused();
+                Err(InjectedError::Refused.into_fs())
+            }
+            BlockMode::Refuse => Ok(()),
+        }
     }
 
     fn record(&self, kind: S3OpKind, elapsed: Duration, ok: bool) {
@@ -168,12 +220,13 @@ where
         let prefill = options.write && !options.truncate;
         let open = self.inner.open_options(path, options);
         let inner = if prefill {
-            self.layer.run(S3OpKind::Get, open).await?
+            self.layer.run(S3OpKind::Get, path.as_ref(), open).await?
         } else {
             open.await?
         };
         Ok(ChaosFile {
             inner,
+            key: path.to_string(),
             layer: self.layer.clone(),
         })
     }
@@ -188,7 +241,7 @@ where
     ) -> Result<impl Stream<Item = Result<FileMeta, FsError>>, FsError> {
         let listing = self
             .layer
-            .run(S3OpKind::List, async {
+            .run(S3OpKind::List, path.as_ref(), async {
                 let items: Vec<FileMeta> = self.inner.list(path).await?.try_collect().await?;
                 Ok(items)
             })
@@ -198,13 +251,13 @@ where
 
     async fn remove(&self, path: &Path) -> Result<(), FsError> {
         self.layer
-            .run(S3OpKind::Delete, self.inner.remove(path))
+            .run(S3OpKind::Delete, path.as_ref(), self.inner.remove(path))
             .await
     }
 
     async fn copy(&self, from: &Path, to: &Path) -> Result<(), FsError> {
         self.layer
-            .run(S3OpKind::Put, self.inner.copy(from, to))
+            .run(S3OpKind::Put, to.as_ref(), self.inner.copy(from, to))
             .await
     }
 
@@ -214,7 +267,7 @@ where
 
     async fn exists(&self, path: &Path) -> Result<bool, FsError> {
         self.layer
-            .run(S3OpKind::Head, self.inner.exists(path))
+            .run(S3OpKind::Head, path.as_ref(), self.inner.exists(path))
             .await
     }
 }
@@ -224,7 +277,8 @@ type BoxFut<'a, T> = Pin<Box<dyn MaybeSendFuture<Output = Result<T, FsError>> + 
 impl<F: FsCas> FsCas for ChaosFs<F> {
     fn load_with_tag(&self, path: &Path) -> BoxFut<'_, Option<(Vec<u8>, String)>> {
         let op = self.inner.load_with_tag(path);
-        Box::pin(self.layer.run(S3OpKind::Get, op))
+        let key = path.to_string();
+        Box::pin(async move { self.layer.run(S3OpKind::Get, &key, op).await })
     }
 
     fn put_conditional(
@@ -238,20 +292,22 @@ impl<F: FsCas> FsCas for ChaosFs<F> {
         let op = self
             .inner
             .put_conditional(path, payload, content_type, metadata, condition);
-        Box::pin(self.layer.run(S3OpKind::CondPut, op))
+        let key = path.to_string();
+        Box::pin(async move { self.layer.run(S3OpKind::CondPut, &key, op).await })
     }
 }
 
 impl<F: ObjectHead> ObjectHead for ChaosFs<F> {
     fn head_metadata<'a>(&'a self, path: &'a Path) -> BoxFut<'a, Option<HashMap<String, String>>> {
         let op = self.inner.head_metadata(path);
-        Box::pin(self.layer.run(S3OpKind::Head, op))
+        Box::pin(self.layer.run(S3OpKind::Head, path.as_ref(), op))
     }
 }
 
 /// A file of a [`ChaosFs`]: reads are GETs, close/commit is a PUT.
 pub struct ChaosFile<T> {
     inner: T,
+    key: String,
     layer: Arc<StorageLayer>,
 }
 
@@ -260,7 +316,7 @@ impl<T: Read + Sync> Read for ChaosFile<T> {
         let layer = self.layer.clone();
         let mut out = None;
         let result = layer
-            .run(S3OpKind::Get, async {
+            .run(S3OpKind::Get, &self.key, async {
                 let (r, b) = self.inner.read_exact_at(buf, pos).await;
                 out = Some(b);
                 r
@@ -273,7 +329,7 @@ impl<T: Read + Sync> Read for ChaosFile<T> {
         let layer = self.layer.clone();
         let mut out = None;
         let result = layer
-            .run(S3OpKind::Get, async {
+            .run(S3OpKind::Get, &self.key, async {
                 let (r, b) = self.inner.read_to_end_at(buf, pos).await;
                 out = Some(b);
                 r
@@ -283,7 +339,9 @@ impl<T: Read + Sync> Read for ChaosFile<T> {
     }
 
     async fn size(&self) -> Result<u64, FsError> {
-        self.layer.run(S3OpKind::Head, self.inner.size()).await
+        self.layer
+            .run(S3OpKind::Head, &self.key, self.inner.size())
+            .await
     }
 }
 
@@ -306,13 +364,17 @@ impl<T: Write> Write for ChaosFile<T> {
 
     async fn close(&mut self) -> Result<(), FsError> {
         let layer = self.layer.clone();
-        layer.run(S3OpKind::Put, self.inner.close()).await
+        layer
+            .run(S3OpKind::Put, &self.key, self.inner.close())
+            .await
     }
 }
 
 impl<T: FileCommit> FileCommit for ChaosFile<T> {
     async fn commit(&mut self) -> Result<(), FsError> {
         let layer = self.layer.clone();
-        layer.run(S3OpKind::Put, self.inner.commit()).await
+        layer
+            .run(S3OpKind::Put, &self.key, self.inner.commit())
+            .await
     }
 }
