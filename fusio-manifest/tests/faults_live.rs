@@ -1,0 +1,238 @@
+//! S3-level faults fire at about their configured rate and do what they claim: a transient
+//! error is not applied, an ambiguous success is applied, a stall holds an applied answer, a
+//! refused block fails at once without applying, and rules respect their operation and key
+//! filters.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fusio::fs::{CasCondition, FsCas};
+use fusio::path::Path;
+use fusio_manifest_chaos::backend::Backend;
+use fusio_manifest_chaos::chaos::{
+    BlockMode, ChaosFs, FaultKind, FaultSpec, NetworkChaos, S3LatencyProfile, S3OpKind,
+    StorageLayer,
+};
+
+const OPS: usize = 400;
+const P: f64 = 0.3;
+
+/// 400 trials at p = 0.3: mean 120, standard deviation ~9.2; accept +-5 sd.
+fn assert_about_rate(hits: usize) {
+    assert!(
+        (74..=166).contains(&hits),
+        "{hits} of {OPS} fired; expected about {}",
+        (OPS as f64 * P) as usize
+    );
+}
+
+struct Rig {
+    _backend: Backend,
+    raw: fusio::remotes::aws::fs::AmazonS3,
+    chaos: ChaosFs<fusio::remotes::aws::fs::AmazonS3>,
+    layer: Arc<StorageLayer>,
+}
+
+async fn rig(faults: Vec<FaultSpec>) -> Rig {
+    let backend = Backend::embedded().await.unwrap();
+    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
+        S3LatencyProfile::None,
+        11,
+    )));
+    layer.network().set_faults(faults);
+    let raw = backend.settings().fusio_client();
+    let chaos = ChaosFs::new(raw.clone(), layer.clone());
+    Rig {
+        _backend: backend,
+        raw,
+        chaos,
+        layer,
+    }
+}
+
+fn key(i: usize) -> Path {
+    Path::parse(format!("faults/obj-{i:04}")).unwrap()
+}
+
+/// Creates `OPS` distinct objects through the wrapper; returns which calls returned an error
+/// and whether each object exists afterwards (read with the raw, fault-free client).
+async fn create_all(r: &Rig) -> Vec<(bool, bool)> {
+    let mut out = Vec::with_capacity(OPS);
+    for i in 0..OPS {
+        let errored = r
+            .chaos
+            .put_conditional(&key(i), b"v", None, None, CasCondition::IfNotExists)
+            .await
+            .is_err();
+        let exists = r.raw.load_with_tag(&key(i)).await.unwrap().is_some();
+        out.push((errored, exists));
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transient_errors_fire_at_their_rate_and_are_not_applied() {
+    let r = rig(vec![FaultSpec::everywhere(FaultKind::Transient, P)]).await;
+    let results = create_all(&r).await;
+    let errors = results.iter().filter(|(e, _)| *e).count();
+    assert_about_rate(errors);
+    for (i, (errored, exists)) in results.iter().enumerate() {
+        assert_eq!(
+            *exists, !errored,
+            "object {i}: errored={errored} exists={exists}"
+        );
+    }
+    assert_eq!(r.layer.network().fault_counts().transient as usize, errors);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_successes_fire_at_their_rate_and_are_applied() {
+    let r = rig(vec![
+        FaultSpec::everywhere(FaultKind::AmbiguousSuccess, P).on(&[S3OpKind::CondPut])
+    ])
+    .await;
+    let results = create_all(&r).await;
+    let errors = results.iter().filter(|(e, _)| *e).count();
+    assert_about_rate(errors);
+    assert!(
+        results.iter().all(|(_, exists)| *exists),
+        "every ambiguous success must be applied"
+    );
+    // Reads are not conditional PUTs: the rule must not touch them.
+    for i in 0..50 {
+        r.chaos.load_with_tag(&key(i)).await.unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalls_hold_applied_answers() {
+    let stall = Duration::from_millis(40);
+    let r = rig(vec![FaultSpec::everywhere(FaultKind::Stall(stall), P)]).await;
+    let mut slow = 0;
+    for i in 0..OPS {
+        let t = Instant::now();
+        r.chaos
+            .put_conditional(&key(i), b"v", None, None, CasCondition::IfNotExists)
+            .await
+            .unwrap();
+        if t.elapsed() >= stall {
+            slow += 1;
+        }
+    }
+    assert_about_rate(slow);
+    assert_eq!(r.layer.network().fault_counts().stalls as usize, slow);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn key_filter_limits_a_rule_to_matching_objects() {
+    let r = rig(vec![
+        FaultSpec::everywhere(FaultKind::Transient, 1.0).on_keys("HEAD.json")
+    ])
+    .await;
+    let other = Path::parse("faults/segment-1.json").unwrap();
+    let head = Path::parse("faults/HEAD.json").unwrap();
+    r.chaos
+        .put_conditional(&other, b"v", None, None, CasCondition::IfNotExists)
+        .await
+        .unwrap();
+    assert!(r
+        .chaos
+        .put_conditional(&head, b"v", None, None, CasCondition::IfNotExists)
+        .await
+        .is_err());
+    assert!(r.raw.load_with_tag(&head).await.unwrap().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_blocks_fail_at_once_without_applying() {
+    let r = rig(Vec::new()).await;
+    let net = r.layer.network();
+    net.set_block_mode(BlockMode::Refuse);
+    net.set_blocked(true);
+    let t = Instant::now();
+    let refused = r
+        .chaos
+        .put_conditional(&key(0), b"v", None, None, CasCondition::IfNotExists)
+        .await;
+    assert!(refused.is_err());
+    assert!(
+        t.elapsed() < Duration::from_millis(500),
+        "a refused op must not wait"
+    );
+    assert!(r.raw.load_with_tag(&key(0)).await.unwrap().is_none());
+    net.set_blocked(false);
+    r.chaos
+        .put_conditional(&key(0), b"v", None, None, CasCondition::IfNotExists)
+        .await
+        .unwrap();
+    assert_eq!(net.fault_counts().refused, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn commits_stalled_past_the_client_timeout_are_indeterminate_and_check_clean() {
+    use fusio_manifest_chaos::chaos::ChaosScenario;
+    use fusio_manifest_chaos::config::WorkloadConfig;
+    use fusio_manifest_chaos::history::{read_history, Event, Outcome};
+    use fusio_manifest_chaos::manifest::ManifestOptions;
+    use fusio_manifest_chaos::workload::{run_workload, RunSpec};
+
+    let backend = Backend::embedded().await.unwrap();
+    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
+        S3LatencyProfile::None,
+        5,
+    )));
+    let dir = std::env::temp_dir().join(format!("chaos-faults-timeout-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let history = dir.join("stall.history.jsonl");
+    let scenario = ChaosScenario {
+        label: "stall".into(),
+        faults: vec![
+            FaultSpec::everywhere(FaultKind::Stall(Duration::from_millis(300)), 0.5)
+                .on(&[S3OpKind::CondPut])
+                .on_keys("HEAD.json"),
+        ],
+        ..ChaosScenario::baseline()
+    };
+    let result = run_workload(
+        &backend,
+        layer,
+        RunSpec {
+            label: "stall".into(),
+            config: WorkloadConfig {
+                num_writers: 2,
+                num_readers: 1,
+                writer_rate: 10.0,
+                reader_rate: 10.0,
+                key_pool_size: 20,
+                duration: Duration::from_secs(2),
+                ..Default::default()
+            },
+            seed: 3,
+            history_path: history.clone(),
+            manifest: ManifestOptions::default(),
+            progress_every: None,
+            chaos: Some(scenario),
+            op_timeout: Some(Duration::from_millis(100)),
+        },
+    )
+    .await
+    .unwrap();
+    let timed_out_commits = read_history(&history)
+        .filter_map(Result::ok)
+        .filter(|e| {
+            matches!(e, Event::Write { outcome: Outcome::Info, error: Some(err), .. }
+                if err.contains("client timeout"))
+        })
+        .count();
+    assert!(
+        timed_out_commits > 0,
+        "no commit timed out: {:?}",
+        result.counts
+    );
+    assert!(result.counts.write_errors as usize >= timed_out_commits);
+    assert!(
+        result.check.is_valid(),
+        "indeterminate commits that landed must not be anomalies"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
