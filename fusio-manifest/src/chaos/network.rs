@@ -112,6 +112,7 @@ pub enum BlockMode {
 /// The network and S3 conditions one scenario sees. Cheap to consult on every operation.
 pub struct NetworkChaos {
     profile: S3LatencyProfile,
+    profile_on: std::sync::atomic::AtomicBool,
     latency: RwLock<Option<LatencySpec>>,
     blocked: watch::Sender<bool>,
     block_mode: RwLock<BlockMode>,
@@ -125,6 +126,7 @@ impl NetworkChaos {
     pub fn new(profile: S3LatencyProfile, seed: u64) -> Self {
         Self {
             profile,
+            profile_on: std::sync::atomic::AtomicBool::new(true),
             latency: RwLock::new(None),
             blocked: watch::channel(false).0,
             block_mode: RwLock::new(BlockMode::Hold),
@@ -132,6 +134,12 @@ impl NetworkChaos {
             fault_counts: Mutex::new(FaultCounts::default()),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
         }
+    }
+
+    /// Stops applying the S3 latency profile (after a run's measurement window).
+    pub fn disable_profile(&self) {
+        self.profile_on
+            .store(false, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The S3 latency profile in force.
@@ -226,7 +234,11 @@ impl NetworkChaos {
     /// Draws the total delay for one operation: profile latency plus injected latency.
     pub fn draw_delay(&self, op: S3OpKind) -> Duration {
         let latency = *self.latency.read().unwrap_or_else(|e| e.into_inner());
-        let figures = self.profile.median_p99_ms(op);
+        let figures = if self.profile_on.load(std::sync::atomic::Ordering::Relaxed) {
+            self.profile.median_p99_ms(op)
+        } else {
+            None
+        };
         if latency.is_none() && figures.is_none() {
             return Duration::ZERO;
         }
