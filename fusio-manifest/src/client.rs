@@ -68,6 +68,23 @@ impl ClientContext {
         )
     }
 
+    /// Runs `step` as its own task and waits for it within `op_timeout`. Past the timeout the
+    /// task is not cancelled (that could drop a session holding its lease): it goes on in the
+    /// background, where [`ClientContext::finish_background`] collects it.
+    async fn spawn_bounded<T: Send + 'static>(
+        &self,
+        step: impl Future<Output = T> + Send + 'static,
+    ) -> Result<Result<T, tokio::task::JoinError>, TimedOut> {
+        let mut task = tokio::spawn(step);
+        let joined = self.bounded(&mut task).await;
+        if joined.is_err() {
+            self.detach(async move {
+                let _ = task.await;
+            });
+        }
+        joined
+    }
+
     fn detach(&self, task: impl Future<Output = ()> + Send + 'static) {
         let handle = tokio::spawn(task);
         let mut background = self.background.lock().unwrap_or_else(|e| e.into_inner());
@@ -241,13 +258,9 @@ async fn write_attempt(ctx: &ClientContext, key: &str, value_id: &str) -> Attemp
     let value = history::make_value(value_id, prev.as_deref(), ctx.config.value_size);
     session.put(key, value);
     // The commit runs as its own task, so a timeout abandons it without dropping the session.
-    let mut commit = tokio::spawn(session.commit());
-    let outcome = match ctx.bounded(&mut commit).await {
+    let outcome = match ctx.spawn_bounded(session.commit()).await {
         Ok(joined) => joined,
         Err(TimedOut) => {
-            ctx.detach(async move {
-                let _ = commit.await;
-            });
             return AttemptResult::timed_out(ctx, Outcome::Info, Some(snapshot), Some(prev));
         }
     };
@@ -284,12 +297,8 @@ async fn end_session(
     ctx: &ClientContext,
     end: impl Future<Output = Result<(), ManifestError>> + Send + 'static,
 ) {
-    let mut task = tokio::spawn(end_quietly(end));
-    if ctx.bounded(&mut task).await.is_err() {
-        ctx.detach(async move {
-            let _ = task.await;
-        });
-    }
+    // A release that outlives the timeout goes on in the background.
+    let _ = ctx.spawn_bounded(end_quietly(end)).await;
 }
 
 /// Waits before retry `attempt` (1-based): full jitter over `base_ms x 2^(attempt-1)`.
