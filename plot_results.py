@@ -33,7 +33,9 @@ Optional sidecars beside ``DIR/STEM.csv`` (used by the chaos figure):
   the scenario's start; ``block_start``/``block_end`` pairs delimit network
   blocks, other events are ignored).
 * ``STEM_verification.csv``: scenario, ops_checked, the anomaly counts of
-  ``ANOMALY_COLUMNS``, verdict (PASS or FAIL).
+  ``ANOMALY_COLUMNS``, verdict (PASS, FAIL, or ``INVALID: harness fault`` when
+  the harness itself failed during the run: such a scenario's figures say
+  nothing about fusio-manifest, and every chart marks it).
 
 A missing or unreadable sidecar never stops the plot: its chart cell names
 the file and the command that produces it, and a warning goes to stderr.
@@ -57,8 +59,9 @@ each scenario keeps one colour across charts.
 8. Throughput Over Time: commits per second of each scenario from
    STEM_timeline.csv, network-block windows from STEM_events.csv shaded.
 9. Isolation Verification: one bar per scenario from STEM_verification.csv,
-   length = ops checked, green PASS / red FAIL, annotated with the non-zero
-   anomaly counts.
+   length = ops checked, green PASS / red FAIL / purple INVALID, annotated
+   with the non-zero anomaly counts. Scenarios whose verdict is INVALID carry
+   "(INVALID: harness fault)" in the scenario axis of every chart.
 
 Comprehensive figure (default mode): for every swept parameter of
 ``SWEEP_PARAMS`` that takes more than one value, the mean failure rate (top
@@ -118,7 +121,9 @@ DPI = 300
 CHAOS_FIGSIZE = (20, 12)
 PASS_COLOR = "#43a047"
 FAIL_COLOR = "#e53935"
+INVALID_COLOR = "#8e24aa"
 OTHER_VERDICT_COLOR = "#9e9e9e"
+INVALID_PREFIX = "INVALID"
 
 CARGO_TEST = ("cargo test --release -p fusio-manifest-chaos --test performance_test"
               " {test} -- --ignored --nocapture")
@@ -427,13 +432,37 @@ def anomaly_summary(row):
     return "\n" + ", ".join(found) if found else " · no anomalies"
 
 
+def verdict_color(verdict):
+    """Bar colour of a verdict: PASS green, FAIL red, INVALID purple, anything else grey."""
+    if verdict == "PASS":
+        return PASS_COLOR
+    if verdict == "FAIL":
+        return FAIL_COLOR
+    if str(verdict).startswith(INVALID_PREFIX):
+        return INVALID_COLOR
+    return OTHER_VERDICT_COLOR
+
+
+def invalid_scenarios(verification):
+    """Scenarios whose verdict says the harness failed (empty without a sidecar)."""
+    if verification is None:
+        return set()
+    verdicts = verification["verdict"].astype(str)
+    return set(verification.loc[verdicts.str.startswith(INVALID_PREFIX), "scenario"])
+
+
+def shown_labels(labels, invalid):
+    """Scenario axis labels: INVALID scenarios say so wherever they appear."""
+    return [f"{label}\n(INVALID: harness fault)" if label in invalid else label
+            for label in labels]
+
+
 def plot_verification(ax, verification, order):
     rank = {label: index for index, label in enumerate(order)}
     rows = verification.sort_values(
         "scenario", key=lambda names: names.map(lambda name: rank.get(name, len(rank))),
         kind="stable")
-    verdict_colors = {"PASS": PASS_COLOR, "FAIL": FAIL_COLOR}
-    colors = [verdict_colors.get(verdict, OTHER_VERDICT_COLOR) for verdict in rows["verdict"]]
+    colors = [verdict_color(verdict) for verdict in rows["verdict"]]
     positions = range(len(rows))
     ax.barh(positions, rows["ops_checked"], color=colors, alpha=0.85)
     for position, (_, row) in zip(positions, rows.iterrows()):
@@ -447,10 +476,12 @@ def plot_verification(ax, verification, order):
     ax.set_xlabel("operations checked")
     ax.set_title("Isolation Verification")
     counts = rows["verdict"].value_counts()
+    invalid = int(rows["verdict"].astype(str).str.startswith(INVALID_PREFIX).sum())
     handles = [plt.Rectangle((0, 0), 1, 1, color=color)
-               for color in (PASS_COLOR, FAIL_COLOR)]
-    ax.legend(handles, [f"PASS ({counts.get('PASS', 0)})", f"FAIL ({counts.get('FAIL', 0)})"],
-              fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+               for color in (PASS_COLOR, FAIL_COLOR, INVALID_COLOR)]
+    ax.legend(handles, [f"PASS ({counts.get('PASS', 0)})", f"FAIL ({counts.get('FAIL', 0)})",
+                        f"INVALID: harness fault ({invalid})"],
+              fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
 
 def plot_retry(ax, labels, data):
@@ -471,14 +502,17 @@ def plot_retry(ax, labels, data):
 
 def plot_chaos(frame, csv_path):
     data = frame.groupby("config_label", sort=False).mean(numeric_only=True)
-    labels = list(data.index)
-    colors = scenario_colors(labels)
-    bar_colors = [colors[label] for label in labels]
+    scenarios = list(data.index)
+    colors = scenario_colors(scenarios)
+    bar_colors = [colors[label] for label in scenarios]
+    verification, verification_problem = load_sidecar(
+        csv_path, "verification", VERIFICATION_COLUMNS, VERIFICATION_COLUMNS[1:-1])
+    labels = shown_labels(scenarios, invalid_scenarios(verification))
     failure_pct = data["precondition_failure_rate"].to_numpy() * 100
     tps = data["write_tps"].to_numpy()
 
     fig, axes = plt.subplots(3, 3, figsize=CHAOS_FIGSIZE, layout="constrained")
-    fig.suptitle(f"fusio-manifest chaos sweep: {csv_path.name} ({len(labels)} scenarios)",
+    fig.suptitle(f"fusio-manifest chaos sweep: {csv_path.name} ({len(scenarios)} scenarios)",
                  fontsize=14)
     (ax_fail, ax_tps, ax_wlat), (ax_fdeg, ax_tdeg, ax_rlat), (ax_retry, ax_time, ax_ver) = axes
 
@@ -522,12 +556,10 @@ def plot_chaos(frame, csv_path):
         events, events_problem = load_sidecar(csv_path, "events", EVENTS_COLUMNS, ("t_ms",))
         plot_timeline(ax_time, timeline, events, events_problem, colors)
 
-    verification, verification_problem = load_sidecar(
-        csv_path, "verification", VERIFICATION_COLUMNS, VERIFICATION_COLUMNS[1:-1])
     if verification is None:
         message_panel(ax_ver, "Isolation Verification", verification_problem)
     else:
-        plot_verification(ax_ver, verification, labels)
+        plot_verification(ax_ver, verification, scenarios)
     return fig
 
 

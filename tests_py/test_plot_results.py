@@ -8,7 +8,7 @@ import pytest
 
 from conftest import (
     CHAOS_SCENARIOS, COLUMNS, REGEN_CHAOS, RETRY_COLUMNS, SCRIPT, chaos_rows,
-    make_chaos_csv, make_comprehensive_csv, png_size, run_plot, write_rows,
+    make_chaos_csv, make_comprehensive_csv, png_size, run_plot, write_csv, write_rows,
 )
 
 CHAOS_PX = (6000, 3600)
@@ -207,3 +207,27 @@ def test_help_and_usage_errors(tmp_path):
     assert result.returncode == 0
     assert "--chaos" in result.stdout and "--output" in result.stdout
     assert run_plot(tmp_path / "x.csv", "num_writers", "--chaos").returncode == 2
+
+
+def test_invalid_verdict_is_purple_and_named_on_every_axis(tmp_path):
+    module = load_module()
+    assert module.verdict_color("INVALID: harness fault") == module.INVALID_COLOR
+    assert module.verdict_color("PASS") == module.PASS_COLOR
+    assert module.verdict_color("FAIL") == module.FAIL_COLOR
+    assert module.verdict_color("UNKNOWN") == module.OTHER_VERDICT_COLOR
+    csv_path = make_chaos_csv(tmp_path)
+    sidecar = tmp_path / "chaos_sweep_verification.csv"
+    with open(sidecar, newline="") as f:
+        rows = list(csv.reader(f))
+    rows[2][-1] = "INVALID: harness fault"
+    write_csv(sidecar, rows[0], rows[1:])
+    pandas = pytest.importorskip("pandas")
+    verification = pandas.read_csv(sidecar)
+    invalid = module.invalid_scenarios(verification)
+    assert invalid == {rows[2][0]}
+    labels = list(CHAOS_SCENARIOS)
+    shown = module.shown_labels(labels, invalid)
+    assert shown[1] == f"{labels[1]}\n(INVALID: harness fault)"
+    assert shown[0] == labels[0]
+    result = run_plot(csv_path, "--chaos")
+    assert assert_wrote(result, tmp_path / "chaos_sweep.png") == CHAOS_PX

@@ -1,32 +1,45 @@
-//! One writer and one reader: sessions, retries, outcome classification, and what they record.
+//! One writer and one reader: sessions, lease keeping, retries, outcome classification, and
+//! what they record.
 //!
 //! A write attempt opens a write session, reads the chosen key, puts a unique value naming the
 //! writer, op and attempt and the value it read, and commits. Outcomes:
 //! - `PreconditionFailed` from any step: a definite failure, retried with a new session up to
 //!   `max_retry_count` times;
-//! - any other error before `commit` was called: nothing was committed, so the history records
-//!   a definite `fail`, and metrics count a write error; no retry;
-//! - any other error from `commit` (or a timeout around it): indeterminate (`info`), counted
-//!   as a write error; no retry.
+//! - any other error, or a step timeout, before `commit` was called: nothing can have been
+//!   committed, so the history records a definite `fail`, and metrics count a write error; no
+//!   retry;
+//! - any other error from `commit`, or a timeout while it runs: indeterminate (`info`),
+//!   counted as a write error; no retry.
 //!
-//! fusio's HTTP client has no timeouts, so with `op_timeout` set each step (open session, get,
-//! commit, end) is bounded. A step that times out is abandoned, never cancelled half way: a
-//! session still held is ended in the background, and a commit that times out keeps running
-//! in the background until it finishes (its outcome stays `info` in the history). So every
-//! session is ended or committed whatever happens, and debug builds never drop a session that
-//! holds a lease. [`ClientContext::finish_background`] waits for that background work.
+//! **Steps are never cancelled.** Each operation's sessions live in a task of their own that
+//! runs every step (open, get, put, commit, end) to completion; the client waits for each step
+//! within `op_timeout` (fusio's HTTP client has no timeouts) and, past it, stops waiting and
+//! records the outcome. The task goes on: if the commit had not started it ends the session
+//! after its current step, otherwise it lets the commit finish. So every session is committed
+//! or ended, no lease is left claimed by a half-opened session, and debug builds never drop a
+//! session that holds a lease. [`ClientContext::finish_background`] waits for these tasks at
+//! the end of a run.
+//!
+//! **Leases are kept alive** for the whole session with fusio-manifest's own
+//! [`LeaseKeeper`], as a correct caller does, unless the run lets them lapse on purpose
+//! ([`crate::manifest::ManifestOptions::lapse_leases`], the `lease-expiry` scenario).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use fusio_manifest::types::Error as ManifestError;
+use fusio_manifest::LeaseKeeper;
 use rand::Rng;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 
 use crate::config::WorkloadConfig;
 use crate::history::{self, Event, HistoryRecorder, OpKind, Outcome};
 use crate::manifest::HarnessManifest;
 use crate::metrics::{AttemptOutcome, MetricsCollector};
+use crate::selfcheck;
 
 /// What every client of one run shares.
 pub struct ClientContext {
@@ -42,22 +55,30 @@ pub struct ClientContext {
     pub config: Arc<WorkloadConfig>,
     /// Bound on each client step (`None`: wait forever, as fusio does).
     pub op_timeout: Option<Duration>,
-    /// Sessions being ended and commits still running after their step timed out.
-    pub background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Keep session leases alive with fusio-manifest's lease keeper (a correct caller).
+    pub keep_leases: bool,
+    /// Session tasks the client stopped waiting for, still finishing their steps.
+    pub background: Mutex<Vec<JoinHandle<()>>>,
 }
 
-/// A client step that did not finish within `op_timeout`.
-struct TimedOut;
+/// What [`ClientContext::finish_background`] found at the end of a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BackgroundReport {
+    /// Session tasks the clients had stopped waiting for.
+    pub abandoned: usize,
+    /// Of those, tasks still running at the limit, then cancelled.
+    pub cancelled: usize,
+}
 
 impl ClientContext {
     fn now_us(&self) -> u64 {
         self.start.elapsed().as_micros() as u64
     }
 
-    async fn bounded<T>(&self, step: impl Future<Output = T>) -> Result<T, TimedOut> {
+    async fn bounded<T>(&self, step: impl Future<Output = T>) -> Option<T> {
         match self.op_timeout {
-            None => Ok(step.await),
-            Some(d) => tokio::time::timeout(d, step).await.map_err(|_| TimedOut),
+            None => Some(step.await),
+            Some(d) => tokio::time::timeout(d, step).await.ok(),
         }
     }
 
@@ -68,43 +89,104 @@ impl ClientContext {
         )
     }
 
-    /// Runs `step` as its own task and waits for it within `op_timeout`. Past the timeout the
-    /// task is not cancelled (that could drop a session holding its lease): it goes on in the
-    /// background, where [`ClientContext::finish_background`] collects it.
-    async fn spawn_bounded<T: Send + 'static>(
-        &self,
-        step: impl Future<Output = T> + Send + 'static,
-    ) -> Result<Result<T, tokio::task::JoinError>, TimedOut> {
-        let mut task = tokio::spawn(step);
-        let joined = self.bounded(&mut task).await;
-        if joined.is_err() {
-            self.detach(async move {
-                let _ = task.await;
-            });
+    /// Starts `task` as one operation's session task, reporting its steps to the returned
+    /// [`Steps`].
+    fn start_steps<S, F>(&self, task: impl FnOnce(Reporter<S>) -> F) -> Steps<S>
+    where
+        S: Send + 'static,
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let abandoned = Arc::new(AtomicBool::new(false));
+        let reporter = Reporter {
+            tx,
+            abandoned: abandoned.clone(),
+        };
+        Steps {
+            rx,
+            abandoned,
+            task: Some(selfcheck::spawn(task(reporter))),
         }
-        joined
     }
 
-    fn detach(&self, task: impl Future<Output = ()> + Send + 'static) {
-        let handle = tokio::spawn(task);
-        let mut background = self.background.lock().unwrap_or_else(|e| e.into_inner());
-        background.retain(|t| !t.is_finished());
-        background.push(handle);
-    }
-
-    /// Waits up to `limit` for background session work, then aborts what is left. Returns how
-    /// many tasks were still running at the limit.
-    pub async fn finish_background(&self, limit: Duration) -> usize {
+    /// Waits up to `limit` for the session tasks clients stopped waiting for; cancels what is
+    /// still running then (fusio's HTTP client has no timeout, so a task can hang forever).
+    /// A cancelled task drops its session mid-step; its lease expires by its TTL.
+    pub async fn finish_background(&self, limit: Duration) -> BackgroundReport {
         let tasks = std::mem::take(&mut *self.background.lock().unwrap_or_else(|e| e.into_inner()));
         let deadline = tokio::time::Instant::now() + limit;
-        let mut left = 0;
+        let mut report = BackgroundReport {
+            abandoned: tasks.len(),
+            cancelled: 0,
+        };
         for mut t in tasks {
             if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
                 t.abort();
-                left += 1;
+                report.cancelled += 1;
             }
         }
-        left
+        report
+    }
+}
+
+/// The session task's side of a [`Steps`] channel.
+struct Reporter<S> {
+    tx: mpsc::UnboundedSender<S>,
+    abandoned: Arc<AtomicBool>,
+}
+
+impl<S> Reporter<S> {
+    /// Reports one step; `false` once the client has stopped waiting (the task should then
+    /// end its session rather than go on).
+    fn report(&self, step: S) -> bool {
+        let _ = self.tx.send(step);
+        !self.abandoned.load(Ordering::SeqCst)
+    }
+}
+
+/// The client's side of one operation's session task.
+struct Steps<S> {
+    rx: mpsc::UnboundedReceiver<S>,
+    abandoned: Arc<AtomicBool>,
+    task: Option<JoinHandle<()>>,
+}
+
+/// The next thing a client learns about its session task.
+enum Next<S> {
+    /// A step finished.
+    Step(S),
+    /// No step finished within the step timeout.
+    TimedOut,
+    /// The task ended without reporting (it panicked: a harness fault the run records).
+    Died(String),
+}
+
+impl<S> Steps<S> {
+    async fn next(&mut self, ctx: &ClientContext) -> Next<S> {
+        match ctx.bounded(self.rx.recv()).await {
+            Some(Some(step)) => Next::Step(step),
+            None => Next::TimedOut,
+            Some(None) => {
+                let why = match self.task.take() {
+                    Some(t) => match t.await {
+                        Err(e) => format!("session task failed: {e}"),
+                        Ok(()) => "session task ended without an outcome".into(),
+                    },
+                    None => "session task ended without an outcome".into(),
+                };
+                Next::Died(why)
+            }
+        }
+    }
+
+    /// The client stops waiting: the task finishes on its own, tracked until the run ends.
+    fn release(mut self, ctx: &ClientContext) {
+        self.abandoned.store(true, Ordering::SeqCst);
+        if let Some(task) = self.task.take().filter(|t| !t.is_finished()) {
+            let mut background = ctx.background.lock().unwrap_or_else(|e| e.into_inner());
+            background.retain(|t| !t.is_finished());
+            background.push(task);
+        }
     }
 }
 
@@ -146,6 +228,47 @@ impl AttemptResult {
             read,
             txn_id: None,
             error: Some(ctx.timeout_message()),
+        }
+    }
+
+    /// The session task died before `commit` was called: nothing was committed, and the run
+    /// is invalid anyway (the panic is recorded as a harness fault).
+    fn harness_failure(
+        snapshot_txn: Option<u64>,
+        read: Option<Option<String>>,
+        why: String,
+    ) -> Self {
+        Self {
+            outcome: Outcome::Fail,
+            metric: AttemptOutcome::Error,
+            snapshot_txn,
+            read,
+            txn_id: None,
+            error: Some(why),
+        }
+    }
+
+    /// Classifies what `commit` returned.
+    fn committed(
+        snapshot: u64,
+        prev: Option<String>,
+        outcome: Result<fusio_manifest::session::CommitOutcome, ManifestError>,
+    ) -> Self {
+        match outcome {
+            Ok(done) => Self {
+                outcome: Outcome::Ok,
+                metric: AttemptOutcome::Committed,
+                snapshot_txn: Some(snapshot),
+                read: Some(prev),
+                txn_id: Some(done.head.last_txn_id),
+                error: None,
+            },
+            Err(ManifestError::PreconditionFailed) => Self::failed(
+                Some(snapshot),
+                Some(prev),
+                ManifestError::PreconditionFailed,
+            ),
+            Err(e) => Self::indeterminate(Some(snapshot), Some(prev), e.to_string()),
         }
     }
 
@@ -236,69 +359,117 @@ pub async fn write_op(
         .record_write_op(final_outcome, gave_up, intended.elapsed());
 }
 
+/// A step of a write attempt's session task.
+enum WriteStep {
+    /// The session is open at this snapshot.
+    Opened(u64),
+    /// The key was read (value id, or `None` if absent).
+    Read(Option<String>),
+    /// `commit` was called.
+    Committing,
+    /// The attempt's outcome.
+    Done(AttemptResult),
+}
+
 async fn write_attempt(ctx: &ClientContext, key: &str, value_id: &str) -> AttemptResult {
-    let mut session = match ctx.bounded(ctx.manifest.session_write()).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(e)) => return AttemptResult::failed(None, None, e),
-        Err(TimedOut) => return AttemptResult::timed_out(ctx, Outcome::Fail, None, None),
-    };
-    let snapshot = session.snapshot().txn_id.0;
-    let key = key.to_string();
-    let prev = match ctx.bounded(session.get(&key)).await {
-        Ok(Ok(v)) => v.map(|v| history::value_id(&v).to_string()),
-        Ok(Err(e)) => {
-            ctx.detach(end_quietly(session.end()));
-            return AttemptResult::failed(Some(snapshot), None, e);
+    let manifest = ctx.manifest.clone();
+    let (key, value_id) = (key.to_string(), value_id.to_string());
+    let value_size = ctx.config.value_size;
+    let keeper = ctx.keep_leases;
+    let mut steps = ctx.start_steps(|r| async move {
+        write_session(&manifest, key, &value_id, value_size, keeper, r).await
+    });
+    let (mut snapshot, mut read, mut committing) = (None, None, false);
+    let result = loop {
+        match steps.next(ctx).await {
+            Next::Step(WriteStep::Opened(s)) => snapshot = Some(s),
+            Next::Step(WriteStep::Read(v)) => read = Some(v),
+            Next::Step(WriteStep::Committing) => committing = true,
+            Next::Step(WriteStep::Done(r)) => break r,
+            Next::TimedOut => {
+                let outcome = if committing {
+                    Outcome::Info
+                } else {
+                    Outcome::Fail
+                };
+                break AttemptResult::timed_out(ctx, outcome, snapshot, read);
+            }
+            Next::Died(why) if committing => {
+                break AttemptResult::indeterminate(snapshot, read, why)
+            }
+            Next::Died(why) => break AttemptResult::harness_failure(snapshot, read, why),
         }
-        Err(TimedOut) => {
-            ctx.detach(end_quietly(session.end()));
-            return AttemptResult::timed_out(ctx, Outcome::Fail, Some(snapshot), None);
-        }
     };
-    let value = history::make_value(value_id, prev.as_deref(), ctx.config.value_size);
-    session.put(key, value);
-    // The commit runs as its own task, so a timeout abandons it without dropping the session.
-    let outcome = match ctx.spawn_bounded(session.commit()).await {
-        Ok(joined) => joined,
-        Err(TimedOut) => {
-            return AttemptResult::timed_out(ctx, Outcome::Info, Some(snapshot), Some(prev));
-        }
-    };
-    match outcome {
-        Ok(Ok(outcome)) => AttemptResult {
-            outcome: Outcome::Ok,
-            metric: AttemptOutcome::Committed,
-            snapshot_txn: Some(snapshot),
-            read: Some(prev),
-            txn_id: Some(outcome.head.last_txn_id),
-            error: None,
-        },
-        Ok(Err(ManifestError::PreconditionFailed)) => AttemptResult::failed(
-            Some(snapshot),
-            Some(prev),
-            ManifestError::PreconditionFailed,
-        ),
-        Ok(Err(e)) => AttemptResult::indeterminate(Some(snapshot), Some(prev), e.to_string()),
-        Err(join) => AttemptResult::indeterminate(
-            Some(snapshot),
-            Some(prev),
-            format!("commit task failed: {join}"),
-        ),
-    }
+    steps.release(ctx);
+    result
 }
 
-async fn end_quietly(end: impl Future<Output = Result<(), ManifestError>>) {
-    // A failed release only leaves a lease that expires by its TTL.
-    let _ = end.await;
-}
-
-/// Ends a session within the step timeout; past it, the release goes on in the background.
-async fn end_session(
-    ctx: &ClientContext,
-    end: impl Future<Output = Result<(), ManifestError>> + Send + 'static,
+/// One write attempt's session task: every step runs to completion; once the client stops
+/// waiting before the commit, the session is ended instead of committed.
+async fn write_session(
+    manifest: &HarnessManifest,
+    key: String,
+    value_id: &str,
+    value_size: usize,
+    keep_leases: bool,
+    r: Reporter<WriteStep>,
 ) {
-    // A release that outlives the timeout goes on in the background.
-    let _ = ctx.spawn_bounded(end_quietly(end)).await;
+    let session = match manifest.session_write().await {
+        Ok(s) => s,
+        Err(e) => {
+            r.report(WriteStep::Done(AttemptResult::failed(None, None, e)));
+            return;
+        }
+    };
+    let keeper = keep_alive(keep_leases, session.start_lease_keeper());
+    let snapshot = session.snapshot().txn_id.0;
+    if !r.report(WriteStep::Opened(snapshot)) {
+        return release(session.end(), keeper).await;
+    }
+    let prev = match session.get(&key).await {
+        Ok(v) => v.map(|v| history::value_id(&v).to_string()),
+        Err(e) => {
+            r.report(WriteStep::Done(AttemptResult::failed(
+                Some(snapshot),
+                None,
+                e,
+            )));
+            return release(session.end(), keeper).await;
+        }
+    };
+    if !r.report(WriteStep::Read(prev.clone())) {
+        return release(session.end(), keeper).await;
+    }
+    let mut session = session;
+    session.put(
+        key,
+        history::make_value(value_id, prev.as_deref(), value_size),
+    );
+    r.report(WriteStep::Committing);
+    let outcome = session.commit().await;
+    drop(keeper);
+    r.report(WriteStep::Done(AttemptResult::committed(
+        snapshot, prev, outcome,
+    )));
+}
+
+/// fusio-manifest's keeper for a session's lease, when the run keeps leases alive. Starting
+/// one fails only for a session without a lease or a zero TTL, which the harness never opens.
+fn keep_alive(
+    keep_leases: bool,
+    keeper: Result<LeaseKeeper, ManifestError>,
+) -> Option<LeaseKeeper> {
+    keep_leases.then_some(keeper).and_then(Result::ok)
+}
+
+/// Ends a session and stops its lease keeper. A failed release only leaves a lease that
+/// expires by its TTL.
+async fn release(
+    end: impl Future<Output = Result<(), ManifestError>>,
+    keeper: Option<LeaseKeeper>,
+) {
+    let _ = end.await;
+    drop(keeper);
 }
 
 /// Waits before retry `attempt` (1-based): full jitter over `base_ms x 2^(attempt-1)`.
@@ -309,6 +480,16 @@ async fn backoff(base_ms: u64, attempt: u32, rng: &mut impl Rng) {
     let cap = base_ms.saturating_mul(1u64 << (attempt - 1).min(16));
     let wait = rng.random_range(0..=cap);
     tokio::time::sleep(Duration::from_millis(wait)).await;
+}
+
+/// A step of a read operation's session task.
+enum ReadStep {
+    /// The session is open at this snapshot.
+    Opened(u64),
+    /// One key was read (value id, or `None` if absent).
+    Got(String, Option<String>),
+    /// The session ended; `Err` if a read failed (nothing of it counts as observed).
+    Done(Result<(), String>),
 }
 
 /// Runs one read operation for reader `reader`: a read session, a get of each key, end.
@@ -328,35 +509,30 @@ pub async fn read_op(
         t_us: ctx.now_us(),
         key: None,
     });
-    let (outcome, snapshot_txn, reads, error) = match ctx.bounded(ctx.manifest.session_read()).await
-    {
-        Ok(Err(e)) => (Outcome::Fail, None, Vec::new(), Some(e.to_string())),
-        Err(TimedOut) => (Outcome::Fail, None, Vec::new(), Some(ctx.timeout_message())),
-        Ok(Ok(session)) => {
-            let snapshot = session.snapshot().txn_id.0;
-            let mut reads = Vec::with_capacity(keys.len());
-            let mut error = None;
-            for key in keys {
-                match ctx.bounded(session.get(&key)).await {
-                    Ok(Ok(v)) => reads.push((key, v.map(|v| history::value_id(&v).to_string()))),
-                    Ok(Err(e)) => {
-                        error = Some(e.to_string());
-                        break;
-                    }
-                    Err(TimedOut) => {
-                        error = Some(ctx.timeout_message());
-                        break;
-                    }
-                }
-            }
-            // The values were read under the snapshot; whether the lease release succeeds does
-            // not change what was observed.
-            end_session(ctx, session.end()).await;
-            match error {
-                None => (Outcome::Ok, Some(snapshot), reads, None),
-                Some(e) => (Outcome::Fail, Some(snapshot), Vec::new(), Some(e)),
-            }
+    let wanted = keys.len();
+    let manifest = ctx.manifest.clone();
+    let keeper = ctx.keep_leases;
+    let mut steps =
+        ctx.start_steps(|r| async move { read_session(&manifest, keys, keeper, r).await });
+    let (mut snapshot, mut reads) = (None, Vec::with_capacity(wanted));
+    let error = loop {
+        match steps.next(ctx).await {
+            Next::Step(ReadStep::Opened(s)) => snapshot = Some(s),
+            Next::Step(ReadStep::Got(k, v)) => reads.push((k, v)),
+            Next::Step(ReadStep::Done(r)) => break r.err(),
+            // Every value was read under the snapshot; a release that hangs does not change
+            // what was observed.
+            Next::TimedOut if reads.len() == wanted => break None,
+            Next::TimedOut => break Some(ctx.timeout_message()),
+            Next::Died(why) => break Some(why),
         }
+    };
+    steps.release(ctx);
+    let outcome = if error.is_none() {
+        Outcome::Ok
+    } else {
+        reads.clear();
+        Outcome::Fail
     };
     ctx.metrics
         .record_read(outcome == Outcome::Ok, intended.elapsed());
@@ -365,11 +541,49 @@ pub async fn read_op(
         op,
         t_us: ctx.now_us(),
         outcome,
-        snapshot_txn,
+        snapshot_txn: snapshot,
         scan: false,
         reads,
         error,
     });
+}
+
+/// One read operation's session task: open, get each key, end, reporting each step; once the
+/// client stops waiting, the session is ended after the current step.
+async fn read_session(
+    manifest: &HarnessManifest,
+    keys: Vec<String>,
+    keep_leases: bool,
+    r: Reporter<ReadStep>,
+) {
+    let session = match manifest.session_read().await {
+        Ok(s) => s,
+        Err(e) => {
+            r.report(ReadStep::Done(Err(e.to_string())));
+            return;
+        }
+    };
+    let keeper = keep_alive(keep_leases, session.start_lease_keeper());
+    if !r.report(ReadStep::Opened(session.snapshot().txn_id.0)) {
+        return release(session.end(), keeper).await;
+    }
+    let mut failed = None;
+    for key in keys {
+        match session.get(&key).await {
+            Ok(v) => {
+                let v = v.map(|v| history::value_id(&v).to_string());
+                if !r.report(ReadStep::Got(key, v)) {
+                    return release(session.end(), keeper).await;
+                }
+            }
+            Err(e) => {
+                failed = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    release(session.end(), keeper).await;
+    r.report(ReadStep::Done(failed.map_or(Ok(()), Err)));
 }
 
 /// Reads the final state once (a full scan at the latest snapshot) and records it.

@@ -15,6 +15,7 @@ pub mod manifest;
 pub mod metrics;
 pub mod report;
 pub mod runner;
+pub mod selfcheck;
 pub mod sweep;
 pub mod utils;
 pub mod visualization;

@@ -85,7 +85,9 @@ impl Executor for RunExecutor {
         F: Future + fusio::MaybeSend + 'static,
         F::Output: fusio::MaybeSend,
     {
-        let handle = tokio::spawn(future);
+        // Spawned as a task of the run that asked, so a panic in fusio-manifest's background
+        // work (orphan recovery, lease keepers) makes that run INVALID.
+        let handle = crate::selfcheck::spawn(future);
         if self.closed.load(Ordering::SeqCst) {
             handle.abort();
         } else {
@@ -130,6 +132,10 @@ impl Timer for RunExecutor {
 pub struct ManifestOptions {
     /// Lease TTL override (default: fusio-manifest's 60 s).
     pub lease_ttl: Option<Duration>,
+    /// Let session leases lapse: clients do not run fusio-manifest's lease keeper, so a
+    /// session that outlives its TTL loses its lease (the `lease-expiry` scenario). Off by
+    /// default: a correct caller keeps its leases alive.
+    pub lapse_leases: bool,
 }
 
 /// Builds a manifest under `prefix` on `s3`, through `layer`, with the run's `executor`.

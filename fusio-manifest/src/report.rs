@@ -136,10 +136,19 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
         met(ok.len() == total),
         ok.len()
     );
-    let valid = ok.iter().filter(|r| r.check.is_valid()).count();
+    let invalid = ok.iter().filter(|r| r.is_invalid()).count();
+    let valid = ok
+        .iter()
+        .filter(|r| !r.is_invalid() && r.check.is_valid())
+        .count();
     println!(
-        "{} 2. isolation verified: {valid}/{total} scenarios",
-        met(valid == total)
+        "{} 2. isolation verified: {valid}/{total} scenarios{}",
+        met(valid == total),
+        if invalid > 0 {
+            format!(" ({invalid} INVALID: harness fault, not judged)")
+        } else {
+            String::new()
+        }
     );
     let worst = ok
         .iter()
@@ -217,6 +226,14 @@ pub fn print_liveness(
     println!("\n=== Liveness: longest stretch without a commit vs longest injected fault ===");
     for (o, s) in outcomes.iter().zip(scenarios) {
         let Ok(r) = &o.result else { continue };
+        if r.is_invalid() {
+            println!(
+                "{:<28} not judged: {} (the harness failed, so the gaps say nothing about fusio-manifest)",
+                o.label,
+                crate::selfcheck::INVALID_VERDICT
+            );
+            continue;
+        }
         let end_ms = (r.summary.duration_secs * 1000.0) as u64;
         let (gap, at) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
         let window = s.longest_fault_window(duration).as_millis() as u64;

@@ -145,7 +145,11 @@ pub fn export_all(
     let verification = sidecar_path(&env.out_dir, stem, "verification");
     let rows: Vec<_> = ok
         .iter()
-        .map(|r| r.check.verification_row(&r.summary.config_label))
+        .map(|r| {
+            let mut row = r.check.verification_row(&r.summary.config_label);
+            row.verdict = r.verdict().to_string();
+            row
+        })
         .collect();
     let mut verification_header = vec!["scenario", "ops_checked"];
     verification_header.extend(AnomalyClass::ALL.iter().map(|c| c.name()));
@@ -171,6 +175,7 @@ pub fn export_all(
     .map_err(io(&events))?;
     for o in outcomes {
         match &o.result {
+            Ok(r) if r.is_invalid() => print_invalid(&o.label, r),
             Ok(r) => {
                 println!("\n=== Isolation verification: {} ===", o.label);
                 r.check.print_console(&o.label);
@@ -194,6 +199,20 @@ pub fn export_all(
     })
 }
 
+/// Prints why a run is `INVALID` instead of its isolation verdict.
+fn print_invalid(label: &str, r: &RunResult) {
+    println!("\n=== Isolation verification: {label} ===");
+    println!(
+        "⛔ Verdict [{label}]: {} ({} panic(s) in the harness's tasks; its figures and its check ({} anomalies) say nothing about fusio-manifest)",
+        crate::selfcheck::INVALID_VERDICT,
+        r.harness_faults.len(),
+        r.check.total_anomalies()
+    );
+    for f in r.harness_faults.iter().take(5) {
+        println!("   {f}");
+    }
+}
+
 /// One row of `STEM_events.csv`.
 #[derive(serde::Serialize)]
 struct EventRow<'a> {
@@ -215,13 +234,19 @@ fn write_rows<T: serde::Serialize>(
     visualization::write_csv(path, rows)
 }
 
-/// Panics (failing the test) if any scenario crashed or has isolation anomalies. Call after
+/// Panics (failing the test) if any scenario crashed, was invalid, or has isolation anomalies. Call after
 /// [`export_all`], so the results are on disk first.
 pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
     let mut problems = Vec::new();
     for o in outcomes {
         match &o.result {
             Err(e) => problems.push(format!("{}: crashed: {e}", o.label)),
+            Ok(r) if r.is_invalid() => problems.push(format!(
+                "{}: {}: {}",
+                o.label,
+                crate::selfcheck::INVALID_VERDICT,
+                r.harness_faults.join("; ")
+            )),
             Ok(r) if !r.check.is_valid() => problems.push(format!(
                 "{}: isolation anomalies (see report above)",
                 o.label

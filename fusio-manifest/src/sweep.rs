@@ -111,6 +111,7 @@ pub async fn run_chaos_sweep(
         let history = history_path(&env.out_dir, stem, &scenario.label);
         let manifest = ManifestOptions {
             lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
+            lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
         };
         tokio::spawn(async move {
             let _permit = gate.acquire_owned().await;

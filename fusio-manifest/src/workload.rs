@@ -21,13 +21,14 @@ use crate::backend::Backend;
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
 use crate::chaos::{ChaosController, ChaosEvent, ChaosScenario, FaultCounts, StorageLayer};
 use crate::checker::{CheckReport, Checker};
-use crate::client::{self, ClientContext};
+use crate::client::{self, BackgroundReport, ClientContext};
 use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, Outcome};
 use crate::manifest::{build_manifest, ManifestOptions, RunExecutor};
 use crate::metrics::{
     MetricsCollector, MetricsSummary, RawCounts, RunReport, Timeline, TimelineBucket,
 };
+use crate::selfcheck::{self, HarnessFaults};
 
 /// Everything needed to run one workload.
 pub struct RunSpec {
@@ -73,6 +74,27 @@ pub struct RunResult {
     pub commit_times_ms: Vec<u64>,
     /// S3-level faults injected.
     pub faults: FaultCounts,
+    /// Session tasks that outlived their client's step timeout, and what became of them.
+    pub background: BackgroundReport,
+    /// Harness faults (panics) during the run: non-empty means the run is `INVALID`.
+    pub harness_faults: Vec<String>,
+}
+
+impl RunResult {
+    /// Whether the harness itself failed during the run (a panic in any of its tasks): its
+    /// figures and its isolation check say nothing about fusio-manifest.
+    pub fn is_invalid(&self) -> bool {
+        !self.harness_faults.is_empty()
+    }
+
+    /// The run's verdict: `INVALID: harness fault`, else the isolation check's PASS or FAIL.
+    pub fn verdict(&self) -> &'static str {
+        match (self.is_invalid(), self.check.is_valid()) {
+            (true, _) => crate::selfcheck::INVALID_VERDICT,
+            (false, true) => "PASS",
+            (false, false) => "FAIL",
+        }
+    }
 }
 
 /// How long the end of a run waits for sessions abandoned by client timeouts.
@@ -95,8 +117,21 @@ pub enum RunError {
 ///
 /// The manifest gets a fresh prefix. When the clients are done, the final state is read, every
 /// background task of the manifest is aborted ([`RunExecutor::shutdown`]), and the history is
-/// flushed and checked.
+/// flushed and checked. Every task of the run is spawned inside its [`HarnessFaults`] scope,
+/// so a panic anywhere in it lands in [`RunResult::harness_faults`] (the run is then
+/// `INVALID`) instead of unwinding through the sweep.
 pub async fn run_workload(
+    backend: &Backend,
+    layer: Arc<StorageLayer>,
+    spec: RunSpec,
+) -> Result<RunResult, RunError> {
+    let faults = HarnessFaults::new();
+    let mut result = faults.scope(run_scoped(backend, layer, spec)).await?;
+    result.harness_faults = faults.faults();
+    Ok(result)
+}
+
+async fn run_scoped(
     backend: &Backend,
     layer: Arc<StorageLayer>,
     spec: RunSpec,
@@ -136,13 +171,14 @@ pub async fn run_workload(
         start,
         config: config.clone(),
         op_timeout: spec.op_timeout,
+        keep_leases: !spec.manifest.lapse_leases,
         background: Default::default(),
     });
 
     let progress = spec.progress_every.map(|every| {
         let metrics = metrics.clone();
         let label = spec.label.clone();
-        tokio::spawn(async move {
+        selfcheck::spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
@@ -163,22 +199,21 @@ pub async fn run_workload(
     for w in 0..config.num_writers {
         let ctx = ctx.clone();
         let seed = spec.seed ^ (0x5752_4954 + w as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        clients.push(tokio::spawn(async move { writer_loop(ctx, w, seed).await }));
+        clients.push(selfcheck::spawn(
+            async move { writer_loop(ctx, w, seed).await },
+        ));
     }
     for r in 0..config.num_readers {
         let ctx = ctx.clone();
         let seed = spec.seed ^ (0x5245_4144 + r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        clients.push(tokio::spawn(async move { reader_loop(ctx, r, seed).await }));
+        clients.push(selfcheck::spawn(
+            async move { reader_loop(ctx, r, seed).await },
+        ));
     }
     // Chaos stays on until the ops in flight at the end have finished, so every measured op
-    // saw the scenario's conditions for its whole life.
-    for c in futures_util::future::join_all(clients).await {
-        if let Err(e) = c {
-            if e.is_panic() {
-                std::panic::resume_unwind(e.into_panic());
-            }
-        }
-    }
+    // saw the scenario's conditions for its whole life. A client that panicked is recorded
+    // by the self-check; the others' results still count.
+    futures_util::future::join_all(clients).await;
     let elapsed = start.elapsed();
     if let Some(p) = progress {
         p.abort();
@@ -188,11 +223,14 @@ pub async fn run_workload(
     // (a full scan reads every segment, which would take seconds at S3 latency).
     layer.network().disable_profile();
 
-    let stuck = ctx.finish_background(BACKGROUND_LIMIT).await;
-    if stuck > 0 {
+    let background = ctx.finish_background(BACKGROUND_LIMIT).await;
+    if background.abandoned > 0 {
         println!(
-            "  [{}] ⚠️ {stuck} abandoned session tasks still running after {BACKGROUND_LIMIT:?}; aborted",
-            spec.label
+            "  [{}] {} session task(s) outlived their client's step timeout; {} finished within {BACKGROUND_LIMIT:?}, {} still running then were cancelled (their leases expire by TTL)",
+            spec.label,
+            background.abandoned,
+            background.abandoned - background.cancelled,
+            background.cancelled
         );
     }
     let final_head_txn = client::read_final_state(&ctx).await.ok();
@@ -273,6 +311,8 @@ pub async fn run_workload(
         recoveries,
         commit_times_ms,
         faults: layer.network().fault_counts(),
+        background,
+        harness_faults: Vec::new(),
     })
 }
 
@@ -314,18 +354,13 @@ where
             break;
         }
         let fut = make_op(op, intended);
-        in_flight.spawn(async move {
+        in_flight.spawn(selfcheck::in_run(async move {
             fut.await;
             drop(permit);
-        });
+        }));
     }
-    while let Some(done) = in_flight.join_next().await {
-        if let Err(e) = done {
-            if e.is_panic() {
-                std::panic::resume_unwind(e.into_panic());
-            }
-        }
-    }
+    // A panicked op is recorded by the self-check; waiting for the rest is all that is left.
+    while in_flight.join_next().await.is_some() {}
 }
 
 async fn writer_loop(ctx: Arc<ClientContext>, writer: usize, seed: u64) {

@@ -103,6 +103,7 @@ async fn harness_round(backend: &Backend, round: usize, dir: &std::path::Path) -
             ..Default::default()
         }),
         op_timeout: None,
+        keep_leases: true,
         background: Default::default(),
     });
     let tasks: Vec<_> = (0..WRITERS)

@@ -133,7 +133,7 @@ impl ChaosController {
             let start = self.log.start;
             let n = windows.len();
             let stopped = self.stopped.clone();
-            self.blocks = Some(tokio::spawn(async move {
+            self.blocks = Some(crate::selfcheck::spawn(async move {
                 for (i, (from, to)) in windows.into_iter().enumerate() {
                     tokio::time::sleep_until((start + from).into()).await;
                     {

@@ -73,6 +73,9 @@ pub struct ChaosScenario {
     pub faults: Vec<FaultSpec>,
     /// Lease TTL for this scenario's manifest (`None`: fusio-manifest's 60 s).
     pub lease_ttl: Option<Duration>,
+    /// Clients let their session leases lapse instead of keeping them alive (see
+    /// [`crate::manifest::ManifestOptions::lapse_leases`]).
+    pub lapse_leases: bool,
 }
 
 impl ChaosScenario {
@@ -86,6 +89,7 @@ impl ChaosScenario {
             block_mode: BlockMode::Hold,
             faults: Vec::new(),
             lease_ttl: None,
+            lapse_leases: false,
         }
     }
 
@@ -212,6 +216,7 @@ pub fn create_fault_scenarios() -> Vec<ChaosScenario> {
         ChaosScenario {
             blocks: Some(BlockPlan::plan_default()),
             lease_ttl: Some(SHORT_LEASE_TTL),
+            lapse_leases: true,
             ..named("lease-expiry")
         },
         ChaosScenario {

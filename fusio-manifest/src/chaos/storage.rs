@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -51,6 +51,17 @@ pub struct StorageLayer {
     kinds: [KindStats; S3OpKind::ALL.len()],
     network: NetworkChaos,
     timeline: OnceLock<Arc<Timeline>>,
+    /// `kind as u8 + 1` of the next operation that panics on purpose; 0: none.
+    panic_on: AtomicU8,
+}
+
+/// An operation that passed [`StorageLayer::before`]: what [`StorageLayer::after`] needs.
+#[must_use = "hand the pass to StorageLayer::after with the operation's result"]
+pub struct Pass {
+    kind: S3OpKind,
+    start: Instant,
+    rest: Duration,
+    decision: FaultDecision,
 }
 
 impl StorageLayer {
@@ -60,6 +71,7 @@ impl StorageLayer {
             kinds: Default::default(),
             network,
             timeline: OnceLock::new(),
+            panic_on: AtomicU8::new(0),
         }
     }
 
@@ -90,56 +102,103 @@ impl StorageLayer {
 
     /// Runs one S3 operation on `key` under the scenario's conditions and records it: faults
     /// are drawn first; then half the delay, the operation, the other half; blocks hold (or
-    /// refuse) before and after.
+    /// refuse) before and after. Equivalent to [`StorageLayer::before`], the operation, then
+    /// [`StorageLayer::after`].
     pub async fn run<T>(
         &self,
         kind: S3OpKind,
         key: &str,
         op: impl Future<Output = Result<T, FsError>>,
     ) -> Result<T, FsError> {
-        let start = Instant::now();
-        let result = self.run_inner(kind, key, op).await;
-        self.record(kind, start.elapsed(), result.is_ok());
-        result
+        let pass = self.before(kind, key).await?;
+        let result = op.await;
+        self.after(pass, result).await
     }
 
-    async fn run_inner<T>(
-        &self,
-        kind: S3OpKind,
-        key: &str,
-        op: impl Future<Output = Result<T, FsError>>,
-    ) -> Result<T, FsError> {
+    /// The part of an operation before the request leaves: draws its fault and delay, holds
+    /// it while a holding block lasts, waits the first half of the delay. An `Err` means the
+    /// request never left (refused by a block, or an injected transient error) and is already
+    /// recorded; the caller must not run the operation, and keeps whatever it owns (a read
+    /// buffer) to hand back with the error.
+    pub async fn before(&self, kind: S3OpKind, key: &str) -> Result<Pass, FsError> {
+        let start = Instant::now();
+        self.check_harness_fault(kind);
         let net = &self.network;
         let decision = net.decide_fault(kind, key);
         let delay = net.draw_delay(kind);
         let half = delay / 2;
-        self.gate_request().await?;
-        // tokio's timer rounds sleeps up to whole ms; the second half absorbs the first's
-        // overshoot so each operation gets the nominal delay, not delay + ~2 ms.
-        let slept = Instant::now();
-        sleep_nonzero(half).await;
-        let overshoot = slept.elapsed().saturating_sub(half);
-        self.gate_request().await?;
-        if let FaultDecision::Fail(e) = decision {
-            return Err(e.into_fs());
+        let gated = async {
+            self.gate_request().await?;
+            // tokio's timer rounds sleeps up to whole ms; the second half absorbs the first's
+            // overshoot so each operation gets the nominal delay, not delay + ~2 ms.
+            let slept = Instant::now();
+            sleep_nonzero(half).await;
+            let overshoot = slept.elapsed().saturating_sub(half);
+            self.gate_request().await?;
+            if let FaultDecision::Fail(e) = decision {
+                return Err(e.into_fs());
+            }
+            Ok((delay - half).saturating_sub(overshoot))
+        };
+        match gated.await {
+            Ok(rest) => Ok(Pass {
+                kind,
+                start,
+                rest,
+                decision,
+            }),
+            Err(e) => {
+                self.record(kind, start.elapsed(), false);
+                Err(e)
+            }
         }
-        let result = op.await;
-        sleep_nonzero((delay - half).saturating_sub(overshoot)).await;
-        if let FaultDecision::Stall(d) = decision {
+    }
+
+    /// The part of an operation after storage answered `result`: the second half of the
+    /// delay, an injected stall, a block in force, a lost answer. Records the operation.
+    pub async fn after<T>(&self, pass: Pass, result: Result<T, FsError>) -> Result<T, FsError> {
+        let net = &self.network;
+        sleep_nonzero(pass.rest).await;
+        if let FaultDecision::Stall(d) = pass.decision {
             tokio::time::sleep(d).await;
         }
-        match net.block_mode() {
-            BlockMode::Hold => net.wait_unblocked().await,
+        let result = match net.block_mode() {
+            BlockMode::Hold => {
+                net.wait_unblocked().await;
+                result
+            }
             BlockMode::Refuse if net.is_blocked() => {
                 net.count_refused();
-                return Err(InjectedError::AnswerLost.into_fs());
+                Err(InjectedError::AnswerLost.into_fs())
             }
-            BlockMode::Refuse => {}
-        }
-        if decision == FaultDecision::Ambiguous {
-            return Err(InjectedError::AnswerLost.into_fs());
-        }
+            BlockMode::Refuse => result,
+        };
+        let result = match pass.decision {
+            FaultDecision::Ambiguous => Err(InjectedError::AnswerLost.into_fs()),
+            _ => result,
+        };
+        self.record(pass.kind, pass.start.elapsed(), result.is_ok());
         result
+    }
+
+    /// Test-only: makes the next operation of `kind` panic inside the wrapper, as a harness
+    /// bug would. Used to prove that a run with a harness fault is reported `INVALID`.
+    pub fn inject_harness_panic(&self, kind: S3OpKind) {
+        self.panic_on.store(kind as u8 + 1, Ordering::SeqCst);
+    }
+
+    fn check_harness_fault(&self, kind: S3OpKind) {
+        if self.panic_on.load(Ordering::Relaxed) == kind as u8 + 1
+            && self
+                .panic_on
+                .compare_exchange(kind as u8 + 1, 0, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+        {
+            panic!(
+                "deliberate harness fault (test-only inject_harness_panic) on {}",
+                kind.name()
+            );
+        }
     }
 
     /// Before a request leaves: wait out a holding block, or fail during a refusing one.
@@ -313,43 +372,29 @@ pub struct ChaosFile<T> {
 
 impl<T: Read + Sync> Read for ChaosFile<T> {
     async fn read_exact_at<B: IoBufMut>(&mut self, buf: B, pos: u64) -> (Result<(), FsError>, B) {
-        let layer = self.layer.clone();
-        let mut out = None;
-        let result = layer
-            .run(S3OpKind::Get, &self.key, async {
-                let (r, b) = self.inner.read_exact_at(buf, pos).await;
-                out = Some(b);
-                r
-            })
-            .await;
-        (result, take_buf(out))
+        // The buffer moves into the read only once the request leaves; every other path hands
+        // it back with the error.
+        let pass = match self.layer.before(S3OpKind::Get, &self.key).await {
+            Ok(pass) => pass,
+            Err(e) => return (Err(e), buf),
+        };
+        let (result, buf) = self.inner.read_exact_at(buf, pos).await;
+        (self.layer.after(pass, result).await, buf)
     }
 
     async fn read_to_end_at(&mut self, buf: Vec<u8>, pos: u64) -> (Result<(), FsError>, Vec<u8>) {
-        let layer = self.layer.clone();
-        let mut out = None;
-        let result = layer
-            .run(S3OpKind::Get, &self.key, async {
-                let (r, b) = self.inner.read_to_end_at(buf, pos).await;
-                out = Some(b);
-                r
-            })
-            .await;
-        (result, take_buf(out))
+        let pass = match self.layer.before(S3OpKind::Get, &self.key).await {
+            Ok(pass) => pass,
+            Err(e) => return (Err(e), buf),
+        };
+        let (result, buf) = self.inner.read_to_end_at(buf, pos).await;
+        (self.layer.after(pass, result).await, buf)
     }
 
     async fn size(&self) -> Result<u64, FsError> {
         self.layer
             .run(S3OpKind::Head, &self.key, self.inner.size())
             .await
-    }
-}
-
-/// The inner future always runs to completion inside `run`, so the buffer is always there.
-fn take_buf<B>(out: Option<B>) -> B {
-    match out {
-        Some(b) => b,
-        None => unreachable!("StorageLayer::run always awaits the operation"),
     }
 }
 

@@ -1,0 +1,149 @@
+//! Harness self-check: a panic in any task of a run (ours or fusio-manifest's) is a harness
+//! fault, and the run's verdict becomes `INVALID: harness fault` instead of PASS or FAIL.
+//!
+//! Every task a run starts is spawned with [`spawn`], which carries the run's
+//! [`HarnessFaults`] into the new task as a tokio task-local; fusio-manifest's own background
+//! tasks go through the run's executor, which does the same. A process-wide panic hook
+//! (installed once, chained before the previous hook, which still prints the panic) records
+//! each panic into the run whose task panicked. A panic outside any run's tasks (the embedded
+//! S3 server, a CPU burner thread) cannot be attributed, so it invalidates every run that was
+//! in progress when it happened.
+
+use std::future::Future;
+use std::panic::PanicHookInfo;
+use std::sync::{Arc, Mutex, Once};
+
+tokio::task_local! {
+    static RUN: Arc<HarnessFaults>;
+}
+
+/// Panics that could not be attributed to one run, in order.
+static UNATTRIBUTED: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+static HOOK: Once = Once::new();
+
+/// The harness faults of one run.
+#[derive(Debug)]
+pub struct HarnessFaults {
+    panics: Mutex<Vec<String>>,
+    unattributed_at_start: usize,
+}
+
+impl HarnessFaults {
+    /// A record for a run that starts now; installs the panic hook on first use.
+    pub fn new() -> Arc<Self> {
+        install_hook();
+        Arc::new(Self {
+            panics: Mutex::new(Vec::new()),
+            unattributed_at_start: lock(&UNATTRIBUTED).len(),
+        })
+    }
+
+    /// Records one harness fault.
+    pub fn record(&self, what: String) {
+        lock(&self.panics).push(what);
+    }
+
+    /// Every fault of this run so far: its own panics, then panics outside any run's tasks
+    /// since the run started.
+    pub fn faults(&self) -> Vec<String> {
+        let mut all = lock(&self.panics).clone();
+        let outside = lock(&UNATTRIBUTED);
+        all.extend(
+            outside
+                .iter()
+                .skip(self.unattributed_at_start)
+                .map(|p| format!("outside any run's tasks: {p}")),
+        );
+        all
+    }
+
+    /// Runs `fut` as part of this run: tasks it spawns with [`spawn`] belong to the run too.
+    pub async fn scope<F: Future>(self: &Arc<Self>, fut: F) -> F::Output {
+        RUN.scope(self.clone(), fut).await
+    }
+}
+
+/// Spawns `fut` as a task of the run the caller belongs to (if any), so a panic in it is
+/// attributed to that run.
+pub fn spawn<F>(fut: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(in_run(fut))
+}
+
+/// Wraps `fut` so it runs as part of the caller's run (if any), for spawners other than
+/// [`spawn`], such as a `JoinSet`.
+pub fn in_run<F: Future>(fut: F) -> impl Future<Output = F::Output> {
+    let run = RUN.try_with(Arc::clone).ok();
+    async move {
+        match run {
+            Some(run) => RUN.scope(run, fut).await,
+            None => fut.await,
+        }
+    }
+}
+
+/// The verdict of a run with harness faults, as written to the console, CSV and plot.
+pub const INVALID_VERDICT: &str = "INVALID: harness fault";
+
+fn install_hook() {
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let what = describe(info);
+            if RUN.try_with(|run| run.record(what.clone())).is_err() {
+                lock(&UNATTRIBUTED).push(what);
+            }
+            previous(info);
+        }));
+    });
+}
+
+fn describe(info: &PanicHookInfo<'_>) -> String {
+    let payload = info.payload();
+    let message = payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-text panic payload".into());
+    let thread = std::thread::current();
+    let location = info
+        .location()
+        .map(|l| format!(" at {}:{}", l.file(), l.line()))
+        .unwrap_or_default();
+    format!(
+        "panic in thread '{}'{location}: {message}",
+        thread.name().unwrap_or("unnamed")
+    )
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_a_runs_task_is_recorded_for_that_run_only() {
+        let run = HarnessFaults::new();
+        let other = HarnessFaults::new();
+        let joined = run
+            .scope(async {
+                // A task spawned by a task of the run still belongs to it.
+                spawn(async { spawn(async { panic!("deliberate") }).await })
+                    .await
+                    .expect("outer task")
+            })
+            .await;
+        assert!(joined.is_err_and(|e| e.is_panic()));
+        let faults = run.faults();
+        assert_eq!(faults.len(), 1, "{faults:?}");
+        assert!(faults[0].contains("deliberate") && faults[0].contains("selfcheck.rs"));
+        assert!(other.faults().is_empty(), "{:?}", other.faults());
+    }
+}

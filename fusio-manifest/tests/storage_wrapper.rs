@@ -1,0 +1,399 @@
+//! Every method of the storage wrapper, under every fault kind and block mode: nothing panics,
+//! each call returns the error its fault promises (or the storage's own answer when the fault
+//! lets it through), and a read hands its buffer back on every path.
+//!
+//! fusio's `read_to_end_at(buf)` takes the buffer by value and returns it with the result; the
+//! wrapper once lost it on an early error and panicked inside fusio-manifest's orphan
+//! recovery. This test is the structural guard against that class of harness fault.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fusio::fs::{CasCondition, Fs, FsCas, OpenOptions};
+use fusio::path::Path;
+use fusio::{FileCommit, Read, Write};
+use fusio_manifest::ObjectHead;
+use fusio_manifest_chaos::backend::Backend;
+use fusio_manifest_chaos::chaos::{
+    BlockMode, ChaosFs, FaultKind, FaultSpec, InjectedError, NetworkChaos, S3LatencyProfile,
+    StorageLayer,
+};
+use futures_util::TryStreamExt;
+
+type S3 = fusio::remotes::aws::fs::AmazonS3;
+
+/// Every wrapper entry point fusio-manifest can reach.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    OpenForAppend,
+    ReadToEnd,
+    ReadExact,
+    Size,
+    WriteAll,
+    Flush,
+    Close,
+    Commit,
+    List,
+    Remove,
+    Copy,
+    Link,
+    Exists,
+    LoadWithTag,
+    PutConditional,
+    HeadMetadata,
+}
+
+const METHODS: [Method; 16] = [
+    Method::OpenForAppend,
+    Method::ReadToEnd,
+    Method::ReadExact,
+    Method::Size,
+    Method::WriteAll,
+    Method::Flush,
+    Method::Close,
+    Method::Commit,
+    Method::List,
+    Method::Remove,
+    Method::Copy,
+    Method::Link,
+    Method::Exists,
+    Method::LoadWithTag,
+    Method::PutConditional,
+    Method::HeadMetadata,
+];
+
+impl Method {
+    /// Whether the call goes through the layer (and so can be faulted). `write_all` and
+    /// `flush` only buffer; S3 has no links.
+    fn faultable(self) -> bool {
+        !matches!(self, Method::WriteAll | Method::Flush | Method::Link)
+    }
+}
+
+/// The condition a call runs under.
+#[derive(Clone, Copy, Debug)]
+enum Condition {
+    Transient,
+    AnswerLost,
+    Stall,
+    HoldingBlock,
+    RefusingBlock,
+}
+
+const CONDITIONS: [Condition; 5] = [
+    Condition::Transient,
+    Condition::AnswerLost,
+    Condition::Stall,
+    Condition::HoldingBlock,
+    Condition::RefusingBlock,
+];
+
+/// How long a stall or a holding block lasts in this test.
+const HOLD: Duration = Duration::from_millis(80);
+
+/// What one call returned.
+#[derive(Debug)]
+struct Answer {
+    ok: bool,
+    injected: Option<InjectedError>,
+    /// For reads: the buffer came back with at least its original capacity.
+    buffer_back: bool,
+    elapsed: Duration,
+}
+
+const BUF_CAPACITY: usize = 4096;
+
+struct Rig {
+    _backend: Backend,
+    raw: S3,
+    chaos: ChaosFs<S3>,
+    layer: Arc<StorageLayer>,
+}
+
+async fn rig() -> Rig {
+    let backend = Backend::embedded().await.expect("embedded backend");
+    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
+        S3LatencyProfile::None,
+        7,
+    )));
+    let raw = backend.settings().fusio_client();
+    let chaos = ChaosFs::new(raw.clone(), layer.clone());
+    Rig {
+        _backend: backend,
+        raw,
+        chaos,
+        layer,
+    }
+}
+
+fn path(s: &str) -> Path {
+    Path::parse(s).expect("test path")
+}
+
+fn injected(e: &fusio::Error) -> Option<InjectedError> {
+    match e {
+        fusio::Error::Remote(inner) => inner.downcast_ref::<InjectedError>().copied(),
+        _ => None,
+    }
+}
+
+fn answer<T>(r: &Result<T, fusio::Error>, buffer_back: bool, t0: Instant) -> Answer {
+    Answer {
+        ok: r.is_ok(),
+        injected: r.as_ref().err().and_then(injected),
+        buffer_back,
+        elapsed: t0.elapsed(),
+    }
+}
+
+/// A file opened (faults off) for the method, if it needs one.
+enum Prepared {
+    None,
+    Reader(<ChaosFs<S3> as Fs>::File),
+    Writer(<ChaosFs<S3> as Fs>::File),
+}
+
+/// Puts the objects the call needs with the raw client and opens its file, all before any
+/// fault is armed.
+async fn prepare(r: &Rig, m: Method, case: &str) -> Prepared {
+    let obj = path(&format!("{case}/obj"));
+    r.raw
+        .put_conditional(&obj, b"hello world", None, None, CasCondition::IfNotExists)
+        .await
+        .expect("seed object");
+    match m {
+        Method::ReadToEnd | Method::ReadExact | Method::Size => Prepared::Reader(
+            r.chaos
+                .open_options(&obj, OpenOptions::default())
+                .await
+                .expect("open for read"),
+        ),
+        Method::WriteAll | Method::Flush | Method::Close | Method::Commit => {
+            let options = OpenOptions::default()
+                .create(true)
+                .write(true)
+                .truncate(true);
+            let mut file = r
+                .chaos
+                .open_options(&path(&format!("{case}/new")), options)
+                .await
+                .expect("open for write");
+            let (res, _) = file.write_all(b"payload".to_vec()).await;
+            res.expect("buffered write");
+            Prepared::Writer(file)
+        }
+        _ => Prepared::None,
+    }
+}
+
+/// Calls `m` once through the wrapper.
+async fn call(r: &Rig, m: Method, case: &str, prepared: Prepared) -> Answer {
+    let obj = path(&format!("{case}/obj"));
+    let t0 = Instant::now();
+    match (m, prepared) {
+        (Method::ReadToEnd, Prepared::Reader(mut f)) => {
+            let (res, buf) = f.read_to_end_at(Vec::with_capacity(BUF_CAPACITY), 0).await;
+            answer(&res, buf.capacity() >= BUF_CAPACITY, t0)
+        }
+        (Method::ReadExact, Prepared::Reader(mut f)) => {
+            let (res, buf) = f.read_exact_at(vec![0u8; 5], 0).await;
+            answer(&res, buf.len() == 5, t0)
+        }
+        (Method::Size, Prepared::Reader(f)) => answer(&f.size().await, true, t0),
+        (Method::WriteAll, Prepared::Writer(mut f)) => {
+            let (res, buf) = f.write_all(b"more".to_vec()).await;
+            answer(&res, buf.len() == 4, t0)
+        }
+        (Method::Flush, Prepared::Writer(mut f)) => answer(&f.flush().await, true, t0),
+        (Method::Close, Prepared::Writer(mut f)) => answer(&f.close().await, true, t0),
+        (Method::Commit, Prepared::Writer(mut f)) => answer(&f.commit().await, true, t0),
+        (Method::OpenForAppend, _) => {
+            let options = OpenOptions::default().write(true);
+            answer(&r.chaos.open_options(&obj, options).await, true, t0)
+        }
+        (Method::List, _) => {
+            let listed = match r.chaos.list(&path(case)).await {
+                Ok(s) => s.try_collect::<Vec<_>>().await,
+                Err(e) => Err(e),
+            };
+            answer(&listed, true, t0)
+        }
+        (Method::Remove, _) => answer(&r.chaos.remove(&obj).await, true, t0),
+        (Method::Copy, _) => {
+            let to = path(&format!("{case}/copy"));
+            answer(&r.chaos.copy(&obj, &to).await, true, t0)
+        }
+        (Method::Link, _) => {
+            let to = path(&format!("{case}/link"));
+            answer(&r.chaos.link(&obj, &to).await, true, t0)
+        }
+        (Method::Exists, _) => answer(&r.chaos.exists(&obj).await, true, t0),
+        (Method::LoadWithTag, _) => answer(&r.chaos.load_with_tag(&obj).await, true, t0),
+        (Method::PutConditional, _) => {
+            let to = path(&format!("{case}/cas"));
+            let put = r
+                .chaos
+                .put_conditional(&to, b"v", None, None, CasCondition::IfNotExists)
+                .await;
+            answer(&put, true, t0)
+        }
+        (Method::HeadMetadata, _) => answer(&r.chaos.head_metadata(&obj).await, true, t0),
+        (m, _) => panic!("no file prepared for {m:?}"),
+    }
+}
+
+/// Arms `c` on the layer; returns a task that lifts a holding block after [`HOLD`].
+fn arm(layer: &Arc<StorageLayer>, c: Condition) -> Option<tokio::task::JoinHandle<()>> {
+    let net = layer.network();
+    let rule = |kind| vec![FaultSpec::everywhere(kind, 1.0)];
+    match c {
+        Condition::Transient => net.set_faults(rule(FaultKind::Transient)),
+        Condition::AnswerLost => net.set_faults(rule(FaultKind::AmbiguousSuccess)),
+        Condition::Stall => net.set_faults(rule(FaultKind::Stall(HOLD))),
+        Condition::RefusingBlock => {
+            net.set_block_mode(BlockMode::Refuse);
+            net.set_blocked(true);
+        }
+        Condition::HoldingBlock => {
+            net.set_block_mode(BlockMode::Hold);
+            net.set_blocked(true);
+            let layer = layer.clone();
+            return Some(tokio::spawn(async move {
+                tokio::time::sleep(HOLD).await;
+                layer.network().set_blocked(false);
+            }));
+        }
+    }
+    None
+}
+
+fn disarm(layer: &StorageLayer) {
+    let net = layer.network();
+    net.set_faults(Vec::new());
+    net.set_blocked(false);
+    net.set_block_mode(BlockMode::Hold);
+}
+
+/// Checks one answer against what condition `c` promises for method `m`, given the answer the
+/// same call gets without faults (`clean_ok`).
+fn verdict(m: Method, c: Condition, clean_ok: bool, a: &Answer) -> Result<(), String> {
+    if !a.buffer_back {
+        return Err("the read buffer did not come back".into());
+    }
+    if !m.faultable() {
+        return (a.ok == clean_ok && a.injected.is_none())
+            .then_some(())
+            .ok_or_else(|| format!("pass-through call changed its answer: {a:?}"));
+    }
+    let expected_err = match c {
+        Condition::Transient => Some(
+            &[
+                InjectedError::SlowDown,
+                InjectedError::InternalError,
+                InjectedError::ConnectionReset,
+            ][..],
+        ),
+        Condition::AnswerLost => Some(&[InjectedError::AnswerLost][..]),
+        Condition::RefusingBlock => Some(&[InjectedError::Refused][..]),
+        Condition::Stall | Condition::HoldingBlock => None,
+    };
+    match expected_err {
+        Some(allowed) => match a.injected {
+            Some(e) if !a.ok && allowed.contains(&e) => Ok(()),
+            _ => Err(format!("expected one of {allowed:?}, got {a:?}")),
+        },
+        None if a.ok != clean_ok => Err(format!("expected ok={clean_ok}, got {a:?}")),
+        None if a.elapsed < HOLD => Err(format!("answered before the {HOLD:?} hold: {a:?}")),
+        None => Ok(()),
+    }
+}
+
+/// Runs one method once without faults (to learn the storage's own answer) and then under
+/// every condition, each call in its own task so a panic is caught and reported.
+async fn exercise(r: &Arc<Rig>, m: Method) -> Vec<String> {
+    let mut problems = Vec::new();
+    let clean_case = format!("wrapper/{m:?}/clean");
+    let prepared = prepare(r, m, &clean_case).await;
+    let clean_ok = call(r, m, &clean_case, prepared).await.ok;
+    for c in CONDITIONS {
+        let case = format!("wrapper/{m:?}/{c:?}");
+        let prepared = prepare(r, m, &case).await;
+        let lift = arm(&r.layer, c);
+        let rig = r.clone();
+        let task = tokio::spawn(async move { call(&rig, m, &case, prepared).await });
+        let joined = task.await;
+        if let Some(lift) = lift {
+            lift.await.expect("unblock task");
+        }
+        disarm(&r.layer);
+        match joined {
+            Err(e) if e.is_panic() => problems.push(format!("{m:?} under {c:?}: panicked")),
+            Err(e) => problems.push(format!("{m:?} under {c:?}: task failed: {e}")),
+            Ok(a) => {
+                if let Err(why) = verdict(m, c, clean_ok, &a) {
+                    problems.push(format!("{m:?} under {c:?}: {why}"));
+                }
+            }
+        }
+    }
+    problems
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_wrapper_method_survives_every_fault_and_block() {
+    let r = Arc::new(rig().await);
+    let mut problems = Vec::new();
+    for m in METHODS {
+        problems.extend(exercise(&r, m).await);
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verdict_catches_a_lost_buffer_a_wrong_error_and_an_early_answer() {
+    let good = Answer {
+        ok: false,
+        injected: Some(InjectedError::Refused),
+        buffer_back: true,
+        elapsed: Duration::ZERO,
+    };
+    assert!(verdict(Method::ReadToEnd, Condition::RefusingBlock, true, &good).is_ok());
+    let lost = Answer {
+        buffer_back: false,
+        ..good
+    };
+    assert!(verdict(Method::ReadToEnd, Condition::RefusingBlock, true, &lost).is_err());
+    let wrong = Answer {
+        injected: Some(InjectedError::AnswerLost),
+        ..good
+    };
+    assert!(verdict(Method::List, Condition::RefusingBlock, true, &wrong).is_err());
+    let early = Answer {
+        ok: true,
+        injected: None,
+        buffer_back: true,
+        elapsed: Duration::from_millis(1),
+    };
+    assert!(verdict(Method::Remove, Condition::Stall, true, &early).is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deliberate_harness_panic_fires_once() {
+    let r = rig().await;
+    r.layer
+        .inject_harness_panic(fusio_manifest_chaos::chaos::S3OpKind::Head);
+    let chaos = r.chaos.clone();
+    let first = tokio::spawn(async move {
+        chaos
+            .head_metadata(&path("wrapper/panic/obj"))
+            .await
+            .map(|_| ())
+    })
+    .await;
+    assert!(first.is_err_and(|e| e.is_panic()), "the armed call panics");
+    let second = r.chaos.head_metadata(&path("wrapper/panic/obj")).await;
+    assert!(
+        matches!(second, Ok(None)),
+        "the next HEAD runs normally: {second:?}"
+    );
+}
