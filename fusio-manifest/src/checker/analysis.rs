@@ -43,8 +43,10 @@ struct Info {
     placed: Option<u64>,
     key: u32,
     status: Status,
-    /// Acknowledged, or indeterminate and observed.
+    /// Acknowledged, indeterminate and observed, or inferred.
     committed: bool,
+    /// An unobserved indeterminate write taken as committed by [`infer_sole_occupants`].
+    inferred: bool,
 }
 
 /// Per-key version chains of the placed committed writes, sorted by txn.
@@ -281,18 +283,26 @@ impl Ctx<'_> {
         }
     }
 
-    /// `first`, then the writers of `values` (skipping [`ABSENT`]).
-    fn ops(&self, first: Option<OpRef>, values: &[u32]) -> Vec<OpRef> {
-        first
+    /// An anomaly's operations and explanation: `first`, then the writers of `values`
+    /// (skipping [`ABSENT`]); `text`, then why each of those writers that was inferred
+    /// committed counts as committed.
+    fn cite(&self, first: Option<OpRef>, values: &[u32], mut text: String) -> (Vec<OpRef>, String) {
+        let cited = || values.iter().filter(|&&v| v != ABSENT).take(MAX_OPS);
+        let ops = first
             .into_iter()
-            .chain(
-                values
-                    .iter()
-                    .filter(|&&v| v != ABSENT)
-                    .take(MAX_OPS)
-                    .map(|&v| self.write_ref(v)),
-            )
-            .collect()
+            .chain(cited().map(|&v| self.write_ref(v)))
+            .collect();
+        for &v in cited() {
+            let i = self.info[v as usize];
+            if let (true, Some(t)) = (i.inferred, i.placed) {
+                text.push_str(&format!(
+                    "; {} was never observed but is taken as committed at txn {t}: it is the only possible occupant of txn {t} (HEAD reached txn {t}, no commit is placed there, and it is the only indeterminate attempt with snapshot {})",
+                    self.write_name(v),
+                    t - 1
+                ));
+            }
+        }
+        (ops, text)
     }
 
     /// Classifies an observed value: reports garbage, aborted and other-key values, and returns
@@ -323,7 +333,7 @@ impl Ctx<'_> {
                         self.key(key),
                         self.value(v)
                     );
-                    (self.ops(self.observer_ref(o), &[v]), text)
+                    self.cite(self.observer_ref(o), &[v], text)
                 });
                 return Seen::Skip;
             }
@@ -338,7 +348,7 @@ impl Ctx<'_> {
                     self.value(v),
                     self.key(i.key)
                 );
-                (self.ops(self.observer_ref(o), &[v]), text)
+                self.cite(self.observer_ref(o), &[v], text)
             });
             return Seen::Skip;
         }
@@ -388,9 +398,71 @@ fn derive_info(writes: &[Attempt], observed: &[bool]) -> Vec<Info> {
                 key: a.key,
                 status: a.status,
                 committed,
+                inferred: false,
             }
         })
         .collect()
+}
+
+/// Takes as committed each unobserved indeterminate write that is the only possible occupant
+/// of a txn in `1..=head`: no committed write is placed at that txn and it is the only
+/// indeterminate attempt based on the snapshot right before it.
+///
+/// That is sound only if nothing else can have made the txn, so nothing is inferred when any
+/// commit or attempt could stand for an arbitrary txn (a commit not placed in `1..=head`, an
+/// acknowledged txn id other than `snapshot + 1`, two commits placed at one txn, an attempt
+/// that never completed, a value no attempt wrote), or when some txn has no candidate at all
+/// (then commits of unknown origin exist).
+fn infer_sole_occupants(writes: &[Attempt], info: &mut [Info], head: u64) {
+    let mut occupied = Vec::new();
+    let mut candidates: Vec<(u64, u32)> = Vec::new();
+    let mut wildcards = 0u64;
+    for (v, (a, i)) in writes.iter().zip(info.iter()).enumerate() {
+        let next = a.snapshot.and_then(|s| s.checked_add(1));
+        if i.committed {
+            match i.placed {
+                Some(t) if (1..=head).contains(&t) => occupied.push(t),
+                _ => wildcards += 1,
+            }
+            let misplaced = a.status == Status::Ok && next.is_some() && i.placed != next;
+            wildcards += u64::from(misplaced);
+            continue;
+        }
+        match (a.status, next) {
+            (Status::Info | Status::Invoked, Some(t)) => candidates.push((t, v as u32)),
+            (Status::Invoked | Status::Unwritten, _) => wildcards += 1,
+            _ => {}
+        }
+    }
+    // Mostly in txn order already.
+    occupied.sort_unstable();
+    let placed = occupied.len();
+    occupied.dedup();
+    wildcards += (placed - occupied.len()) as u64;
+    if wildcards > 0 {
+        return;
+    }
+    candidates.retain(|&(t, _)| (1..=head).contains(&t) && occupied.binary_search(&t).is_err());
+    candidates.sort_unstable();
+    let sole: Vec<(u64, u32)> = groups(&candidates, |c| c.0)
+        .filter(|g| g.len() == 1)
+        .map(|g| g[0])
+        .collect();
+    let explained = occupied.len() as u64 + groups(&candidates, |c| c.0).count() as u64;
+    if explained < head {
+        return;
+    }
+    for (t, v) in sole {
+        let i = &mut info[v as usize];
+        if i.key != UNKNOWN {
+            *i = Info {
+                placed: Some(t),
+                committed: true,
+                inferred: true,
+                ..*i
+            };
+        }
+    }
 }
 
 pub(super) fn analyze(checker: Checker) -> CheckReport {
@@ -409,8 +481,11 @@ pub(super) fn analyze(checker: Checker) -> CheckReport {
         ..
     } = checker;
 
-    let info = derive_info(&writes, &observed);
+    let mut info = derive_info(&writes, &observed);
     drop(observed);
+    if let Some(fs) = &final_state {
+        infer_sole_occupants(&writes, &mut info, fs.head_txn);
+    }
     let chains = Chains::build(&info, keys.len());
     let ctx = Ctx {
         clients: &clients,
@@ -511,7 +586,7 @@ fn duplicate_txn_ids(ctx: &Ctx, f: &mut Findings) {
                 g[0].0,
                 names.join(", ")
             );
-            (ctx.ops(None, &ws), text)
+            ctx.cite(None, &ws, text)
         });
     }
 }
@@ -548,7 +623,7 @@ fn lost_updates(ctx: &Ctx, f: &mut Findings) -> Vec<u32> {
                     ctx.value(g[0].0),
                     names.join(", ")
                 );
-                (ctx.ops(None, &ws), text)
+                ctx.cite(None, &ws, text)
             });
         }
     }
@@ -587,7 +662,7 @@ fn lost_updates(ctx: &Ctx, f: &mut Findings) -> Vec<u32> {
                 g[0].0,
                 names.join(", ")
             );
-            (ctx.ops(None, &ws), text)
+            ctx.cite(None, &ws, text)
         });
     }
     fork
@@ -633,7 +708,7 @@ fn read_ops(ctx: &Ctx, f: &mut Findings) {
                         got.map_or(ABSENT, |g| g.1),
                         expected.map_or(ABSENT, |e| e.1),
                     ];
-                    (ctx.ops(Some(ctx.read_ref(r)), &ws), text)
+                    ctx.cite(Some(ctx.read_ref(r)), &ws, text)
                 });
             }
         }
@@ -650,7 +725,7 @@ fn read_ops(ctx: &Ctx, f: &mut Findings) {
                             ctx.key(key),
                             ctx.version(Some(expected))
                         );
-                        (ctx.ops(Some(ctx.read_ref(r)), &[expected.1]), text)
+                        ctx.cite(Some(ctx.read_ref(r)), &[expected.1], text)
                     });
                 }
             }
@@ -684,7 +759,7 @@ fn writer_reads(ctx: &Ctx, f: &mut Findings, fork: &[u32]) {
                             ctx.write_name(w),
                             ctx.version(got)
                         );
-                        (ctx.ops(None, &[p.1, w]), text)
+                        ctx.cite(None, &[p.1, w], text)
                     });
                 }
                 _ => {
@@ -697,7 +772,7 @@ fn writer_reads(ctx: &Ctx, f: &mut Findings, fork: &[u32]) {
                             ctx.version(pred)
                         );
                         let ws = [w, got.map_or(ABSENT, |g| g.1), pred.map_or(ABSENT, |p| p.1)];
-                        (ctx.ops(None, &ws), text)
+                        ctx.cite(None, &ws, text)
                     });
                 }
             }
@@ -718,7 +793,7 @@ fn writer_reads(ctx: &Ctx, f: &mut Findings, fork: &[u32]) {
                         got.map_or(ABSENT, |g| g.1),
                         expected.map_or(ABSENT, |e| e.1),
                     ];
-                    (ctx.ops(None, &ws), text)
+                    ctx.cite(None, &ws, text)
                 });
             }
         }
@@ -735,7 +810,7 @@ fn placement(ctx: &Ctx, f: &mut Findings) {
             match (a.txn_id, expected) {
                 (None, _) => f.add(AnomalyClass::TxnCountMismatch, || {
                     let text = format!("acknowledged commit {} has no txn id", ctx.write_name(w));
-                    (ctx.ops(None, &[w]), text)
+                    ctx.cite(None, &[w], text)
                 }),
                 (Some(t), Some(e)) if t != e => f.add(AnomalyClass::TxnCountMismatch, || {
                     let text = format!(
@@ -743,7 +818,7 @@ fn placement(ctx: &Ctx, f: &mut Findings) {
                         ctx.write_name(w),
                         e - 1
                     );
-                    (ctx.ops(None, &[w]), text)
+                    ctx.cite(None, &[w], text)
                 }),
                 _ => {}
             }
@@ -753,7 +828,7 @@ fn placement(ctx: &Ctx, f: &mut Findings) {
                     "indeterminate write {} was observed (so committed) but cannot be placed: its snapshot is unknown",
                     ctx.write_name(w)
                 );
-                (ctx.ops(None, &[w]), text)
+                ctx.cite(None, &[w], text)
             });
         }
     }
@@ -784,7 +859,7 @@ fn final_state_checks(ctx: &Ctx, f: &mut Findings, fs: &FinalState) {
                         lost.len(),
                         ctx.version(Some(last))
                     );
-                    (ctx.ops(None, &lost), text)
+                    ctx.cite(None, &lost, text)
                 });
             }
         }
@@ -800,7 +875,7 @@ fn final_state_checks(ctx: &Ctx, f: &mut Findings, fs: &FinalState) {
                     ctx.key(key),
                     ctx.version(Some(last))
                 );
-                (ctx.ops(None, &[last.1]), text)
+                ctx.cite(None, &[last.1], text)
             });
         }
     }
@@ -824,7 +899,7 @@ fn txn_slots(ctx: &Ctx, f: &mut Findings, head: u64) {
                         "committed write {} has txn id {t}, above HEAD's {head}",
                         ctx.write_name(w as u32)
                     );
-                    (ctx.ops(None, &[w as u32]), text)
+                    ctx.cite(None, &[w as u32], text)
                 }),
                 Some(t) => occupied.push(t),
                 None => unplaced += 1,

@@ -97,7 +97,7 @@ pub struct OpRef {
     /// Its session's snapshot txn id, if known.
     pub snapshot_txn: Option<u64>,
     /// For a committed write: its txn id (acknowledged, or `snapshot + 1` for an observed
-    /// indeterminate write).
+    /// indeterminate write or one inferred committed as the only possible occupant of that txn).
     pub txn_id: Option<u64>,
 }
 

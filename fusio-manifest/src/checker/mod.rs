@@ -12,7 +12,13 @@
 //!   acknowledged (`ok`, its txn id is `txn_id`) or when it is indeterminate (`info`, or never
 //!   completed) but its value was observed anywhere (a read, a writer's read, the final state);
 //!   such a write is placed at txn `snapshot_txn + 1`. An indeterminate write that was never
-//!   observed is taken as not committed. A committed write that cannot be placed (its session's
+//!   observed is taken as not committed, unless it is the only possible occupant of a txn `T`
+//!   in `1..=HEAD`: no committed write is placed at `T` and it is the only indeterminate attempt
+//!   with snapshot `T - 1`. Then it is taken as committed at `T` (and checked like any other
+//!   commit; its anomalies say why), but only if nothing else could have made `T`: no commit is unplaced, outside
+//!   `1..=HEAD`, sharing its txn with another or acknowledged with a txn id other than
+//!   `snapshot_txn + 1`, no attempt is incomplete, no observed value lacks an attempt, and
+//!   every empty txn has a candidate. A committed write that cannot be placed (its session's
 //!   snapshot is unknown) is reported as [`AnomalyClass::TxnCountMismatch`], and observations
 //!   of its value are not checked further.
 //! - The committed writes of a key, by txn id, form its version chain; the state of a key after
@@ -29,8 +35,8 @@
 //!   non-monotonic read (and not also as a real-time violation).
 //! - Reads listed by a read operation that did not end `ok` are checked like the others (the
 //!   system did return them). Indeterminate or failed sessions still count for real time.
-//! - Without a `final` event the lost-write and txn-count checks do not run (fully), and the
-//!   report is not valid.
+//! - Without a `final` event the lost-write and txn-count checks do not run (fully), no write
+//!   is inferred committed (HEAD is unknown), and the report is not valid.
 //!
 //! Inconsistencies of the history itself (an attempt completed twice, two `final` events, an
 //! `ok` read without a snapshot) are listed as problems and also make the report invalid.

@@ -414,6 +414,125 @@ fn txn_count_mismatch_unplaceable_observed_write() {
     assert_only(&h, AnomalyClass::TxnCountMismatch);
 }
 
+/// `w1:1:0` (`info`, snapshot 1) is the only attempt that can have made txn 2 (HEAD is 3; the
+/// racer `w2:1:0` definitely failed), and nobody observed it unless `next_read` (what the next
+/// writer of `k1`, at snapshot 2, read) is its value.
+fn sole_occupant(next_read: &str) -> H {
+    let mut h = H::default();
+    h.ok("w0:1:0", "k1", (0, 10), 0, None)
+        .write(
+            "w1:1:0",
+            "k1",
+            (20, 30),
+            Some(1),
+            Some(Some("w0:1:0")),
+            Outcome::Info,
+        )
+        .write(
+            "w2:1:0",
+            "k1",
+            (21, 31),
+            Some(1),
+            Some(Some("w0:1:0")),
+            Outcome::Fail,
+        )
+        .read("r0", 1, (22, 32), 1, &[("k1", Some("w0:1:0"))], false)
+        .ok("w0:2:0", "k1", (40, 50), 2, Some(next_read))
+        .fin(3, &[("k1", "w0:2:0")]);
+    h
+}
+
+#[test]
+fn sole_occupant_of_txn_is_inferred_committed() {
+    let r = assert_only(&sole_occupant("w0:1:0"), AnomalyClass::LostUpdate);
+    let a = &r.anomalies()[0];
+    assert!(
+        a.explanation.contains("only possible occupant of txn 2"),
+        "{}",
+        a.explanation
+    );
+    assert!(a.explanation.contains("w1:1:0"), "{}", a.explanation);
+    let inferred = a.ops.iter().find(|o| o.client == "w1");
+    assert_eq!(inferred.and_then(|o| o.txn_id), Some(2));
+}
+
+#[test]
+fn sole_occupant_observed_consistently_passes() {
+    let r = sole_occupant("w1:1:0").check();
+    assert!(r.is_valid(), "{}", console(&r));
+    assert_eq!(r.total_anomalies(), 0);
+}
+
+#[test]
+fn sole_occupant_without_a_read_is_inferred_as_lost_write() {
+    let mut h = H::default();
+    h.ok("w0:1:0", "k1", (0, 10), 0, None)
+        .write("w1:1:0", "k1", (20, 30), Some(1), None, Outcome::Info)
+        .ok("w0:2:0", "k1", (40, 50), 2, Some("w0:1:0"))
+        .fin(3, &[("k1", "w0:2:0")]);
+    let r = assert_only(&h, AnomalyClass::LostWrite);
+    assert!(r.anomalies()[0]
+        .explanation
+        .contains("only possible occupant of txn 2"));
+
+    // A reader at snapshot 2 must see the inferred write too.
+    let mut h = H::default();
+    h.ok("w0:1:0", "k1", (0, 10), 0, None)
+        .write("w1:1:0", "k1", (20, 30), Some(1), None, Outcome::Info)
+        .read("r0", 1, (35, 38), 2, &[("k1", Some("w0:1:0"))], false)
+        .write("w0:2:0", "k1", (40, 50), Some(2), None, Outcome::Ok)
+        .fin(3, &[("k1", "w0:2:0")]);
+    let r = assert_only(&h, AnomalyClass::NonSnapshotRead);
+    assert!(r.anomalies()[0].explanation.contains("stale"));
+}
+
+#[test]
+fn two_candidates_for_a_txn_are_not_inferred() {
+    let mut h = H::default();
+    h.ok("w0:1:0", "k1", (0, 10), 0, None)
+        .write(
+            "w1:1:0",
+            "k1",
+            (20, 30),
+            Some(1),
+            Some(Some("w0:1:0")),
+            Outcome::Info,
+        )
+        .write("w2:1:0", "k2", (21, 31), Some(1), Some(None), Outcome::Info)
+        .ok("w0:2:0", "k1", (40, 50), 2, Some("w0:1:0"))
+        .fin(3, &[("k1", "w0:2:0")]);
+    let r = h.check();
+    assert!(r.is_valid(), "{}", console(&r));
+    assert_eq!(r.total_anomalies(), 0);
+}
+
+#[test]
+fn sole_candidate_is_not_inferred_when_another_attempt_may_explain_the_txn() {
+    // An attempt that never completed (snapshot unknown) could have made txn 2.
+    let mut h = sole_occupant("w0:1:0");
+    h.events.insert(
+        0,
+        Event::Invoke {
+            client: "w3".to_string(),
+            op: 1,
+            attempt: 0,
+            kind: OpKind::Write,
+            t_us: 15,
+            key: Some("k2".to_string()),
+        },
+    );
+    let r = h.check();
+    assert!(r.is_valid(), "{}", console(&r));
+    assert_eq!(r.total_anomalies(), 0);
+
+    // So could a commit that cannot be placed (but it is reported itself).
+    let mut h = sole_occupant("w0:1:0");
+    h.events.pop();
+    h.write("w3:1:0", "k2", (15, 16), None, None, Outcome::Info)
+        .fin(3, &[("k1", "w0:2:0"), ("k2", "w3:1:0")]);
+    assert_only(&h, AnomalyClass::TxnCountMismatch);
+}
+
 #[test]
 fn missing_final_state_is_not_valid() {
     let mut h = clean_history();
