@@ -25,7 +25,7 @@
 //! ([`crate::manifest::ManifestOptions::lapse_leases`], the `lease-expiry` scenario).
 
 use std::future::Future;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -57,15 +57,20 @@ pub struct ClientContext {
     pub op_timeout: Option<Duration>,
     /// Keep session leases alive with fusio-manifest's lease keeper (a correct caller).
     pub keep_leases: bool,
-    /// Session tasks the client stopped waiting for, still finishing their steps.
+    /// Session tasks still running when their client moved on (after a step timeout, or
+    /// releasing a session after a failed step); the run waits for them at its end.
     pub background: Mutex<Vec<JoinHandle<()>>>,
+    /// Operations whose client stopped waiting at a step timeout.
+    pub abandoned: AtomicUsize,
 }
 
 /// What [`ClientContext::finish_background`] found at the end of a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct BackgroundReport {
-    /// Session tasks the clients had stopped waiting for.
+    /// Operations whose client stopped waiting at a step timeout during the run.
     pub abandoned: usize,
+    /// Session tasks still running when the clients were done.
+    pub running_at_end: usize,
     /// Of those, tasks still running at the limit, then cancelled.
     pub cancelled: usize,
 }
@@ -97,31 +102,38 @@ impl ClientContext {
         F: Future<Output = ()> + Send + 'static,
     {
         let (tx, rx) = mpsc::unbounded_channel();
-        let abandoned = Arc::new(AtomicBool::new(false));
+        let state = Arc::new(AtomicU8::new(OPEN));
         let reporter = Reporter {
             tx,
-            abandoned: abandoned.clone(),
+            state: state.clone(),
         };
         Steps {
             rx,
-            abandoned,
+            state,
             task: Some(selfcheck::spawn(task(reporter))),
         }
     }
 
-    /// Waits up to `limit` for the session tasks clients stopped waiting for; cancels what is
-    /// still running then (fusio's HTTP client has no timeout, so a task can hang forever).
-    /// A cancelled task drops its session mid-step; its lease expires by its TTL.
+    /// Waits up to `limit` for the session tasks still running; cancels what is left then
+    /// (fusio's HTTP client has no timeout, so a task can hang forever) and waits for the
+    /// cancellation, so anything it trips is recorded before the run's verdict. A cancelled
+    /// task drops its session mid-step; its lease expires by its TTL. In a debug build that
+    /// drop trips fusio-manifest's "session dropped without releasing its lease" assertion,
+    /// which the self-check reports: the run is then `INVALID`.
     pub async fn finish_background(&self, limit: Duration) -> BackgroundReport {
-        let tasks = std::mem::take(&mut *self.background.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut tasks =
+            std::mem::take(&mut *self.background.lock().unwrap_or_else(|e| e.into_inner()));
+        tasks.retain(|t| !t.is_finished());
         let deadline = tokio::time::Instant::now() + limit;
         let mut report = BackgroundReport {
-            abandoned: tasks.len(),
+            abandoned: self.abandoned.load(Ordering::Relaxed),
+            running_at_end: tasks.len(),
             cancelled: 0,
         };
         for mut t in tasks {
             if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
                 t.abort();
+                let _ = t.await;
                 report.cancelled += 1;
             }
         }
@@ -129,25 +141,39 @@ impl ClientContext {
     }
 }
 
+/// Session task states shared by a client and its task: the client may abandon an operation
+/// only while it is `OPEN`; the task may start a commit only while it is `OPEN`. One
+/// compare-and-swap decides, so a write the client recorded as `fail` can never commit.
+const OPEN: u8 = 0;
+const COMMITTING: u8 = 1;
+const ABANDONED: u8 = 2;
+
 /// The session task's side of a [`Steps`] channel.
 struct Reporter<S> {
     tx: mpsc::UnboundedSender<S>,
-    abandoned: Arc<AtomicBool>,
+    state: Arc<AtomicU8>,
 }
 
 impl<S> Reporter<S> {
-    /// Reports one step; `false` once the client has stopped waiting (the task should then
-    /// end its session rather than go on).
+    /// Reports one step; `false` once the client has abandoned the operation (the task
+    /// should then end its session rather than go on).
     fn report(&self, step: S) -> bool {
         let _ = self.tx.send(step);
-        !self.abandoned.load(Ordering::SeqCst)
+        self.state.load(Ordering::SeqCst) != ABANDONED
+    }
+
+    /// Claims the right to commit; `false` if the client abandoned the operation first.
+    fn begin_commit(&self) -> bool {
+        self.state
+            .compare_exchange(OPEN, COMMITTING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
     }
 }
 
 /// The client's side of one operation's session task.
 struct Steps<S> {
     rx: mpsc::UnboundedReceiver<S>,
-    abandoned: Arc<AtomicBool>,
+    state: Arc<AtomicU8>,
     task: Option<JoinHandle<()>>,
 }
 
@@ -179,9 +205,23 @@ impl<S> Steps<S> {
         }
     }
 
-    /// The client stops waiting: the task finishes on its own, tracked until the run ends.
+    /// Whether the task has claimed the commit.
+    fn commit_started(&self) -> bool {
+        self.state.load(Ordering::SeqCst) == COMMITTING
+    }
+
+    /// At a step timeout: abandons the operation unless its commit already started.
+    /// Returns whether the commit started (the outcome is then unknown, `info`).
+    fn abandon(&self, ctx: &ClientContext) -> bool {
+        ctx.abandoned.fetch_add(1, Ordering::Relaxed);
+        self.state
+            .compare_exchange(OPEN, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_err()
+    }
+
+    /// The client moves on: a task still running (finishing a commit or releasing its
+    /// session) is tracked until the run ends.
     fn release(mut self, ctx: &ClientContext) {
-        self.abandoned.store(true, Ordering::SeqCst);
         if let Some(task) = self.task.take().filter(|t| !t.is_finished()) {
             let mut background = ctx.background.lock().unwrap_or_else(|e| e.into_inner());
             background.retain(|t| !t.is_finished());
@@ -365,8 +405,6 @@ enum WriteStep {
     Opened(u64),
     /// The key was read (value id, or `None` if absent).
     Read(Option<String>),
-    /// `commit` was called.
-    Committing,
     /// The attempt's outcome.
     Done(AttemptResult),
 }
@@ -379,22 +417,22 @@ async fn write_attempt(ctx: &ClientContext, key: &str, value_id: &str) -> Attemp
     let mut steps = ctx.start_steps(|r| async move {
         write_session(&manifest, key, &value_id, value_size, keeper, r).await
     });
-    let (mut snapshot, mut read, mut committing) = (None, None, false);
+    let (mut snapshot, mut read) = (None, None);
     let result = loop {
         match steps.next(ctx).await {
             Next::Step(WriteStep::Opened(s)) => snapshot = Some(s),
             Next::Step(WriteStep::Read(v)) => read = Some(v),
-            Next::Step(WriteStep::Committing) => committing = true,
             Next::Step(WriteStep::Done(r)) => break r,
             Next::TimedOut => {
-                let outcome = if committing {
+                // Fail only if the commit provably never starts; otherwise unknown.
+                let outcome = if steps.abandon(ctx) {
                     Outcome::Info
                 } else {
                     Outcome::Fail
                 };
                 break AttemptResult::timed_out(ctx, outcome, snapshot, read);
             }
-            Next::Died(why) if committing => {
+            Next::Died(why) if steps.commit_started() => {
                 break AttemptResult::indeterminate(snapshot, read, why)
             }
             Next::Died(why) => break AttemptResult::harness_failure(snapshot, read, why),
@@ -421,7 +459,7 @@ async fn write_session(
             return;
         }
     };
-    let keeper = keep_alive(keep_leases, session.start_lease_keeper());
+    let keeper = keep_alive(keep_leases, || session.start_lease_keeper());
     let snapshot = session.snapshot().txn_id.0;
     if !r.report(WriteStep::Opened(snapshot)) {
         return release(session.end(), keeper).await;
@@ -440,12 +478,14 @@ async fn write_session(
     if !r.report(WriteStep::Read(prev.clone())) {
         return release(session.end(), keeper).await;
     }
+    if !r.begin_commit() {
+        return release(session.end(), keeper).await;
+    }
     let mut session = session;
     session.put(
         key,
         history::make_value(value_id, prev.as_deref(), value_size),
     );
-    r.report(WriteStep::Committing);
     let outcome = session.commit().await;
     drop(keeper);
     r.report(WriteStep::Done(AttemptResult::committed(
@@ -453,13 +493,22 @@ async fn write_session(
     )));
 }
 
-/// fusio-manifest's keeper for a session's lease, when the run keeps leases alive. Starting
+/// fusio-manifest's keeper for a session's lease, started only when the run keeps leases
+/// alive (a keeper started and dropped at once would release the lease at once). Starting
 /// one fails only for a session without a lease or a zero TTL, which the harness never opens.
+///
+/// fusio's keeper notices it was stopped only at its next heartbeat (TTL/2 later) and then
+/// deletes the lease again: one extra DELETE per session, up to 30 s after it ended with the
+/// default TTL, counted with the run's S3 operations.
 fn keep_alive(
     keep_leases: bool,
-    keeper: Result<LeaseKeeper, ManifestError>,
+    start: impl FnOnce() -> Result<LeaseKeeper, ManifestError>,
 ) -> Option<LeaseKeeper> {
-    keep_leases.then_some(keeper).and_then(Result::ok)
+    if keep_leases {
+        start().ok()
+    } else {
+        None
+    }
 }
 
 /// Ends a session and stops its lease keeper. A failed release only leaves a lease that
@@ -520,10 +569,12 @@ pub async fn read_op(
             Next::Step(ReadStep::Opened(s)) => snapshot = Some(s),
             Next::Step(ReadStep::Got(k, v)) => reads.push((k, v)),
             Next::Step(ReadStep::Done(r)) => break r.err(),
-            // Every value was read under the snapshot; a release that hangs does not change
-            // what was observed.
-            Next::TimedOut if reads.len() == wanted => break None,
-            Next::TimedOut => break Some(ctx.timeout_message()),
+            Next::TimedOut => {
+                steps.abandon(ctx);
+                // Every value was read under the snapshot: a release that hangs does not
+                // change what was observed.
+                break (reads.len() < wanted).then(|| ctx.timeout_message());
+            }
             Next::Died(why) => break Some(why),
         }
     };
@@ -563,7 +614,7 @@ async fn read_session(
             return;
         }
     };
-    let keeper = keep_alive(keep_leases, session.start_lease_keeper());
+    let keeper = keep_alive(keep_leases, || session.start_lease_keeper());
     if !r.report(ReadStep::Opened(session.snapshot().txn_id.0)) {
         return release(session.end(), keeper).await;
     }

@@ -25,13 +25,18 @@ pub fn print_summary_table(title: &str, outcomes: &[ScenarioOutcome]) {
             Ok(r) => {
                 let s = &r.summary;
                 println!(
-                    "{:<38} {:>8.2}% {:>10.2} {:>9.1} {:>11.1}% {:>11.1}%",
+                    "{:<38} {:>8.2}% {:>10.2} {:>9.1} {:>11.1}% {:>11.1}%{}",
                     name,
                     s.precondition_failure_rate * 100.0,
                     s.write_tps,
                     s.write_p99_ms,
                     s.retry_success_rate * 100.0,
-                    s.retry_failure_rate * 100.0
+                    s.retry_failure_rate * 100.0,
+                    if r.is_invalid() {
+                        "  ⛔ INVALID: harness fault, not fusio-manifest's figures"
+                    } else {
+                        ""
+                    }
                 );
             }
             Err(e) => println!("{name:<38} FAILED: {e}"),
@@ -198,6 +203,7 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
     );
     let corruption: u64 = ok
         .iter()
+        .filter(|r| !r.is_invalid())
         .map(|r| {
             r.check.count(AnomalyClass::LostWrite)
                 + r.check.count(AnomalyClass::DuplicateKey)

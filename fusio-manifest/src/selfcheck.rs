@@ -5,9 +5,17 @@
 //! [`HarnessFaults`] into the new task as a tokio task-local; fusio-manifest's own background
 //! tasks go through the run's executor, which does the same. A process-wide panic hook
 //! (installed once, chained before the previous hook, which still prints the panic) records
-//! each panic into the run whose task panicked. A panic outside any run's tasks (the embedded
-//! S3 server, a CPU burner thread) cannot be attributed, so it invalidates every run that was
-//! in progress when it happened.
+//! each panic into the run whose task panicked. A panic outside any run's tasks cannot be
+//! attributed, so it invalidates every run that was in progress when it happened: the embedded
+//! S3 server, a CPU burner or history-writer thread, the connection tasks reqwest/hyper start
+//! with plain `tokio::spawn` inside fusio's HTTP client, or another test of the same test
+//! binary.
+//!
+//! Limit: in a debug build, a panic inside a fusio-manifest call while a session holds its
+//! lease unwinds through the session's drop, where fusio-manifest's debug assertion ("Session
+//! dropped without releasing its lease") panics again and Rust aborts the process, so no
+//! verdict is written at all. Release builds (which every documented run command uses) record
+//! the panic and mark the run `INVALID`.
 
 use std::future::Future;
 use std::panic::PanicHookInfo;
@@ -126,24 +134,46 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 
 #[cfg(test)]
 mod tests {
+    use fusio::executor::Executor;
+
     use super::*;
+    use crate::manifest::RunExecutor;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_panic_in_a_runs_task_is_recorded_for_that_run_only() {
         let run = HarnessFaults::new();
         let other = HarnessFaults::new();
-        let joined = run
-            .scope(async {
-                // A task spawned by a task of the run still belongs to it.
-                spawn(async { spawn(async { panic!("deliberate") }).await })
-                    .await
-                    .expect("outer task")
-            })
-            .await;
+        let bystander = other.scope(async {
+            spawn(tokio::time::sleep(std::time::Duration::from_millis(200)))
+                .await
+                .expect("bystander task")
+        });
+        let culprit = run.scope(async {
+            // A task spawned by a task of the run still belongs to it.
+            spawn(async { spawn(async { panic!("deliberate") }).await })
+                .await
+                .expect("outer task")
+        });
+        let ((), joined) = tokio::join!(bystander, culprit);
         assert!(joined.is_err_and(|e| e.is_panic()));
         let faults = run.faults();
         assert_eq!(faults.len(), 1, "{faults:?}");
         assert!(faults[0].contains("deliberate") && faults[0].contains("selfcheck.rs"));
         assert!(other.faults().is_empty(), "{:?}", other.faults());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_fusio_manifests_background_work_is_recorded() {
+        let run = HarnessFaults::new();
+        let executor = RunExecutor::default();
+        let joined = run
+            .scope(async { executor.spawn(async { panic!("in orphan recovery") }).await })
+            .await;
+        assert!(joined.is_err_and(|e| e.is_panic()));
+        let faults = run.faults();
+        assert!(
+            faults.len() == 1 && faults[0].contains("in orphan recovery"),
+            "{faults:?}"
+        );
     }
 }

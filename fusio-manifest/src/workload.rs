@@ -173,6 +173,7 @@ async fn run_scoped(
         op_timeout: spec.op_timeout,
         keep_leases: !spec.manifest.lapse_leases,
         background: Default::default(),
+        abandoned: Default::default(),
     });
 
     let progress = spec.progress_every.map(|every| {
@@ -224,12 +225,13 @@ async fn run_scoped(
     layer.network().disable_profile();
 
     let background = ctx.finish_background(BACKGROUND_LIMIT).await;
-    if background.abandoned > 0 {
+    if background.abandoned + background.running_at_end > 0 {
         println!(
-            "  [{}] {} session task(s) outlived their client's step timeout; {} finished within {BACKGROUND_LIMIT:?}, {} still running then were cancelled (their leases expire by TTL)",
+            "  [{}] {} operation(s) abandoned at a client step timeout; {} session task(s) still running when the clients were done: {} finished within {BACKGROUND_LIMIT:?}, {} cancelled then (their leases expire by TTL)",
             spec.label,
             background.abandoned,
-            background.abandoned - background.cancelled,
+            background.running_at_end,
+            background.running_at_end - background.cancelled,
             background.cancelled
         );
     }

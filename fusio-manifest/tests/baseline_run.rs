@@ -78,7 +78,11 @@ async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
         Some(c.commits),
         "each commit is one txn"
     );
-    assert!(result.check.is_valid(), "history must check clean");
+    assert_eq!(
+        result.verdict(),
+        "PASS",
+        "history must check clean, no harness fault"
+    );
 
     // The CSV: exactly the 24 columns in order, one row, values as computed.
     let csv_path = dir.join("test_baseline.csv");

@@ -144,7 +144,7 @@ fn parallel_sweep_runs_and_exports_the_seven_scenarios_in_order() {
     assert_eq!(csv_labels, PLAN_LABELS, "CSV rows in plan order");
     let invalid: Vec<&str> = outcomes
         .iter()
-        .filter(|o| o.result.as_ref().is_ok_and(|r| !r.check.is_valid()))
+        .filter(|o| o.result.as_ref().is_ok_and(|r| r.verdict() != "PASS"))
         .map(|o| o.label.as_str())
         .collect();
     assert!(invalid.is_empty(), "isolation anomalies in {invalid:?}");
@@ -231,7 +231,11 @@ fn network_blocks_hold_every_commit_until_the_unblock() {
     let outcome = outcomes.remove(0);
     assert_eq!(outcome.label, "net-block-10s-3x");
     let result = outcome.result.expect("block scenario ran");
-    assert!(result.check.is_valid(), "isolation anomalies under blocks");
+    assert_eq!(
+        result.verdict(),
+        "PASS",
+        "isolation anomalies or harness fault under blocks"
+    );
 
     let blocks: Vec<_> = result
         .events

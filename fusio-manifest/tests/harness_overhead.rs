@@ -105,6 +105,7 @@ async fn harness_round(backend: &Backend, round: usize, dir: &std::path::Path) -
         op_timeout: None,
         keep_leases: true,
         background: Default::default(),
+        abandoned: Default::default(),
     });
     let tasks: Vec<_> = (0..WRITERS)
         .map(|w| {

@@ -99,6 +99,11 @@ struct Answer {
     /// For reads: the buffer came back with at least its original capacity.
     buffer_back: bool,
     elapsed: Duration,
+    /// For calls with a visible effect on storage: whether it happened (read back with the
+    /// raw client afterwards).
+    applied: Option<bool>,
+    /// Operations the layer recorded for the call.
+    recorded: u64,
 }
 
 const BUF_CAPACITY: usize = 4096;
@@ -143,7 +148,44 @@ fn answer<T>(r: &Result<T, fusio::Error>, buffer_back: bool, t0: Instant) -> Ans
         injected: r.as_ref().err().and_then(injected),
         buffer_back,
         elapsed: t0.elapsed(),
+        applied: None,
+        recorded: 0,
     }
+}
+
+/// Whether the call's effect is visible in storage, for calls that have one.
+async fn effect(r: &Rig, m: Method, case: &str) -> Option<bool> {
+    let exists = |name: &str| {
+        let p = path(&format!("{case}/{name}"));
+        async move { r.raw.load_with_tag(&p).await.expect("raw read").is_some() }
+    };
+    match m {
+        Method::PutConditional => Some(exists("cas").await),
+        Method::Remove => Some(!exists("obj").await),
+        Method::Close | Method::Commit => Some(exists("new").await),
+        Method::Copy => Some(exists("copy").await),
+        _ => None,
+    }
+}
+
+/// Runs one call in its own task (so a panic is caught) and fills in its effect and the
+/// operations the layer recorded for it.
+async fn observed_call(
+    r: &Arc<Rig>,
+    m: Method,
+    case: String,
+    prepared: Prepared,
+) -> Result<Answer, tokio::task::JoinError> {
+    let before = r.layer.total_ops();
+    let rig = r.clone();
+    let task_case = case.clone();
+    let answer = tokio::spawn(async move { call(&rig, m, &task_case, prepared).await }).await?;
+    let recorded = r.layer.total_ops() - before;
+    Ok(Answer {
+        applied: effect(r, m, &case).await,
+        recorded,
+        ..answer
+    })
 }
 
 /// A file opened (faults off) for the method, if it needs one.
@@ -274,16 +316,31 @@ fn disarm(layer: &StorageLayer) {
     net.set_block_mode(BlockMode::Hold);
 }
 
-/// Checks one answer against what condition `c` promises for method `m`, given the answer the
-/// same call gets without faults (`clean_ok`).
-fn verdict(m: Method, c: Condition, clean_ok: bool, a: &Answer) -> Result<(), String> {
+/// Checks one answer against what condition `c` promises for method `m`, given what the same
+/// call does without faults (`clean`): the right error or answer, the buffer back, the effect
+/// applied or not as the fault promises, and exactly one operation recorded.
+fn verdict(m: Method, c: Condition, clean: &Answer, a: &Answer) -> Result<(), String> {
+    let clean_ok = clean.ok;
     if !a.buffer_back {
         return Err("the read buffer did not come back".into());
     }
     if !m.faultable() {
-        return (a.ok == clean_ok && a.injected.is_none())
+        return (a.ok == clean_ok && a.injected.is_none() && a.recorded == 0)
             .then_some(())
             .ok_or_else(|| format!("pass-through call changed its answer: {a:?}"));
+    }
+    if a.recorded != 1 {
+        return Err(format!("recorded {} operations, not 1: {a:?}", a.recorded));
+    }
+    let applied_expected = match c {
+        Condition::Transient | Condition::RefusingBlock => clean.applied.map(|_| false),
+        _ => clean.applied,
+    };
+    if a.applied != applied_expected {
+        return Err(format!(
+            "effect applied {:?}, expected {applied_expected:?}: {a:?}",
+            a.applied
+        ));
     }
     let expected_err = match c {
         Condition::Transient => Some(
@@ -314,14 +371,15 @@ async fn exercise(r: &Arc<Rig>, m: Method) -> Vec<String> {
     let mut problems = Vec::new();
     let clean_case = format!("wrapper/{m:?}/clean");
     let prepared = prepare(r, m, &clean_case).await;
-    let clean_ok = call(r, m, &clean_case, prepared).await.ok;
+    let clean = match observed_call(r, m, clean_case, prepared).await {
+        Ok(a) => a,
+        Err(e) => return vec![format!("{m:?} without faults: {e}")],
+    };
     for c in CONDITIONS {
         let case = format!("wrapper/{m:?}/{c:?}");
         let prepared = prepare(r, m, &case).await;
         let lift = arm(&r.layer, c);
-        let rig = r.clone();
-        let task = tokio::spawn(async move { call(&rig, m, &case, prepared).await });
-        let joined = task.await;
+        let joined = observed_call(r, m, case, prepared).await;
         if let Some(lift) = lift {
             lift.await.expect("unblock task");
         }
@@ -330,7 +388,7 @@ async fn exercise(r: &Arc<Rig>, m: Method) -> Vec<String> {
             Err(e) if e.is_panic() => problems.push(format!("{m:?} under {c:?}: panicked")),
             Err(e) => problems.push(format!("{m:?} under {c:?}: task failed: {e}")),
             Ok(a) => {
-                if let Err(why) = verdict(m, c, clean_ok, &a) {
+                if let Err(why) = verdict(m, c, &clean, &a) {
                     problems.push(format!("{m:?} under {c:?}: {why}"));
                 }
             }
@@ -349,32 +407,57 @@ async fn every_wrapper_method_survives_every_fault_and_block() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn verdict_catches_a_lost_buffer_a_wrong_error_and_an_early_answer() {
-    let good = Answer {
-        ok: false,
-        injected: Some(InjectedError::Refused),
-        buffer_back: true,
-        elapsed: Duration::ZERO,
-    };
-    assert!(verdict(Method::ReadToEnd, Condition::RefusingBlock, true, &good).is_ok());
-    let lost = Answer {
-        buffer_back: false,
-        ..good
-    };
-    assert!(verdict(Method::ReadToEnd, Condition::RefusingBlock, true, &lost).is_err());
-    let wrong = Answer {
-        injected: Some(InjectedError::AnswerLost),
-        ..good
-    };
-    assert!(verdict(Method::List, Condition::RefusingBlock, true, &wrong).is_err());
-    let early = Answer {
+#[test]
+fn verdict_catches_a_lost_buffer_a_wrong_error_an_early_answer_a_wrong_effect_and_a_miscount() {
+    let clean = Answer {
         ok: true,
         injected: None,
         buffer_back: true,
-        elapsed: Duration::from_millis(1),
+        elapsed: Duration::ZERO,
+        applied: Some(true),
+        recorded: 1,
     };
-    assert!(verdict(Method::Remove, Condition::Stall, true, &early).is_err());
+    let refused = Answer {
+        ok: false,
+        injected: Some(InjectedError::Refused),
+        applied: Some(false),
+        ..clean
+    };
+    let c = Condition::RefusingBlock;
+    assert!(verdict(Method::PutConditional, c, &clean, &refused).is_ok());
+    let lost_buffer = Answer {
+        buffer_back: false,
+        ..refused
+    };
+    assert!(verdict(Method::ReadToEnd, c, &clean, &lost_buffer).is_err());
+    let wrong_error = Answer {
+        injected: Some(InjectedError::AnswerLost),
+        ..refused
+    };
+    assert!(verdict(Method::PutConditional, c, &clean, &wrong_error).is_err());
+    let applied_anyway = Answer {
+        applied: Some(true),
+        ..refused
+    };
+    assert!(verdict(Method::PutConditional, c, &clean, &applied_anyway).is_err());
+    let counted_twice = Answer {
+        recorded: 2,
+        ..refused
+    };
+    assert!(verdict(Method::PutConditional, c, &clean, &counted_twice).is_err());
+    let lost_but_not_applied = Answer {
+        ok: false,
+        injected: Some(InjectedError::AnswerLost),
+        applied: Some(false),
+        ..clean
+    };
+    let lost = Condition::AnswerLost;
+    assert!(verdict(Method::PutConditional, lost, &clean, &lost_but_not_applied).is_err());
+    let early = Answer {
+        elapsed: Duration::from_millis(1),
+        ..clean
+    };
+    assert!(verdict(Method::Remove, Condition::Stall, &clean, &early).is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
