@@ -3,6 +3,7 @@
 
 pub mod controller;
 pub mod cpu;
+pub mod fault_points;
 pub mod faults;
 pub mod network;
 pub mod recovery;
@@ -11,6 +12,9 @@ pub mod storage;
 
 pub use controller::{ChaosController, ChaosEvent, EventLog};
 pub use cpu::{CpuBurners, CpuLoad};
+pub use fault_points::{
+    parse_fault_points, FaultAction, FaultPoint, FaultPointError, FaultPointStatus, Hits,
+};
 pub use faults::{FaultCounts, FaultKind, FaultSpec, InjectedError};
 pub use network::{BlockMode, LatencySpec, NetworkChaos, S3LatencyProfile};
 pub use scenario::{create_chaos_scenarios, create_fault_scenarios, BlockPlan, ChaosScenario};

@@ -8,6 +8,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio::sync::watch;
 
+use super::fault_points::{FaultPoint, FaultPointStatus, FaultPoints};
 use super::faults::{FaultCounts, FaultDecision, FaultKind, FaultSpec, InjectedError};
 use super::S3OpKind;
 use crate::config::{env_var, ConfigError};
@@ -117,6 +118,7 @@ pub struct NetworkChaos {
     blocked: watch::Sender<bool>,
     block_mode: RwLock<BlockMode>,
     faults: RwLock<Vec<FaultSpec>>,
+    points: FaultPoints,
     fault_counts: Mutex<FaultCounts>,
     rng: Mutex<StdRng>,
 }
@@ -131,6 +133,7 @@ impl NetworkChaos {
             blocked: watch::channel(false).0,
             block_mode: RwLock::new(BlockMode::Hold),
             faults: RwLock::new(Vec::new()),
+            points: FaultPoints::default(),
             fault_counts: Mutex::new(FaultCounts::default()),
             rng: Mutex::new(StdRng::seed_from_u64(seed)),
         }
@@ -172,6 +175,24 @@ impl NetworkChaos {
         *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
     }
 
+    /// Adds a targeted fault point after the existing ones (see
+    /// [`fault_points`](super::fault_points)); it counts matching operations from now on.
+    pub fn add_fault_point(&self, point: FaultPoint) {
+        self.points.add(point);
+    }
+
+    /// Replaces every fault point (e.g. with [`super::parse_fault_points`]'s result); counters
+    /// start again at zero.
+    pub fn set_fault_points(&self, points: Vec<FaultPoint>) {
+        self.points.set(points);
+    }
+
+    /// Each fault point with the operations it matched and fired on, in the order added.
+    /// Firings are counted here only, not in [`NetworkChaos::fault_counts`].
+    pub fn fault_points(&self) -> Vec<FaultPointStatus> {
+        self.points.status()
+    }
+
     /// Faults injected so far.
     pub fn fault_counts(&self) -> FaultCounts {
         *self.fault_counts.lock().unwrap_or_else(|e| e.into_inner())
@@ -185,9 +206,14 @@ impl NetworkChaos {
             .refused += 1;
     }
 
-    /// Draws the fault (if any) for one operation on `key`. The first matching rule that fires
-    /// wins; transient errors pick 503, 500 or a connection reset with equal chance.
+    /// Decides the fault (if any) for one operation on `key`. Fault points come first: every
+    /// point the operation matches counts it, and the first that fires decides (no random draw
+    /// is made then). Otherwise the first matching [`FaultSpec`] that fires wins; its transient
+    /// errors pick 503, 500 or a connection reset with equal chance.
     pub fn decide_fault(&self, op: S3OpKind, key: &str) -> FaultDecision {
+        if let Some(decision) = self.points.decide(op, key) {
+            return decision;
+        }
         let faults = self.faults.read().unwrap_or_else(|e| e.into_inner());
         if faults.is_empty() {
             return FaultDecision::None;
@@ -289,6 +315,44 @@ mod tests {
         puts.sort_by(f64::total_cmp);
         let median = puts[2000];
         assert!((50.0..70.0).contains(&median), "PUT median {median}");
+    }
+
+    #[test]
+    fn fault_points_fire_through_decide_fault_exactly_once() {
+        let net = NetworkChaos::new(S3LatencyProfile::None, 3);
+        net.set_faults(vec![FaultSpec::everywhere(FaultKind::Transient, 1.0)
+            .on(&[S3OpKind::Get])
+            .on_keys("HEAD.json")]);
+        net.add_fault_point(FaultPoint::once(
+            S3OpKind::CondPut,
+            "HEAD.json",
+            2,
+            crate::chaos::fault_points::FaultAction::AnswerLost,
+        ));
+        let decisions: Vec<_> = (0..4)
+            .map(|_| {
+                // A GET of the same key matches only the probabilistic rule.
+                assert!(matches!(
+                    net.decide_fault(S3OpKind::Get, "p/HEAD.json"),
+                    FaultDecision::Fail(_)
+                ));
+                net.decide_fault(S3OpKind::CondPut, "p/HEAD.json")
+            })
+            .collect();
+        assert_eq!(
+            decisions,
+            vec![
+                FaultDecision::None,
+                FaultDecision::Ambiguous,
+                FaultDecision::None,
+                FaultDecision::None
+            ]
+        );
+        let status = net.fault_points();
+        assert_eq!((status[0].matched, status[0].fired), (4, 1));
+        assert_eq!(net.fault_counts().ambiguous, 0, "points are counted apart");
+        net.set_fault_points(Vec::new());
+        assert!(net.fault_points().is_empty());
     }
 
     #[test]
