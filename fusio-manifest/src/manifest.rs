@@ -85,16 +85,22 @@ impl Executor for RunExecutor {
         F: Future + fusio::MaybeSend + 'static,
         F::Output: fusio::MaybeSend,
     {
+        if self.closed.load(Ordering::SeqCst) {
+            // A run that has ended starts nothing: the future is dropped without being polled
+            // (spawning it and aborting at once could let it run first on a busy runtime).
+            let inert = tokio::spawn(async move {
+                drop(future);
+                std::future::pending().await
+            });
+            inert.abort();
+            return inert;
+        }
         // Spawned as a task of the run that asked, so a panic in fusio-manifest's background
         // work (orphan recovery, lease keepers) makes that run INVALID.
         let handle = crate::selfcheck::spawn(future);
-        if self.closed.load(Ordering::SeqCst) {
-            handle.abort();
-        } else {
-            let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
-            tasks.retain(|t| !t.is_finished());
-            tasks.push(handle.abort_handle());
-        }
+        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        tasks.retain(|t| !t.is_finished());
+        tasks.push(handle.abort_handle());
         handle
     }
 
@@ -159,4 +165,25 @@ pub fn build_manifest(
     let checkpoints = CheckpointStoreImpl::new(fs.clone(), prefix.clone());
     let leases = LeaseStoreImpl::new(fs, prefix, context.backoff, executor);
     Manifest::new_with_context(head, segments, checkpoints, leases, Arc::new(context))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicBool;
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn after_shutdown_a_spawned_task_never_runs() {
+        let executor = RunExecutor::default();
+        executor.shutdown();
+        let ran = Arc::new(AtomicBool::new(false));
+        let flag = ran.clone();
+        let joined = executor
+            .spawn(async move { flag.store(true, Ordering::SeqCst) })
+            .await;
+        assert!(joined.is_err_and(|e| e.is_cancelled()));
+        assert!(!ran.load(Ordering::SeqCst));
+        assert_eq!(executor.live_tasks(), 0);
+    }
 }
