@@ -237,6 +237,27 @@ async fn sigv4_is_checked() {
 }
 
 #[tokio::test]
+async fn each_server_has_its_own_random_credentials_and_never_prints_the_secret() {
+    let (a, b) = (backend().await, backend().await);
+    let (sa, sb) = (a.settings(), b.settings());
+    assert_ne!(sa.access_key, sb.access_key);
+    assert_ne!(sa.secret_key, sb.secret_key);
+    assert!(sa.secret_key.len() >= 32, "a 20-byte secret");
+    // b's keys do not open a's bucket.
+    let mut foreign = sa.clone();
+    foreign.access_key = sb.access_key.clone();
+    foreign.secret_key = sb.secret_key.clone();
+    let r = sdk_client(&foreign)
+        .head_bucket()
+        .bucket(&sa.bucket)
+        .send()
+        .await;
+    assert_eq!(status(r), 403);
+    let shown = format!("{sa:?} {}", a.describe());
+    assert!(!shown.contains(&sa.secret_key), "{shown}");
+}
+
+#[tokio::test]
 async fn preflight_accepts_the_embedded_server() {
     let b = backend().await;
     preflight::run(b.settings())

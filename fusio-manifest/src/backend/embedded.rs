@@ -31,10 +31,6 @@ use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
-/// Access key the embedded server accepts (SigV4 is checked).
-pub const EMBEDDED_ACCESS_KEY: &str = "chaos-access-key";
-/// Secret key the embedded server accepts.
-pub const EMBEDDED_SECRET_KEY: &str = "chaos-secret-key";
 /// Region the embedded server's clients sign for.
 pub const EMBEDDED_REGION: &str = "us-east-1";
 /// The one bucket the embedded server creates at start.
@@ -337,19 +333,33 @@ pub struct EmbeddedServer {
     addr: SocketAddr,
     store: Arc<MemStore>,
     accept_task: JoinHandle<()>,
+    access_key: String,
+    secret_key: String,
+}
+
+/// `bytes` random bytes as lower-case hex.
+fn random_hex(bytes: usize) -> String {
+    (0..bytes)
+        .map(|_| format!("{:02x}", rand::random::<u8>()))
+        .collect()
 }
 
 impl EmbeddedServer {
     /// Starts a server on `127.0.0.1:0` with SigV4 auth and the bucket [`EMBEDDED_BUCKET`].
+    /// Its credentials are drawn at random for this server (see
+    /// [`EmbeddedServer::credentials`]), so no other local process can write into a running
+    /// scenario's bucket by knowing a constant.
     pub async fn start() -> std::io::Result<Self> {
+        let access_key = format!("chaos-{}", random_hex(8));
+        let secret_key = random_hex(20);
         let store = Arc::new(MemStore::default());
         store
             .lock()
             .insert(EMBEDDED_BUCKET.to_string(), BTreeMap::new());
         let mut builder = S3ServiceBuilder::new(EmbeddedS3(store.clone()));
         builder.set_auth(SimpleAuth::from_single(
-            EMBEDDED_ACCESS_KEY,
-            EMBEDDED_SECRET_KEY,
+            access_key.as_str(),
+            secret_key.as_str(),
         ));
         let service = builder.build();
         let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -373,7 +383,14 @@ impl EmbeddedServer {
             addr,
             store,
             accept_task,
+            access_key,
+            secret_key,
         })
+    }
+
+    /// The access key and secret key this server accepts (never printed by the harness).
+    pub fn credentials(&self) -> (&str, &str) {
+        (&self.access_key, &self.secret_key)
     }
 
     /// The `http://127.0.0.1:PORT` endpoint clients should use (path-style).

@@ -19,8 +19,9 @@ pub use embedded::{EmbeddedServer, FaultMode};
 /// Region used for a real S3 backend when `AWS_REGION` is unset.
 pub const DEFAULT_REGION: &str = "ap-southeast-1";
 
-/// Connection settings for one S3 endpoint and bucket.
-#[derive(Clone, Debug)]
+/// Connection settings for one S3 endpoint and bucket. Its `Debug` output leaves the secret
+/// key and session token out.
+#[derive(Clone)]
 pub struct S3Settings {
     /// Bucket name.
     pub bucket: String,
@@ -34,6 +35,22 @@ pub struct S3Settings {
     pub secret_key: String,
     /// Optional session token.
     pub session_token: Option<String>,
+}
+
+impl std::fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .field("access_key", &self.access_key)
+            .field("secret_key", &"<redacted>")
+            .field(
+                "session_token",
+                &self.session_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 impl S3Settings {
@@ -115,12 +132,13 @@ impl Backend {
         let server = EmbeddedServer::start()
             .await
             .map_err(|e| BackendError::Start(format!("embedded S3 server: {e}")))?;
+        let (access_key, secret_key) = server.credentials();
         let settings = S3Settings {
             bucket: embedded::EMBEDDED_BUCKET.to_string(),
             region: embedded::EMBEDDED_REGION.to_string(),
             endpoint: Some(server.endpoint()),
-            access_key: embedded::EMBEDDED_ACCESS_KEY.to_string(),
-            secret_key: embedded::EMBEDDED_SECRET_KEY.to_string(),
+            access_key: access_key.to_string(),
+            secret_key: secret_key.to_string(),
             session_token: None,
         };
         Ok(Self {
