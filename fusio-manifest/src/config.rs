@@ -57,6 +57,74 @@ pub fn env_var(var: &'static str) -> Result<Option<String>, ConfigError> {
     }
 }
 
+/// Every environment variable the harness reads, as README's configuration table lists them
+/// (a test checks the two agree).
+pub const KNOWN_VARS: &[&str] = &[
+    "CHAOS_NUM_WRITERS",
+    "CHAOS_NUM_READERS",
+    "CHAOS_WRITER_RATE",
+    "CHAOS_READER_RATE",
+    "CHAOS_KEY_POOL_SIZE",
+    "CHAOS_KEY_OVERLAP_RATIO",
+    "CHAOS_MAX_RETRY_COUNT",
+    "CHAOS_RETRY_BACKOFF_MS",
+    "CHAOS_VALUE_SIZE",
+    "CHAOS_DURATION_SECS",
+    "CHAOS_CONFIG",
+    "CHAOS_PARALLEL",
+    "CHAOS_SEQUENTIAL",
+    "CHAOS_SCENARIOS",
+    "CHAOS_SEED",
+    "CHAOS_OP_TIMEOUT_MS",
+    "CHAOS_OUTPUT_DIR",
+    "FUSIO_CHAOS_S3_PROFILE",
+    "FUSIO_CHAOS_BACKEND",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "FUSIO_MANIFEST_BUCKET",
+    "AWS_ENDPOINT_URL",
+];
+
+/// The `CHAOS_*` / `FUSIO_CHAOS_*` names among `names` that the harness does not read, each
+/// with the closest known name when one is near (a likely typo).
+pub fn unknown_vars(
+    names: impl IntoIterator<Item = String>,
+) -> Vec<(String, Option<&'static str>)> {
+    names
+        .into_iter()
+        .filter(|n| n.starts_with("CHAOS_") || n.starts_with("FUSIO_CHAOS_"))
+        .filter(|n| !KNOWN_VARS.contains(&n.as_str()))
+        .map(|n| {
+            let closest = KNOWN_VARS
+                .iter()
+                .map(|k| (strsim::levenshtein(&n, k), *k))
+                .min()
+                .filter(|(d, _)| *d <= 3)
+                .map(|(_, k)| k);
+            (n, closest)
+        })
+        .collect()
+}
+
+/// Prints a warning for every unknown `CHAOS_*` / `FUSIO_CHAOS_*` variable in the
+/// environment: it is ignored, and is most likely a typo.
+pub fn warn_unknown_vars() {
+    for (name, closest) in
+        unknown_vars(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+    {
+        match closest {
+            Some(k) => eprintln!(
+                "⚠️ {name} is not a variable this harness reads (ignored); did you mean {k}?"
+            ),
+            None => eprintln!(
+                "⚠️ {name} is not a variable this harness reads (ignored); README lists them"
+            ),
+        }
+    }
+}
+
 /// Parses an environment variable into `T`, or `None` when unset.
 pub fn env_parse<T: FromStr>(var: &'static str) -> Result<Option<T>, ConfigError>
 where
@@ -327,6 +395,46 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("CHAOS_WRITER_RATE"));
+    }
+
+    #[test]
+    fn a_misspelt_variable_gets_a_warning_naming_the_closest_known_one() {
+        let found = unknown_vars(
+            [
+                "CHAOS_NUM_WRITER",
+                "CHAOS_NUM_WRITERS",
+                "HOME",
+                "CHAOS_ZZZZZZZZZZZZ",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(
+            found,
+            [
+                ("CHAOS_NUM_WRITER".to_string(), Some("CHAOS_NUM_WRITERS")),
+                ("CHAOS_ZZZZZZZZZZZZ".to_string(), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn readme_configuration_table_lists_exactly_the_known_variables() {
+        let readme = include_str!("../../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|t| t.split("\n## ").next())
+            .expect("README has a Configuration section");
+        let mut listed: Vec<&str> = table
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .filter_map(|l| l.split('|').nth(1))
+            .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+            .collect();
+        let mut known = KNOWN_VARS.to_vec();
+        listed.sort_unstable();
+        known.sort_unstable();
+        assert_eq!(listed, known, "README's table and KNOWN_VARS disagree");
     }
 
     #[test]

@@ -55,7 +55,8 @@ impl RunEnv {
     pub async fn from_env(default_profile: S3LatencyProfile) -> Result<Self, HarnessError> {
         let seed = env_parse::<u64>("CHAOS_SEED")?.unwrap_or_else(rand::random);
         let profile = S3LatencyProfile::from_env(default_profile)?;
-        let op_timeout = env_parse::<u64>("CHAOS_OP_TIMEOUT_MS")?.map(Duration::from_millis);
+        crate::config::warn_unknown_vars();
+        let op_timeout = op_timeout(env_parse::<u64>("CHAOS_OP_TIMEOUT_MS")?)?;
         let out_dir = visualization::output_dir()?;
         let backend = Backend::from_env().await?;
         let profile = match backend.kind() {
@@ -84,6 +85,19 @@ impl RunEnv {
             self.seed
                 .wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
         )))
+    }
+}
+
+/// The client step bound from `CHAOS_OP_TIMEOUT_MS`; 0 is refused (every step would time out
+/// at once).
+pub fn op_timeout(ms: Option<u64>) -> Result<Option<Duration>, ConfigError> {
+    match ms {
+        Some(0) => Err(ConfigError::invalid(
+            "CHAOS_OP_TIMEOUT_MS",
+            "0",
+            "must be at least 1 ms; unset it to let steps wait as long as fusio does",
+        )),
+        ms => Ok(ms.map(Duration::from_millis)),
     }
 }
 
@@ -255,4 +269,27 @@ pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sweep::parse_scenarios;
+
+    #[test]
+    fn a_zero_step_timeout_and_an_empty_scenario_list_are_refused() {
+        let zero = op_timeout(Some(0)).unwrap_err().to_string();
+        assert!(zero.contains("CHAOS_OP_TIMEOUT_MS"), "{zero}");
+        assert_eq!(
+            op_timeout(Some(5)).ok(),
+            Some(Some(Duration::from_millis(5)))
+        );
+        assert_eq!(op_timeout(None).ok(), Some(None));
+        let empty = parse_scenarios(",").unwrap_err().to_string();
+        assert!(empty.contains("CHAOS_SCENARIOS"), "{empty}");
+        assert_eq!(
+            parse_scenarios(" baseline, ,lease-expiry").ok(),
+            Some(vec!["baseline".to_string(), "lease-expiry".to_string()])
+        );
+    }
 }

@@ -48,12 +48,9 @@ impl SweepOptions {
         if env_flag("CHAOS_SEQUENTIAL")? {
             parallel = 1;
         }
-        let only = env_var("CHAOS_SCENARIOS")?.map(|v| {
-            v.split(',')
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty())
-                .collect()
-        });
+        let only = env_var("CHAOS_SCENARIOS")?
+            .map(|v| parse_scenarios(&v))
+            .transpose()?;
         Ok(Self {
             duration,
             parallel,
@@ -82,6 +79,24 @@ impl SweepOptions {
             .filter(|s| only.contains(&s.label))
             .collect())
     }
+}
+
+/// The labels of a `CHAOS_SCENARIOS` value (`a,b`); one that names none (`,`) is refused
+/// rather than running an empty sweep that passes.
+pub fn parse_scenarios(value: &str) -> Result<Vec<String>, ConfigError> {
+    let labels: Vec<String> = value
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if labels.is_empty() {
+        return Err(ConfigError::invalid(
+            "CHAOS_SCENARIOS",
+            value,
+            "names no scenario; give comma-separated labels, or unset it to run them all",
+        ));
+    }
+    Ok(labels)
 }
 
 /// Runs every scenario of `scenarios` (filter with [`SweepOptions::select`] first) against its
