@@ -240,26 +240,13 @@ struct AttemptResult {
 }
 
 impl AttemptResult {
-    fn indeterminate(
-        snapshot_txn: Option<u64>,
-        read: Option<Option<String>>,
-        error: String,
-    ) -> Self {
-        Self {
-            outcome: Outcome::Info,
-            metric: AttemptOutcome::Error,
-            snapshot_txn,
-            read,
-            txn_id: None,
-            error: Some(error),
-        }
-    }
-
-    fn timed_out(
-        ctx: &ClientContext,
+    /// An attempt that ended in an error other than a conflict: `Fail` where nothing can
+    /// have been committed, `Info` where the commit may have landed.
+    fn errored(
         outcome: Outcome,
         snapshot_txn: Option<u64>,
         read: Option<Option<String>>,
+        error: String,
     ) -> Self {
         Self {
             outcome,
@@ -267,24 +254,7 @@ impl AttemptResult {
             snapshot_txn,
             read,
             txn_id: None,
-            error: Some(ctx.timeout_message()),
-        }
-    }
-
-    /// The session task died before `commit` was called: nothing was committed, and the run
-    /// is invalid anyway (the panic is recorded as a harness fault).
-    fn harness_failure(
-        snapshot_txn: Option<u64>,
-        read: Option<Option<String>>,
-        why: String,
-    ) -> Self {
-        Self {
-            outcome: Outcome::Fail,
-            metric: AttemptOutcome::Error,
-            snapshot_txn,
-            read,
-            txn_id: None,
-            error: Some(why),
+            error: Some(error),
         }
     }
 
@@ -308,7 +278,7 @@ impl AttemptResult {
                 Some(prev),
                 ManifestError::PreconditionFailed,
             ),
-            Err(e) => Self::indeterminate(Some(snapshot), Some(prev), e.to_string()),
+            Err(e) => Self::errored(Outcome::Info, Some(snapshot), Some(prev), e.to_string()),
         }
     }
 
@@ -430,12 +400,17 @@ async fn write_attempt(ctx: &ClientContext, key: &str, value_id: &str) -> Attemp
                 } else {
                     Outcome::Fail
                 };
-                break AttemptResult::timed_out(ctx, outcome, snapshot, read);
+                break AttemptResult::errored(outcome, snapshot, read, ctx.timeout_message());
             }
-            Next::Died(why) if steps.commit_started() => {
-                break AttemptResult::indeterminate(snapshot, read, why)
+            Next::Died(why) => {
+                // A panic before the commit: nothing was committed (the run is INVALID anyway).
+                let outcome = if steps.commit_started() {
+                    Outcome::Info
+                } else {
+                    Outcome::Fail
+                };
+                break AttemptResult::errored(outcome, snapshot, read, why);
             }
-            Next::Died(why) => break AttemptResult::harness_failure(snapshot, read, why),
         }
     };
     steps.release(ctx);

@@ -248,7 +248,8 @@ fn write_rows<T: serde::Serialize>(
     visualization::write_csv(path, rows)
 }
 
-/// Panics (failing the test) if any scenario crashed, was invalid, or has isolation anomalies. Call after
+/// Panics (failing the test) if any scenario crashed, was invalid, or has isolation
+/// anomalies. Call after
 /// [`export_all`], so the results are on disk first.
 pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
     let mut problems = Vec::new();

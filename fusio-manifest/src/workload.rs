@@ -74,7 +74,8 @@ pub struct RunResult {
     pub commit_times_ms: Vec<u64>,
     /// S3-level faults injected.
     pub faults: FaultCounts,
-    /// Session tasks that outlived their client's step timeout, and what became of them.
+    /// Operations abandoned at a client step timeout, session tasks still running when the
+    /// clients were done, and what became of them.
     pub background: BackgroundReport,
     /// Harness faults (panics) during the run: non-empty means the run is `INVALID`.
     pub harness_faults: Vec<String>,
