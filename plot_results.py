@@ -20,25 +20,64 @@ rendered headless with matplotlib's Agg backend.
 
 Inputs
 ------
-Main CSV: the 24 columns of ``EXPECTED_COLUMNS``, one row per configuration
-(``config_label``).  The rates ``precondition_failure_rate``,
+A run named STEM in an output directory DIR keeps the files the plan names at
+the top, ``DIR/STEM.csv`` and ``DIR/STEM.png``; everything else of the run
+lives in its run folder ``DIR/STEM/``.
+
+Main CSV ``DIR/STEM.csv``: the 24 columns of ``EXPECTED_COLUMNS``, one row per
+configuration (``config_label``).  The rates ``precondition_failure_rate``,
 ``retry_failure_rate`` and ``retry_success_rate`` are fractions 0..1 and are
 shown as percentages.
 
-Optional sidecars beside ``DIR/STEM.csv`` (used by the chaos figure):
+Optional sidecars in the run folder ``DIR/STEM/`` (used by the chaos figure):
 
 * ``STEM_timeline.csv``: config_label, second, commits,
   precondition_failures, write_errors, reads, s3_ops (per-second counts).
 * ``STEM_events.csv``: config_label, t_ms, event, detail (t_ms counts from
   the scenario's start; ``block_start``/``block_end`` pairs delimit network
   blocks, other events are ignored).
-* ``STEM_verification.csv``: scenario, ops_checked, the anomaly counts of
-  ``ANOMALY_COLUMNS``, verdict (PASS, FAIL, or ``INVALID: harness fault`` when
-  the harness itself failed during the run: such a scenario's figures say
-  nothing about fusio-manifest, and every chart marks it).
+* ``STEM_verification.csv``: config_label, ops_checked, the anomaly counts of
+  ``ANOMALY_COLUMNS``, verdict.  A verdict is one of
+
+  - ``PASS`` and ``FAIL``;
+  - ``UNKNOWN: <reason>``: the checker could not decide (amber; the reason is
+    shown in the verification chart);
+  - ``INVALID: harness fault``: the harness itself failed during the run, so
+    the scenario's figures say nothing about fusio-manifest (purple).
+
+  Any other verdict is drawn grey as "unrecognised" and named on stderr.
+  Scenarios whose verdict is UNKNOWN, INVALID or unrecognised carry
+  "(UNKNOWN)", "(INVALID: harness fault)" or "(unrecognised verdict)" in the
+  scenario axis of every chart.
+* ``STEM_host.csv``: config_label, probe_lag_p50_ms, probe_lag_p99_ms,
+  probe_lag_max_ms, process_cpu_pct, s3_in_flight_max, host; one row per
+  scenario, ``host`` is ``OK`` or ``HOST-SATURATED``.  A scenario that ran on
+  a saturated host carries "(HOST-SATURATED)" in the scenario axis of every
+  chart (after any verdict marker) and on its verification bar, its line in
+  chart 8 is dashed with "(host saturated)" in the legend, and the title says
+  "N of M scenarios ran on a saturated host: their figures describe the
+  machine, not fusio-manifest".  Runs of older harness versions have no host
+  file: nothing is marked and stderr gets one note.  A host file with a wrong
+  header, non-numeric measurements or a ``host`` value other than the two
+  states is named on stderr and ignored as a whole (nothing is marked).
+
+The column lists of all five CSVs are the constants of ``RESULT_HEADERS``;
+``tests_py/result_headers.json`` holds the same lists and tests on both the
+Python and the Rust side compare against it.
 
 A missing or unreadable sidecar never stops the plot: its chart cell names
 the file and the command that produces it, and a warning goes to stderr.
+Sidecars left beside ``DIR/STEM.csv`` by older harness versions are not read;
+the warning says when one is found there.
+
+Provenance ``DIR/STEM/STEM_run.json``: a JSON object with (at least) ``seed``
+(integer), ``git_revision``, ``build_profile`` (``release`` or ``debug``) and
+``backend`` (strings).  Every figure gets a footer
+``seed <seed> · rev <revision> · <build_profile> · <backend>`` (revision: the
+first 12 characters of git_revision, keeping a ``-dirty`` suffix).  If the
+file is missing or malformed the footer says ``provenance: <path> missing``
+or ``provenance: <path> unreadable (<why>)`` and a warning goes to stderr;
+the figure is still written.
 
 Chaos figure (``--chaos``): 3x3 grid, 20x12 in at 300 DPI = 6000x3600 px.
 Rows sharing a ``config_label`` are averaged; scenarios keep file order and
@@ -56,12 +95,15 @@ each scenario keeps one colour across charts.
 6. Read Latency Distribution: read p50/p99 (ms).
 7. Retry Effectiveness Analysis: retry_success_rate (green) and
    retry_failure_rate (red), %.
-8. Throughput Over Time: commits per second of each scenario from
-   STEM_timeline.csv, network-block windows from STEM_events.csv shaded.
+8. Throughput Over Time: rolling commits/s of each scenario from
+   STEM_timeline.csv: the commits of the ``ROLLING_WINDOW_S`` (5) seconds up to
+   each point divided by 5, drawn at the end of that window; the first seconds
+   of a scenario divide by the seconds there are so far.  Network-block
+   windows from STEM_events.csv are shaded.
 9. Isolation Verification: one bar per scenario from STEM_verification.csv,
-   length = ops checked, green PASS / red FAIL / purple INVALID, annotated
-   with the non-zero anomaly counts. Scenarios whose verdict is INVALID carry
-   "(INVALID: harness fault)" in the scenario axis of every chart.
+   length = ops checked, green PASS / red FAIL / amber UNKNOWN (with its
+   reason) / purple INVALID / grey unrecognised, annotated with the non-zero
+   anomaly counts.
 
 Comprehensive figure (default mode): for every swept parameter of
 ``SWEEP_PARAMS`` that takes more than one value, the mean failure rate (top
@@ -83,6 +125,7 @@ code 2.
 
 import argparse
 import csv
+import json
 import math
 import os
 import struct
@@ -114,16 +157,58 @@ ANOMALY_COLUMNS = (
     "non_snapshot_read", "realtime_violation", "non_monotonic_read",
     "garbage_read", "duplicate_key", "txn_count_mismatch",
 )
-VERIFICATION_COLUMNS = ("scenario", "ops_checked", *ANOMALY_COLUMNS, "verdict")
+VERIFICATION_COLUMNS = ("config_label", "ops_checked", *ANOMALY_COLUMNS, "verdict")
+HOST_COLUMNS = (
+    "config_label", "probe_lag_p50_ms", "probe_lag_p99_ms", "probe_lag_max_ms",
+    "process_cpu_pct", "s3_in_flight_max", "host",
+)
+# The one place the expected headers live; tests_py/result_headers.json must match.
+RESULT_HEADERS = {
+    "main": EXPECTED_COLUMNS,
+    "timeline": TIMELINE_COLUMNS,
+    "events": EVENTS_COLUMNS,
+    "verification": VERIFICATION_COLUMNS,
+    "host": HOST_COLUMNS,
+}
 
 BASELINE_LABEL = "baseline"
 DPI = 300
 CHAOS_FIGSIZE = (20, 12)
 PASS_COLOR = "#43a047"
 FAIL_COLOR = "#e53935"
+UNKNOWN_COLOR = "#ffb300"
 INVALID_COLOR = "#8e24aa"
 OTHER_VERDICT_COLOR = "#9e9e9e"
-INVALID_PREFIX = "INVALID"
+FOOTER_COLOR = "#616161"
+
+# Verdict states: PASS and FAIL stand alone, UNKNOWN and INVALID carry a reason
+# ("UNKNOWN: <reason>"); any other verdict string is UNRECOGNISED.
+PASS, FAIL, UNKNOWN, INVALID = "PASS", "FAIL", "UNKNOWN", "INVALID"
+UNRECOGNISED = "unrecognised"
+VERDICT_COLORS = {
+    PASS: PASS_COLOR, FAIL: FAIL_COLOR, UNKNOWN: UNKNOWN_COLOR,
+    INVALID: INVALID_COLOR, UNRECOGNISED: OTHER_VERDICT_COLOR,
+}
+REASON_WIDTH = 80  # characters per line of an UNKNOWN/INVALID reason in chart 9
+
+# Host states of STEM_host.csv: a saturated host makes a scenario's figures describe
+# the machine, so such scenarios are marked wherever they appear.
+HOST_OK, HOST_SATURATED = "OK", "HOST-SATURATED"
+HOST_STATES = (HOST_OK, HOST_SATURATED)
+HOST_FLAG = f"({HOST_SATURATED})"           # scenario-axis marker
+HOST_LEGEND_SUFFIX = " (host saturated)"     # chart 8 legend entry
+SATURATED_LINESTYLE = "--"
+NORMAL_LINESTYLE = "-"
+
+# Chart 8: commits per second averaged over a trailing window of this many seconds.
+ROLLING_WINDOW_S = 5
+
+# STEM_run.json: the keys the footer shows and the type each must have.
+RUN_INFO_TYPES = {"seed": int, "git_revision": str, "build_profile": str, "backend": str}
+JSON_TYPE_NAMES = {int: "integer", str: "string"}
+BUILD_PROFILES = ("release", "debug")
+REVISION_CHARS = 12
+DIRTY_SUFFIX = "-dirty"
 
 CARGO_TEST = ("cargo test --release -p fusio-manifest-chaos --test performance_test"
               " {test} -- --ignored --nocapture")
@@ -156,15 +241,30 @@ def regenerate_hint(stem):
     return f"regenerate it with: {CARGO_TEST.format(test=test)}"
 
 
+def run_folder(csv_path):
+    """``DIR/STEM.csv`` -> ``DIR/STEM``: the folder holding the rest of the run's files."""
+    return csv_path.parent / csv_path.stem
+
+
 def sidecar_path(csv_path, kind):
-    """``DIR/STEM.csv`` -> ``DIR/STEM_<kind>.csv``."""
+    """``DIR/STEM.csv`` -> ``DIR/STEM/STEM_<kind>.csv``."""
+    return run_folder(csv_path) / f"{csv_path.stem}_{kind}.csv"
+
+
+def legacy_sidecar_path(csv_path, kind):
+    """Where older harness versions put the sidecar: ``DIR/STEM_<kind>.csv``."""
     return csv_path.with_name(f"{csv_path.stem}_{kind}.csv")
+
+
+def run_info_path(csv_path):
+    """``DIR/STEM.csv`` -> ``DIR/STEM/STEM_run.json`` (seed, revision, build, backend)."""
+    return run_folder(csv_path) / f"{csv_path.stem}_run.json"
 
 
 def sidecar_problem_message(csv_path, kind, problem):
     """Two lines for a chart cell (and stderr) when a sidecar of ``csv_path`` is unusable."""
-    name = sidecar_path(csv_path, kind).name
-    return f"{name} {problem}.\n{regenerate_hint(csv_path.stem).capitalize()}"
+    path = sidecar_path(csv_path, kind)
+    return f"{path} {problem}.\n{regenerate_hint(csv_path.stem).capitalize()}"
 
 
 def parse_args(argv):
@@ -285,22 +385,89 @@ def read_sidecar(path, columns, numeric):
     if bad is not None:
         return None, f"is unreadable (non-numeric values in {bad})"
     for column in columns:
-        if column not in numeric:
-            frame[column] = frame[column].astype(str).str.strip()
+        if column not in numeric:  # an empty cell becomes "", not NaN
+            frame[column] = frame[column].fillna("").astype(str).str.strip()
     return frame, None
 
 
 def load_sidecar(csv_path, kind, columns, numeric):
-    """Read ``STEM_<kind>.csv``; return ``(frame, None)`` or ``(None, message)``.
+    """Read ``STEM/STEM_<kind>.csv``; return ``(frame, None)`` or ``(None, message)``.
 
-    An unusable sidecar is reported on stderr, never fatal.
+    An unusable sidecar is reported on stderr, never fatal.  A sidecar found
+    only where older harness versions wrote it is not read, but named.
     """
     frame, problem = read_sidecar(sidecar_path(csv_path, kind), columns, numeric)
     if problem is None:
         return frame, None
+    legacy = legacy_sidecar_path(csv_path, kind)
+    if problem == "is missing" and legacy.is_file():
+        problem += (f" ({legacy.name} beside {csv_path.name} is from an older harness"
+                    f" layout and is not read)")
     message = sidecar_problem_message(csv_path, kind, problem)
     print(f"⚠️  {message.replace(chr(10), ' ')}", file=sys.stderr)
     return None, message
+
+
+def unknown_host_values(host):
+    """``(config_label, host)`` of the rows of a host frame whose ``host`` is neither
+    ``OK`` nor ``HOST-SATURATED`` (compared exactly, after trimming blanks)."""
+    return [(label, value) for label, value in zip(host["config_label"], host["host"])
+            if value not in HOST_STATES]
+
+
+def host_sidecar_problem(host):
+    """Why a host frame (header and numbers already checked) is unusable, or None."""
+    unknown = unknown_host_values(host)
+    if not unknown:
+        return None
+    found = ", ".join(f"'{value}' for scenario '{label}'" for label, value in unknown)
+    return (f"has unknown host value(s): {found} "
+            f"(expected {' or '.join(HOST_STATES)})")
+
+
+def host_sidecar_note(path, problem):
+    """The one stderr line about an absent or unusable ``STEM_host.csv``."""
+    if problem == "is missing":
+        return (f"note: {path} is missing (runs of older harness versions have none):"
+                f" no scenario is marked {HOST_SATURATED}")
+    return (f"⚠️  {path} {problem}: the file is ignored, no scenario is marked"
+            f" {HOST_SATURATED}")
+
+
+def load_host_sidecar(csv_path):
+    """Read ``STEM/STEM_host.csv``; return its frame, or None with one line on stderr.
+
+    A missing file is normal (older runs); a malformed one (wrong header,
+    non-numeric measurements, unknown ``host`` value) is named and ignored.
+    Neither is fatal.
+    """
+    path = sidecar_path(csv_path, "host")
+    host, problem = read_sidecar(path, HOST_COLUMNS, HOST_COLUMNS[1:-1])
+    if problem is None:
+        problem = host_sidecar_problem(host)
+    if problem is not None:
+        print(host_sidecar_note(path, problem), file=sys.stderr)
+        return None
+    return host
+
+
+def saturated_scenarios(host):
+    """Scenarios (file order, once each) whose host is ``HOST-SATURATED``; none
+    without a usable host frame."""
+    if host is None:
+        return []
+    rows = host[host["host"] == HOST_SATURATED]
+    return list(dict.fromkeys(rows["config_label"]))
+
+
+def saturation_note(scenarios, saturated):
+    """Figure-level note on the scenarios that ran on a saturated host, or None if none did."""
+    saturated = set(saturated)
+    count = sum(1 for label in scenarios if label in saturated)
+    if count == 0:
+        return None
+    return (f"{count} of {len(scenarios)} scenarios ran on a saturated host: "
+            f"their figures describe the machine, not fusio-manifest")
 
 
 # --------------------------------------------------------------------------
@@ -310,8 +477,8 @@ def load_sidecar(csv_path, kind, columns, numeric):
 def message_panel(ax, title, message):
     ax.set_title(title)
     ax.axis("off")
-    wrapped = "\n".join(textwrap.fill(paragraph, width=70, break_long_words=False,
-                                       break_on_hyphens=False)
+    # Long paths may break; the words of a command never do.
+    wrapped = "\n".join(textwrap.fill(paragraph, width=70, break_on_hyphens=False)
                          for paragraph in message.splitlines())
     ax.text(0.5, 0.5, wrapped, transform=ax.transAxes, ha="center", va="center",
             fontsize=9, bbox={"boxstyle": "round", "fc": "#fff8e1", "ec": "#ffa000"})
@@ -399,14 +566,53 @@ def block_windows(events, label, end_s):
     return windows
 
 
-def plot_timeline(ax, timeline, events, events_problem, colors):
+def rolling_rate(seconds, counts, window=ROLLING_WINDOW_S):
+    """Trailing ``window``-second mean of per-second ``counts``: ``(seconds, rates)``.
+
+    The rate of second ``t`` is the sum of the counts of the seconds
+    ``t - window + 1 .. t`` divided by how many of those seconds the timeline
+    has: a full window divides by ``window``, the first seconds of a scenario
+    by the seconds there are so far, so the line starts at the right level.
+    Rows repeating a second are added up; a row with no second or no count
+    (NaN) is not a second the timeline has.  ``seconds`` comes back sorted.
+    """
+    if window < 1:
+        raise ValueError(f"rolling window must be at least 1 s, not {window}")
+    totals = {}
+    for second, count in zip(seconds, counts):
+        if math.isfinite(second) and math.isfinite(count):
+            totals[second] = totals.get(second, 0) + count
+    ordered_seconds = sorted(totals)
+    rates, first, total = [], 0, 0
+    for last, second in enumerate(ordered_seconds):
+        total += totals[second]
+        while ordered_seconds[first] <= second - window:  # fell out of the window
+            total -= totals[ordered_seconds[first]]
+            first += 1
+        rates.append(total / (last - first + 1))
+    return ordered_seconds, rates
+
+
+def timeline_style(label, saturated):
+    """Line style and legend entry of a scenario in chart 8: dashed and
+    "(host saturated)" for a scenario that ran on a saturated host."""
+    if label in saturated:
+        return {"linestyle": SATURATED_LINESTYLE, "label": label + HOST_LEGEND_SUFFIX}
+    return {"linestyle": NORMAL_LINESTYLE, "label": label}
+
+
+def plot_timeline(ax, timeline, events, events_problem, colors, saturated=()):
     title = "Throughput Over Time"
     labels = ordered(timeline["config_label"], list(colors))
     colors = scenario_colors(ordered([*colors, *labels], list(colors)))
+    peak = 0
     for label in labels:
         rows = timeline[timeline["config_label"] == label].sort_values("second")
-        ax.plot(rows["second"], rows["commits"], drawstyle="steps-post",
-                color=colors[label], linewidth=1.2, label=label)
+        seconds, rates = rolling_rate(rows["second"], rows["commits"])
+        # Each rate covers the window ending with its second: draw it at that end.
+        ax.plot([second + 1 for second in seconds], rates, color=colors[label],
+                linewidth=1.2, **timeline_style(label, saturated))
+        peak = max([peak, *rates])
         if events is None:
             continue
         end_s = rows["second"].max() + 1
@@ -418,9 +624,8 @@ def plot_timeline(ax, timeline, events, events_problem, colors):
         xlabel += f"\nNo block shading: {events_problem}"
     ax.set_title(title)
     ax.set_xlabel(xlabel, fontsize=None if events_problem is None else 7)
-    ax.set_ylabel("commits / s")
+    ax.set_ylabel(f"commits/s (rolling {ROLLING_WINDOW_S} s)")
     ax.grid(alpha=0.3)
-    peak = timeline["commits"].max()
     ax.set_ylim(0, peak * 1.5 if peak > 0 else 1)  # headroom for the legend
     ax.legend(fontsize=6.5, ncol=3, loc="upper center")
 
@@ -432,56 +637,120 @@ def anomaly_summary(row):
     return "\n" + ", ".join(found) if found else " · no anomalies"
 
 
+def parse_verdict(verdict):
+    """``(state, reason)`` of a verdict string; state is one of ``VERDICT_COLORS``.
+
+    ``PASS``/``FAIL`` have no reason, ``UNKNOWN: <reason>`` and
+    ``INVALID: <reason>`` need a non-empty one.  Anything else is
+    ``(UNRECOGNISED, <the verdict as written>)``.
+    """
+    text = str(verdict).strip()
+    if text in (PASS, FAIL):
+        return text, ""
+    state, colon, reason = text.partition(":")
+    if colon and state.strip() in (UNKNOWN, INVALID) and reason.strip():
+        return state.strip(), reason.strip()
+    return UNRECOGNISED, text
+
+
 def verdict_color(verdict):
-    """Bar colour of a verdict: PASS green, FAIL red, INVALID purple, anything else grey."""
-    if verdict == "PASS":
-        return PASS_COLOR
-    if verdict == "FAIL":
-        return FAIL_COLOR
-    if str(verdict).startswith(INVALID_PREFIX):
-        return INVALID_COLOR
-    return OTHER_VERDICT_COLOR
+    """Bar colour of a verdict: PASS green, FAIL red, UNKNOWN amber, INVALID purple,
+    unrecognised grey."""
+    return VERDICT_COLORS[parse_verdict(verdict)[0]]
 
 
-def invalid_scenarios(verification):
-    """Scenarios whose verdict says the harness failed (empty without a sidecar)."""
+def verdict_flag(verdict):
+    """Scenario-axis marker of a verdict that leaves the scenario's figures in doubt, or None."""
+    state, reason = parse_verdict(verdict)
+    if state == INVALID:
+        return f"({INVALID}: {reason})"
+    if state == UNKNOWN:
+        return f"({UNKNOWN})"
+    if state == UNRECOGNISED:
+        return "(unrecognised verdict)"
+    return None
+
+
+def flagged_scenarios(verification):
+    """``{config_label: axis marker}`` of the scenarios with an UNKNOWN, INVALID or
+    unrecognised verdict (empty without a sidecar)."""
     if verification is None:
-        return set()
-    verdicts = verification["verdict"].astype(str)
-    return set(verification.loc[verdicts.str.startswith(INVALID_PREFIX), "scenario"])
+        return {}
+    flags = {}
+    for label, verdict in zip(verification["config_label"], verification["verdict"]):
+        flag = verdict_flag(verdict)
+        if flag is not None and flag not in flags.get(label, []):
+            flags.setdefault(label, []).append(flag)
+    return {label: "\n".join(found) for label, found in flags.items()}
 
 
-def shown_labels(labels, invalid):
-    """Scenario axis labels: INVALID scenarios say so wherever they appear."""
-    return [f"{label}\n(INVALID: harness fault)" if label in invalid else label
-            for label in labels]
+def shown_labels(labels, flags, saturated=()):
+    """Scenario axis labels: flagged scenarios (``flags``, see ``flagged_scenarios``)
+    and those that ran on a saturated host (``saturated``) say so wherever they appear,
+    the verdict marker first."""
+    saturated = set(saturated)
+    shown = []
+    for label in labels:
+        lines = [label]
+        if label in flags:
+            lines.append(flags[label])
+        if label in saturated:
+            lines.append(HOST_FLAG)
+        shown.append("\n".join(lines))
+    return shown
 
 
-def plot_verification(ax, verification, order):
+def unrecognised_verdict_notes(verification, path):
+    """One stderr line per verification row whose verdict is not one of the known states."""
+    notes = []
+    for label, verdict in zip(verification["config_label"], verification["verdict"]):
+        state, text = parse_verdict(verdict)
+        if state == UNRECOGNISED:
+            notes.append(
+                f"⚠️  {path}: scenario '{label}' has an unrecognised verdict '{text}' "
+                f"(expected {PASS}, {FAIL}, '{UNKNOWN}: <reason>' or '{INVALID}: <reason>');"
+                f" drawn grey and marked '(unrecognised verdict)'")
+    return notes
+
+
+def verification_text(row, saturated=()):
+    """Text on a verification bar: scenario (marked if it ran on a saturated host),
+    verdict, ops checked, reason, anomalies."""
+    state, reason = parse_verdict(row["verdict"])
+    ops = number_labels([row["ops_checked"]], "{:,.0f}")[0] or "?"
+    shown = f"unrecognised verdict '{reason}'" if state == UNRECOGNISED else state
+    name = row["config_label"]
+    if name in saturated:
+        name += f" {HOST_FLAG}"
+    text = f"{name}: {shown} · {ops} ops"
+    if reason and state != UNRECOGNISED:
+        text += "\n" + textwrap.fill(
+            textwrap.shorten(reason, width=2 * REASON_WIDTH, placeholder=" …"),
+            width=REASON_WIDTH)
+    return text + anomaly_summary(row)
+
+
+def plot_verification(ax, verification, order, saturated=()):
     rank = {label: index for index, label in enumerate(order)}
     rows = verification.sort_values(
-        "scenario", key=lambda names: names.map(lambda name: rank.get(name, len(rank))),
-        kind="stable")
-    colors = [verdict_color(verdict) for verdict in rows["verdict"]]
+        "config_label",
+        key=lambda names: names.map(lambda name: rank.get(name, len(rank))), kind="stable")
+    states = [parse_verdict(verdict)[0] for verdict in rows["verdict"]]
     positions = range(len(rows))
-    ax.barh(positions, rows["ops_checked"], color=colors, alpha=0.85)
+    ax.barh(positions, rows["ops_checked"], color=[VERDICT_COLORS[s] for s in states],
+            alpha=0.85)
     for position, (_, row) in zip(positions, rows.iterrows()):
-        ops = number_labels([row["ops_checked"]], "{:,.0f}")[0] or "?"
-        ax.text(0.01, position, f"{row['scenario']}: {row['verdict']} · {ops} ops"
-                                f"{anomaly_summary(row)}",
-                transform=ax.get_yaxis_transform(), va="center", fontsize=7.5,
-                fontweight="bold")
+        ax.text(0.01, position, verification_text(row, saturated),
+                transform=ax.get_yaxis_transform(),
+                va="center", fontsize=7.5, fontweight="bold")
     ax.set_yticks([])
     ax.invert_yaxis()
     ax.set_xlabel("operations checked")
     ax.set_title("Isolation Verification")
-    counts = rows["verdict"].value_counts()
-    invalid = int(rows["verdict"].astype(str).str.startswith(INVALID_PREFIX).sum())
-    handles = [plt.Rectangle((0, 0), 1, 1, color=color)
-               for color in (PASS_COLOR, FAIL_COLOR, INVALID_COLOR)]
-    ax.legend(handles, [f"PASS ({counts.get('PASS', 0)})", f"FAIL ({counts.get('FAIL', 0)})",
-                        f"INVALID: harness fault ({invalid})"],
-              fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16))
+    shown = [state for state in VERDICT_COLORS if state != UNRECOGNISED or state in states]
+    handles = [plt.Rectangle((0, 0), 1, 1, color=VERDICT_COLORS[state]) for state in shown]
+    ax.legend(handles, [f"{state} ({states.count(state)})" for state in shown],
+              fontsize=7, ncol=len(shown), loc="upper center", bbox_to_anchor=(0.5, -0.16))
 
 
 def plot_retry(ax, labels, data):
@@ -507,13 +776,19 @@ def plot_chaos(frame, csv_path):
     bar_colors = [colors[label] for label in scenarios]
     verification, verification_problem = load_sidecar(
         csv_path, "verification", VERIFICATION_COLUMNS, VERIFICATION_COLUMNS[1:-1])
-    labels = shown_labels(scenarios, invalid_scenarios(verification))
+    if verification is not None:
+        for note in unrecognised_verdict_notes(verification,
+                                               sidecar_path(csv_path, "verification")):
+            print(note, file=sys.stderr)
+    saturated = saturated_scenarios(load_host_sidecar(csv_path))
+    labels = shown_labels(scenarios, flagged_scenarios(verification), saturated)
     failure_pct = data["precondition_failure_rate"].to_numpy() * 100
     tps = data["write_tps"].to_numpy()
 
     fig, axes = plt.subplots(3, 3, figsize=CHAOS_FIGSIZE, layout="constrained")
-    fig.suptitle(f"fusio-manifest chaos sweep: {csv_path.name} ({len(scenarios)} scenarios)",
-                 fontsize=14)
+    title = f"fusio-manifest chaos sweep: {csv_path.name} ({len(scenarios)} scenarios)"
+    note = saturation_note(scenarios, saturated)
+    fig.suptitle(title if note is None else f"{title}\n{note}", fontsize=14)
     (ax_fail, ax_tps, ax_wlat), (ax_fdeg, ax_tdeg, ax_rlat), (ax_retry, ax_time, ax_ver) = axes
 
     scenario_bars(ax_fail, labels, failure_pct, bar_colors, "{:.1f}%")
@@ -554,12 +829,12 @@ def plot_chaos(frame, csv_path):
         message_panel(ax_time, "Throughput Over Time", timeline_problem)
     else:
         events, events_problem = load_sidecar(csv_path, "events", EVENTS_COLUMNS, ("t_ms",))
-        plot_timeline(ax_time, timeline, events, events_problem, colors)
+        plot_timeline(ax_time, timeline, events, events_problem, colors, saturated)
 
     if verification is None:
         message_panel(ax_ver, "Isolation Verification", verification_problem)
     else:
-        plot_verification(ax_ver, verification, scenarios)
+        plot_verification(ax_ver, verification, scenarios, saturated)
     return fig
 
 
@@ -663,6 +938,72 @@ def plot_single(frame, param, title):
 
 
 # --------------------------------------------------------------------------
+# Provenance footer
+# --------------------------------------------------------------------------
+
+def run_info_problem(info):
+    """Why a parsed ``STEM_run.json`` cannot give the footer, or None if it can."""
+    if not isinstance(info, dict):
+        return f"top level is a JSON {type(info).__name__}, not an object"
+    for key, kind in RUN_INFO_TYPES.items():
+        if key not in info:
+            return f"no '{key}' key"
+        value = info[key]
+        if not isinstance(value, kind) or isinstance(value, bool):
+            shown = textwrap.shorten(json.dumps(value), width=40, placeholder="…")
+            return f"'{key}' is {shown}, not a JSON {JSON_TYPE_NAMES[kind]}"
+        if kind is str and not value.strip():
+            return f"'{key}' is empty"
+    if info["build_profile"] not in BUILD_PROFILES:
+        return (f"'build_profile' is {json.dumps(info['build_profile'])}, "
+                f"not {' or '.join(BUILD_PROFILES)}")
+    return None
+
+
+def read_run_info(path):
+    """Return ``(run_info, None)`` or ``(None, "missing" | "unreadable (<why>)")``."""
+    if not path.is_file():
+        return None, "missing"
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:  # ValueError: bad UTF-8 or bad JSON
+        return None, f"unreadable ({str(exc).splitlines()[0]})"
+    why = run_info_problem(info)
+    if why is not None:
+        return None, f"unreadable ({why})"
+    return info, None
+
+
+def short_revision(revision):
+    """The first ``REVISION_CHARS`` characters of a revision, keeping a ``-dirty`` suffix."""
+    if revision.endswith(DIRTY_SUFFIX):
+        return revision[:-len(DIRTY_SUFFIX)][:REVISION_CHARS] + DIRTY_SUFFIX
+    return revision[:REVISION_CHARS]
+
+
+def provenance_footer(run_info, problem, path):
+    """Footer text of a figure: ``run_info`` from ``read_run_info``, or its ``problem``."""
+    if problem is not None:
+        return f"provenance: {path} {problem}"
+    return (f"seed {run_info['seed']} · rev {short_revision(run_info['git_revision'])}"
+            f" · {run_info['build_profile']} · {run_info['backend']}")
+
+
+def add_provenance_footer(fig, csv_path):
+    """Draw the provenance footer of ``csv_path``'s run; warn on stderr if it has none."""
+    path = run_info_path(csv_path)
+    run_info, problem = read_run_info(path)
+    text = provenance_footer(run_info, problem, path)
+    if problem is not None:
+        print(f"⚠️  {text}: the figure's footer says so; {regenerate_hint(csv_path.stem)}",
+              file=sys.stderr)
+    # A figure-level x label, so the constrained layout keeps room for it.
+    footer = fig.supxlabel(text, x=0.995, ha="right", fontsize=7, color=FOOTER_COLOR)
+    footer.set_gid("provenance_footer")
+    return footer
+
+
+# --------------------------------------------------------------------------
 # Output
 # --------------------------------------------------------------------------
 
@@ -713,6 +1054,7 @@ def run(args):
                           args.title or f"{args.csv.stem}: sweep over {args.param}")
     else:
         fig = plot_comprehensive(frame, args.csv)
+    add_provenance_footer(fig, args.csv)
     save_atomically(fig, output)
     plt.close(fig)
     width, height = png_size(output)

@@ -2,6 +2,7 @@
 
 import csv
 import itertools
+import json
 import random
 import struct
 import subprocess
@@ -10,26 +11,18 @@ from pathlib import Path
 
 import pytest
 
-SCRIPT = Path(__file__).resolve().parent.parent / "plot_results.py"
+TESTS_DIR = Path(__file__).resolve().parent
+SCRIPT = TESTS_DIR.parent / "plot_results.py"
+# The headers the Rust harness writes; a Rust test checks them against this file too.
+HEADERS_JSON = TESTS_DIR / "result_headers.json"
+HEADERS = json.loads(HEADERS_JSON.read_text(encoding="utf-8"))
 
-COLUMNS = [
-    "config_label", "num_writers", "num_readers", "writer_rate", "reader_rate",
-    "key_pool_size", "key_overlap_ratio", "max_retry_count", "duration_secs",
-    "precondition_failure_rate", "write_tps", "read_tps",
-    "write_p50_ms", "write_p95_ms", "write_p99_ms",
-    "precond_p50_ms", "precond_p99_ms", "read_p50_ms", "read_p99_ms",
-    "avg_retry_count", "total_retry_failures", "total_max_retries_exceeded",
-    "retry_failure_rate", "retry_success_rate",
-]
+COLUMNS = HEADERS["main"]
 RETRY_COLUMNS = [
     "total_retry_failures", "total_max_retries_exceeded",
     "retry_failure_rate", "retry_success_rate",
 ]
-ANOMALIES = [
-    "aborted_read", "lost_write", "lost_update", "duplicate_txn_id",
-    "non_snapshot_read", "realtime_violation", "non_monotonic_read",
-    "garbage_read", "duplicate_key", "txn_count_mismatch",
-]
+ANOMALIES = HEADERS["verification"][2:-1]  # between ops_checked and verdict
 DURATION_S = 60
 BLOCK_WINDOWS_S = [(5, 15), (25, 35), (45, 55)]
 
@@ -43,6 +36,14 @@ CHAOS_SCENARIOS = {
     "cpu-4threads-80pct": (0.037, 39.6, 62.0, 12.0),
     "combined-200ms-4threads-80pct": (0.124, 16.3, 560.0, 230.0),
 }
+RUN_INFO = {
+    "seed": 1234567890123, "git_revision": "0123456789abcdef0123456789abcdef01234567",
+    "build_profile": "release", "backend": "embedded-s3",
+    "started_at": "2025-01-02T03:04:05Z", "ended_at": "2025-01-02T03:14:05Z",
+    "command": ["cargo", "test", "--release", "test_chaos_sweep"],
+    "replay": "CHAOS_SEED=1234567890123 cargo test --release test_chaos_sweep",
+}
+RUN_INFO_FOOTER = "seed 1234567890123 · rev 0123456789ab · release · embedded-s3"
 REGEN_CHAOS = ("cargo test --release -p fusio-manifest-chaos --test performance_test "
                "test_chaos_sweep -- --ignored --nocapture")
 
@@ -130,24 +131,52 @@ def verification_rows(labels):
     return rows
 
 
-def make_chaos_csv(directory, labels=None, sidecars=True, stem="chaos_sweep"):
-    """Write STEM.csv (and, if asked, its three sidecars) into ``directory``."""
+def host_rows(labels, saturated=()):
+    """One STEM_host.csv row per scenario: ``HOST-SATURATED`` for those in ``saturated``."""
+    rows = []
+    for index, label in enumerate(labels):
+        busy = label in saturated
+        rows.append([label, 0.4 + 0.1 * index, 35.0 if busy else 2.5, 180.0 if busy else 6.0,
+                     96.5 if busy else 41.0 + index, 64 if busy else 12,
+                     "HOST-SATURATED" if busy else "OK"])
+    return rows
+
+
+def run_file(directory, stem, suffix):
+    """``directory/STEM/STEM<suffix>``: a file of the run's folder."""
+    return directory / stem / f"{stem}{suffix}"
+
+
+def write_run_info(directory, stem, info=None):
+    """Write ``directory/STEM/STEM_run.json`` (``RUN_INFO`` unless ``info`` is given)."""
+    path = run_file(directory, stem, "_run.json")
+    path.parent.mkdir(exist_ok=True)
+    path.write_text(json.dumps(RUN_INFO if info is None else info), encoding="utf-8")
+    return path
+
+
+def make_chaos_csv(directory, labels=None, sidecars=True, stem="chaos_sweep", saturated=()):
+    """Write STEM.csv and, if asked, its run folder STEM/ (four sidecars and run.json);
+    the scenarios in ``saturated`` ran on a saturated host."""
     labels = labels or list(CHAOS_SCENARIOS)
     csv_path = write_rows(directory / f"{stem}.csv", chaos_rows(labels))
     if sidecars:
-        write_csv(directory / f"{stem}_timeline.csv",
-                  ["config_label", "second", "commits", "precondition_failures",
-                   "write_errors", "reads", "s3_ops"], timeline_rows(labels))
-        write_csv(directory / f"{stem}_events.csv",
-                  ["config_label", "t_ms", "event", "detail"], event_rows(labels))
-        write_csv(directory / f"{stem}_verification.csv",
-                  ["scenario", "ops_checked", *ANOMALIES, "verdict"],
+        (directory / stem).mkdir(exist_ok=True)
+        write_csv(run_file(directory, stem, "_timeline.csv"), HEADERS["timeline"],
+                  timeline_rows(labels))
+        write_csv(run_file(directory, stem, "_events.csv"), HEADERS["events"],
+                  event_rows(labels))
+        write_csv(run_file(directory, stem, "_verification.csv"), HEADERS["verification"],
                   verification_rows(labels))
+        write_csv(run_file(directory, stem, "_host.csv"), HEADERS["host"],
+                  host_rows(labels, saturated))
+        write_run_info(directory, stem)
     return csv_path
 
 
 def make_comprehensive_csv(directory, stem="comprehensive_sweep"):
-    """96 runs over writers x readers x writer_rate x reader_rate x pool x overlap."""
+    """96 runs over writers x readers x writer_rate x reader_rate x pool x overlap,
+    with the run's STEM/STEM_run.json."""
     rng = random.Random(3)
     rows = []
     grid = itertools.product([2, 4, 8], [4, 8], [1, 5], [10, 50], [100, 500], [0.3, 0.7])
@@ -158,6 +187,7 @@ def make_comprehensive_csv(directory, stem="comprehensive_sweep"):
         tps = writers * writer_rate * (1 - failure) * rng.uniform(0.9, 1.0)
         rows.append(result_row(f"w{writers}-r{params[1]}", params, failure, tps,
                                25 + 40 * contention, 0.0, rng))
+    write_run_info(directory, stem)
     return write_rows(directory / f"{stem}.csv", rows)
 
 

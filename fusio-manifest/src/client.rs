@@ -26,7 +26,9 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use fusio_manifest::types::Error as ManifestError;
@@ -121,8 +123,7 @@ impl ClientContext {
     /// drop trips fusio-manifest's "session dropped without releasing its lease" assertion,
     /// which the self-check reports: the run is then `INVALID`.
     pub async fn finish_background(&self, limit: Duration) -> BackgroundReport {
-        let mut tasks =
-            std::mem::take(&mut *self.background.lock().unwrap_or_else(|e| e.into_inner()));
+        let mut tasks = std::mem::take(&mut *self.background.lock());
         tasks.retain(|t| !t.is_finished());
         let deadline = tokio::time::Instant::now() + limit;
         let mut report = BackgroundReport {
@@ -223,7 +224,7 @@ impl<S> Steps<S> {
     /// session) is tracked until the run ends.
     fn release(mut self, ctx: &ClientContext) {
         if let Some(task) = self.task.take().filter(|t| !t.is_finished()) {
-            let mut background = ctx.background.lock().unwrap_or_else(|e| e.into_inner());
+            let mut background = ctx.background.lock();
             background.retain(|t| !t.is_finished());
             background.push(task);
         }
@@ -336,9 +337,16 @@ pub async fn write_op(
             t_us: ctx.now_us(),
             key: Some(key.clone()),
         });
-        let t0 = Instant::now();
+        // The first attempt was meant to start at the op's intended time; a retry when its
+        // backoff ended.
+        let attempt_start = if attempt == 0 {
+            intended
+        } else {
+            Instant::now()
+        };
         let r = write_attempt(ctx, &key, &value_id).await;
-        ctx.metrics.record_attempt(attempt, r.metric, t0.elapsed());
+        ctx.metrics
+            .record_attempt(attempt, r.metric, attempt_start.elapsed());
         let (read_done, read) = match r.read {
             Some(v) => (true, v),
             None => (false, None),

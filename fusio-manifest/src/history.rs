@@ -72,7 +72,9 @@ use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -288,8 +290,12 @@ pub struct MemoryHistory {
 }
 
 impl HistoryRecorder {
-    /// Creates (truncates) the JSON Lines file at `path` and starts its writer thread.
+    /// Creates (truncates) the JSON Lines file at `path`, and its folder if missing, and
+    /// starts its writer thread.
     pub fn create(path: impl AsRef<Path>) -> io::Result<(HistoryRecorder, HistoryWriter)> {
+        if let Some(dir) = path.as_ref().parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
         let file = File::create(path.as_ref())?;
         let (tx, rx) = sync_channel(CHANNEL_CAPACITY);
         let thread = std::thread::Builder::new()
@@ -318,10 +324,7 @@ impl HistoryRecorder {
             Sink::File(tx) => {
                 let _ = tx.send(Msg::Event(Box::new(event)));
             }
-            Sink::Memory(events) => events
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner)
-                .push(event),
+            Sink::Memory(events) => events.lock().push(event),
         }
     }
 }
@@ -342,7 +345,7 @@ impl HistoryWriter {
 impl MemoryHistory {
     /// Takes the events recorded so far, leaving the history empty.
     pub fn take(&self) -> Vec<Event> {
-        std::mem::take(&mut *self.events.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(&mut *self.events.lock())
     }
 }
 

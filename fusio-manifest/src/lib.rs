@@ -1,9 +1,30 @@
 //! fusio-manifest-chaos: the chaos, correctness and performance harness for `fusio-manifest`.
 //!
-//! Data flows one way: [`config`] -> [`backend`] + [`chaos`] -> [`workload`] / [`client`] ->
-//! ([`history`], [`metrics`]) -> ([`checker`], reports) -> files ([`visualization`]). The
-//! system under test is the published `fusio-manifest` crate, built in [`manifest`] over our
-//! storage wrapper ([`chaos::storage`]); the checker only ever reads the recorded history.
+//! # Start here
+//!
+//! Entry points are the `#[ignore]` tests in `tests/performance_test.rs` (`test_chaos_sweep`,
+//! `test_comprehensive_sweep`, `test_fault_sweep`, `test_baseline`) and the `check-history`
+//! binary (`src/bin/check_history.rs`), which re-checks a saved history offline.
+//!
+//! One run takes this path through the modules:
+//! 1. [`config`]: [`config::Settings::from_env`] reads every environment variable once (the
+//!    table is [`config::VARS`]); [`runner::RunEnv`] starts the [`backend`] (embedded S3 on
+//!    127.0.0.1, or a real bucket) and holds the seed and output directory.
+//! 2. [`sweep`]: picks the scenarios ([`chaos::create_chaos_scenarios`]) or the workload grid,
+//!    and runs each as a [`workload::RunSpec`] through [`runner::ScenarioOutcome::run`].
+//! 3. [`workload::run_workload`]: setup, drive, teardown, analyse. The system under test, the
+//!    published `fusio-manifest` crate, is built in [`manifest`] over our storage wrapper
+//!    ([`chaos::storage`]), where the [`chaos`] controller injects latency, blocks, CPU load
+//!    and S3 faults. [`client`] runs each operation's session in its own task and records
+//!    every step into the [`history`]; [`metrics`] counts and times them. [`selfcheck`] marks a
+//!    run `INVALID` when the harness itself panics.
+//! 4. [`checker`] streams the history back and gives a verdict: PASS, FAIL (with anomalies)
+//!    or UNKNOWN (with the reason).
+//! 5. [`visualization`] writes every result file through one atomic writer (`STEM.csv`, and
+//!    the folder `STEM/` with sidecars, histories, anomalies and [`provenance`]), and runs
+//!    `plot_results.py`; [`report`] prints everything the console shows.
+//!
+//! [`utils`] holds the few helpers several modules share (seed derivation, panic messages).
 
 pub mod backend;
 pub mod chaos;
@@ -13,6 +34,7 @@ pub mod config;
 pub mod history;
 pub mod manifest;
 pub mod metrics;
+pub mod provenance;
 pub mod report;
 pub mod runner;
 pub mod selfcheck;

@@ -9,7 +9,9 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use fusio::executor::{Executor, Timer};
@@ -50,7 +52,7 @@ impl RunExecutor {
     /// Aborts every task spawned so far; tasks spawned later are aborted at once.
     pub fn shutdown(&self) {
         self.closed.store(true, Ordering::SeqCst);
-        let tasks = std::mem::take(&mut *self.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        let tasks = std::mem::take(&mut *self.tasks.lock());
         for t in tasks {
             t.abort();
         }
@@ -58,7 +60,7 @@ impl RunExecutor {
 
     /// Tasks spawned and not yet finished.
     pub fn live_tasks(&self) -> usize {
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tasks = self.tasks.lock();
         tasks.retain(|t| !t.is_finished());
         tasks.len()
     }
@@ -98,7 +100,7 @@ impl Executor for RunExecutor {
         // Spawned as a task of the run that asked, so a panic in fusio-manifest's background
         // work (orphan recovery, lease keepers) makes that run INVALID.
         let handle = crate::selfcheck::spawn(future);
-        let mut tasks = self.tasks.lock().unwrap_or_else(|e| e.into_inner());
+        let mut tasks = self.tasks.lock();
         tasks.retain(|t| !t.is_finished());
         tasks.push(handle.abort_handle());
         handle

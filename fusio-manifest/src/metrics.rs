@@ -8,21 +8,24 @@
 //!   completion, so `write_tps x duration_secs = commits` exactly;
 //! - `write_p*` = latency of write operations that committed, from their intended start (the
 //!   open-loop schedule) to the commit, including retries; `read_p*` likewise for reads;
-//!   `precond_p*` = latency of attempts that ended in a precondition failure;
+//!   `precond_p*` = latency of attempts that ended in a precondition failure, from the
+//!   attempt's intended start (the op's intended start for the first attempt; for a retry,
+//!   when the retry began after its backoff);
 //! - `avg_retry_count` = retry attempts / write operations;
 //! - initial failures = precondition failures - retry failures (failures on attempt > 0);
-//!   retry successes = initial failures - max retries exceeded;
+//!   retry successes = commits on a retry (attempt > 0), so a retry that ended in a timeout or
+//!   an I/O error is not a success;
 //!   `retry_success_rate` = retry successes / initial failures;
 //!   `retry_failure_rate` = retry failures / precondition failures.
 
+use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::chaos::{S3OpKind, StorageLayer};
+use crate::chaos::storage::S3OpSink;
 use crate::config::WorkloadConfig;
 
 /// Per-second counters of one run, indexed by whole seconds since the run started.
@@ -33,9 +36,11 @@ pub struct Timeline {
 
 const TIMELINE_FIELDS: usize = 5;
 
-/// One second of a [`Timeline`].
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelineBucket {
+/// One second of a [`Timeline`] of one scenario: a row of `STEM_timeline.csv`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineRow {
+    /// Scenario or configuration label.
+    pub config_label: String,
     /// Seconds since the run started.
     pub second: u64,
     /// Commits acknowledged in this second.
@@ -71,13 +76,14 @@ impl Timeline {
         self.bump(4);
     }
 
-    /// The buckets up to and including `last_second`.
-    pub fn buckets(&self, last_second: u64) -> Vec<TimelineBucket> {
+    /// The seconds up to and including `last_second`, as rows labelled `label`.
+    pub fn rows(&self, label: &str, last_second: u64) -> Vec<TimelineRow> {
         let n = (last_second as usize + 1).min(self.buckets.len());
         self.buckets[..n]
             .iter()
             .enumerate()
-            .map(|(i, b)| TimelineBucket {
+            .map(|(i, b)| TimelineRow {
+                config_label: label.to_string(),
                 second: i as u64,
                 commits: b[0].load(Ordering::Relaxed),
                 precondition_failures: b[1].load(Ordering::Relaxed),
@@ -86,6 +92,12 @@ impl Timeline {
                 s3_ops: b[4].load(Ordering::Relaxed),
             })
             .collect()
+    }
+}
+
+impl S3OpSink for Timeline {
+    fn s3_op_done(&self) {
+        self.add_s3_op();
     }
 }
 
@@ -110,6 +122,7 @@ pub struct MetricsCollector {
     commits: AtomicU64,
     precondition_failures: AtomicU64,
     retry_failures: AtomicU64,
+    retry_commits: AtomicU64,
     max_retries_exceeded: AtomicU64,
     write_errors: AtomicU64,
     reads: AtomicU64,
@@ -128,9 +141,7 @@ fn new_histogram() -> Mutex<Histogram<u64>> {
 
 fn record_us(h: &Mutex<Histogram<u64>>, d: Duration) {
     let us = (d.as_micros() as u64).clamp(1, 3_600_000_000);
-    h.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .saturating_record(us);
+    h.lock().saturating_record(us);
 }
 
 impl MetricsCollector {
@@ -145,6 +156,7 @@ impl MetricsCollector {
             commits: AtomicU64::new(0),
             precondition_failures: AtomicU64::new(0),
             retry_failures: AtomicU64::new(0),
+            retry_commits: AtomicU64::new(0),
             max_retries_exceeded: AtomicU64::new(0),
             write_errors: AtomicU64::new(0),
             reads: AtomicU64::new(0),
@@ -165,6 +177,9 @@ impl MetricsCollector {
         match outcome {
             AttemptOutcome::Committed => {
                 self.commits.fetch_add(1, Ordering::Relaxed);
+                if attempt > 0 {
+                    self.retry_commits.fetch_add(1, Ordering::Relaxed);
+                }
                 self.timeline.bump(0);
             }
             AttemptOutcome::PreconditionFailed => {
@@ -218,6 +233,7 @@ impl MetricsCollector {
             commits: l(&self.commits),
             precondition_failures: l(&self.precondition_failures),
             retry_failures: l(&self.retry_failures),
+            retry_commits: l(&self.retry_commits),
             max_retries_exceeded: l(&self.max_retries_exceeded),
             write_errors: l(&self.write_errors),
             reads: l(&self.reads),
@@ -227,7 +243,7 @@ impl MetricsCollector {
     }
 
     fn quantile_ms(h: &Mutex<Histogram<u64>>, q: f64) -> f64 {
-        let h = h.lock().unwrap_or_else(|e| e.into_inner());
+        let h = h.lock();
         if h.is_empty() {
             0.0
         } else {
@@ -247,7 +263,6 @@ impl MetricsCollector {
         let ratio = |n: u64, d: u64| if d == 0 { 0.0 } else { n as f64 / d as f64 };
         let per_sec = |n: u64| if secs > 0.0 { n as f64 / secs } else { 0.0 };
         let initial_failures = c.precondition_failures - c.retry_failures;
-        let retry_successes = initial_failures.saturating_sub(c.max_retries_exceeded);
         MetricsSummary {
             config_label: label.to_string(),
             num_writers: config.num_writers,
@@ -275,7 +290,7 @@ impl MetricsCollector {
             total_retry_failures: c.retry_failures,
             total_max_retries_exceeded: c.max_retries_exceeded,
             retry_failure_rate: ratio(c.retry_failures, c.precondition_failures),
-            retry_success_rate: ratio(retry_successes, initial_failures),
+            retry_success_rate: ratio(c.retry_commits, initial_failures),
         }
     }
 }
@@ -293,6 +308,8 @@ pub struct RawCounts {
     pub precondition_failures: u64,
     /// Precondition failures on a retry (attempt > 0).
     pub retry_failures: u64,
+    /// Commits on a retry (attempt > 0): the retry successes.
+    pub retry_commits: u64,
     /// Operations that gave up after `max_retry_count` retries.
     pub max_retries_exceeded: u64,
     /// Attempts that ended in another error (indeterminate).
@@ -306,7 +323,7 @@ pub struct RawCounts {
 }
 
 /// The 24 CSV columns, in order. Rates are fractions 0..1; latencies are milliseconds.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct MetricsSummary {
     /// Configuration or scenario label.
     pub config_label: String,
@@ -354,104 +371,8 @@ pub struct MetricsSummary {
     pub total_max_retries_exceeded: u64,
     /// Retry failures / precondition failures.
     pub retry_failure_rate: f64,
-    /// Retry successes / initial failures.
+    /// Commits on a retry / initial failures.
     pub retry_success_rate: f64,
-}
-
-/// The CSV header, in column order.
-pub const CSV_COLUMNS: [&str; 24] = [
-    "config_label",
-    "num_writers",
-    "num_readers",
-    "writer_rate",
-    "reader_rate",
-    "key_pool_size",
-    "key_overlap_ratio",
-    "max_retry_count",
-    "duration_secs",
-    "precondition_failure_rate",
-    "write_tps",
-    "read_tps",
-    "write_p50_ms",
-    "write_p95_ms",
-    "write_p99_ms",
-    "precond_p50_ms",
-    "precond_p99_ms",
-    "read_p50_ms",
-    "read_p99_ms",
-    "avg_retry_count",
-    "total_retry_failures",
-    "total_max_retries_exceeded",
-    "retry_failure_rate",
-    "retry_success_rate",
-];
-
-/// Everything a finished run measured, for the console report.
-pub struct RunReport<'a> {
-    /// The 24 columns.
-    pub summary: &'a MetricsSummary,
-    /// Raw counters.
-    pub counts: RawCounts,
-    /// S3 operation counters.
-    pub storage: &'a StorageLayer,
-}
-
-impl RunReport<'_> {
-    /// Prints a readable report: throughput, latency, retries, errors, S3 operations.
-    pub fn print_report(&self) {
-        let s = self.summary;
-        let c = &self.counts;
-        println!("--- {} ({:.1} s) ---", s.config_label, s.duration_secs);
-        println!(
-            "  writes: {} commits in {} ops / {} attempts = {:.2} commits/s; precondition failures {} ({:.1}%), write errors {}",
-            c.commits,
-            c.write_ops,
-            c.write_attempts,
-            s.write_tps,
-            c.precondition_failures,
-            s.precondition_failure_rate * 100.0,
-            c.write_errors
-        );
-        println!(
-            "  write latency ms: p50 {:.1}  p95 {:.1}  p99 {:.1}   precondition-failure ms: p50 {:.1}  p99 {:.1}",
-            s.write_p50_ms, s.write_p95_ms, s.write_p99_ms, s.precond_p50_ms, s.precond_p99_ms
-        );
-        println!(
-            "  reads: {} ok ({:.2}/s), {} failed; latency ms p50 {:.1}  p99 {:.1}",
-            c.reads, s.read_tps, c.read_errors, s.read_p50_ms, s.read_p99_ms
-        );
-        if c.skipped_ops > 0 {
-            println!(
-                "  ⚠️ {} scheduled operations were not started: clients fell behind the open-loop schedule",
-                c.skipped_ops
-            );
-        }
-        println!(
-            "  retries: avg {:.3}/op, retry failures {}, max-retries-exceeded {}, retry success {:.1}%, retry failure {:.1}%",
-            s.avg_retry_count,
-            s.total_retry_failures,
-            s.total_max_retries_exceeded,
-            s.retry_success_rate * 100.0,
-            s.retry_failure_rate * 100.0
-        );
-        let total = self.storage.total_ops();
-        let per_commit = if c.commits > 0 {
-            format!("{:.1}", total as f64 / c.commits as f64)
-        } else {
-            "n/a".to_string()
-        };
-        let kinds: Vec<String> = S3OpKind::ALL
-            .iter()
-            .map(|k| {
-                let n = self.storage.count(*k);
-                format!("{} {}", k.name(), n.count)
-            })
-            .collect();
-        println!(
-            "  S3 ops: {total} ({per_commit} per commit): {}",
-            kinds.join(", ")
-        );
-    }
 }
 
 #[cfg(test)]
@@ -479,10 +400,25 @@ mod tests {
         assert_eq!(s.total_max_retries_exceeded, 1);
         assert!((s.precondition_failure_rate - 3.0 / 5.0).abs() < 1e-9);
         assert!((s.retry_failure_rate - 1.0 / 3.0).abs() < 1e-9);
-        // initial failures = 3 - 1 = 2; retry successes = 2 - 1 = 1.
+        // initial failures = 3 - 1 = 2; retry successes = commits on a retry = 1.
         assert!((s.retry_success_rate - 0.5).abs() < 1e-9);
         assert!((s.write_tps - 1.0).abs() < 1e-9);
         assert!((s.avg_retry_count - 2.0 / 3.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_retry_that_timed_out_is_not_a_retry_success() {
+        let t = std::sync::Arc::new(Timeline::new(Instant::now(), Duration::from_secs(1)));
+        let m = MetricsCollector::new(t);
+        let ms = Duration::from_millis(5);
+        m.record_attempt(0, AttemptOutcome::PreconditionFailed, ms);
+        m.record_attempt(1, AttemptOutcome::Error, ms);
+        m.record_write_op(AttemptOutcome::Error, false, ms);
+        let s = m.summary("x", &WorkloadConfig::default(), Duration::from_secs(1));
+        assert_eq!(
+            s.retry_success_rate, 0.0,
+            "an errored retry counted as a success"
+        );
     }
 
     #[test]

@@ -1,16 +1,17 @@
-//! What the `#[ignore]` entry points share: reading the environment once, running labelled
+//! What the `#[ignore]` entry points share: one environment per invocation, running labelled
 //! scenarios, and exporting every result file, so a failing scenario never discards the others.
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use crate::backend::{Backend, BackendError, BackendKind};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
-use crate::checker::AnomalyClass;
-use crate::config::{env_parse, ConfigError};
-use crate::metrics::{MetricsSummary, TimelineBucket};
-use crate::visualization::{self, export_summaries, export_timelines, sidecar_path};
+use crate::config::{ConfigError, Settings};
+use crate::provenance::{EntryPoint, RunFacts, RunRecord, ScenarioRecord};
+use crate::report;
+use crate::utils::layer_seed;
+use crate::visualization::{self, RunFiles};
 use crate::workload::{run_workload, RunError, RunResult, RunSpec};
 
 /// Why an entry point could not run.
@@ -35,69 +36,91 @@ pub enum HarnessError {
     },
 }
 
-/// The environment of one invocation: backend, output directory, seed, S3 latency profile.
+/// The environment of one invocation: settings, backend, output directory, seed, S3 latency
+/// profile, and where it came from.
 pub struct RunEnv {
+    /// Everything read from the environment.
+    pub settings: Settings,
     /// Where manifests live.
     pub backend: Backend,
     /// Where result files go.
     pub out_dir: PathBuf,
-    /// `CHAOS_SEED`, or a random seed (printed so the run can be repeated).
+    /// `CHAOS_SEED`, or a random seed (printed and saved so the run can be repeated).
     pub seed: u64,
     /// Latency profile for the embedded backend (`none` on real S3).
     pub profile: S3LatencyProfile,
     /// `CHAOS_OP_TIMEOUT_MS`: bound on each client step (unset: none, like fusio).
     pub op_timeout: Option<Duration>,
+    /// The entry point, for the `replay` line of provenance.
+    pub entry: EntryPoint,
+    /// When the invocation started.
+    pub started_at: SystemTime,
 }
 
 impl RunEnv {
-    /// Reads the environment and starts the backend. `default_profile` applies to the
-    /// embedded backend when `FUSIO_CHAOS_S3_PROFILE` is unset; real S3 never gets added latency.
-    pub async fn from_env(default_profile: S3LatencyProfile) -> Result<Self, HarnessError> {
-        let seed = env_parse::<u64>("CHAOS_SEED")?.unwrap_or_else(rand::random);
-        let profile = S3LatencyProfile::from_env(default_profile)?;
-        crate::config::warn_unknown_vars();
-        let op_timeout = op_timeout(env_parse::<u64>("CHAOS_OP_TIMEOUT_MS")?)?;
-        let out_dir = visualization::output_dir()?;
-        let backend = Backend::from_env().await?;
+    /// Reads the environment once ([`Settings::from_env`]) and starts the backend.
+    /// `default_profile` applies to the embedded backend when `FUSIO_CHAOS_S3_PROFILE` is
+    /// unset; real S3 never gets added latency.
+    pub async fn from_env(
+        entry: EntryPoint,
+        default_profile: S3LatencyProfile,
+    ) -> Result<Self, HarnessError> {
+        let settings = Settings::from_env()?;
+        for warning in &settings.warnings {
+            eprintln!("{warning}");
+        }
+        let out_dir = visualization::output_dir(settings.output_dir.clone()).map_err(|e| {
+            ConfigError::invalid(
+                "CHAOS_OUTPUT_DIR",
+                &settings
+                    .output_dir
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .unwrap_or_default(),
+                format!("cannot create the directory: {e}"),
+            )
+        })?;
+        let backend = Backend::start(&settings.backend).await?;
         let profile = match backend.kind() {
-            BackendKind::Embedded => profile,
+            BackendKind::Embedded => settings.s3_profile.unwrap_or(default_profile),
             BackendKind::S3 => S3LatencyProfile::None,
         };
-        println!(
-            "backend: {} | S3 latency profile: {} | CHAOS_SEED={seed} | output: {}",
-            backend.describe(),
-            profile.name(),
-            out_dir.display()
+        let mut env = Self::new(
+            backend,
+            out_dir,
+            settings.seed.unwrap_or_else(rand::random),
+            profile,
         );
-        Ok(Self {
+        env.op_timeout = settings.op_timeout;
+        env.settings = settings;
+        env.entry = entry;
+        report::print_run_header(&env);
+        Ok(env)
+    }
+
+    /// An environment with default settings (nothing read from the process): for tests.
+    pub fn new(backend: Backend, out_dir: PathBuf, seed: u64, profile: S3LatencyProfile) -> Self {
+        Self {
+            settings: Settings::default(),
             backend,
             out_dir,
             seed,
             profile,
-            op_timeout,
-        })
+            op_timeout: None,
+            entry: EntryPoint {
+                target: "unknown",
+                test: "unknown",
+            },
+            started_at: SystemTime::now(),
+        }
     }
 
-    /// A fresh storage layer for one scenario, seeded from the run seed and `index`.
+    /// A fresh storage layer for one scenario, seeded from the run seed and `index`, with the
+    /// `CHAOS_FAULT_POINTS` of the settings armed.
     pub fn storage_layer(&self, index: u64) -> Arc<StorageLayer> {
-        Arc::new(StorageLayer::new(NetworkChaos::new(
-            self.profile,
-            self.seed
-                .wrapping_add(index.wrapping_mul(0x9E37_79B9_7F4A_7C15)),
-        )))
-    }
-}
-
-/// The client step bound from `CHAOS_OP_TIMEOUT_MS`; 0 is refused (every step would time out
-/// at once).
-pub fn op_timeout(ms: Option<u64>) -> Result<Option<Duration>, ConfigError> {
-    match ms {
-        Some(0) => Err(ConfigError::invalid(
-            "CHAOS_OP_TIMEOUT_MS",
-            "0",
-            "must be at least 1 ms; unset it to let steps wait as long as fusio does",
-        )),
-        ms => Ok(ms.map(Duration::from_millis)),
+        let chaos = NetworkChaos::new(self.profile, layer_seed(self.seed, index));
+        chaos.set_fault_points(self.settings.fault_points.clone());
+        Arc::new(StorageLayer::new(chaos))
     }
 }
 
@@ -105,6 +128,8 @@ pub fn op_timeout(ms: Option<u64>) -> Result<Option<Duration>, ConfigError> {
 pub struct ScenarioOutcome {
     /// Scenario label.
     pub label: String,
+    /// The seed its clients drew from.
+    pub seed: u64,
     /// The run's result, or the error / panic message.
     pub result: Result<RunResult, String>,
 }
@@ -113,10 +138,15 @@ impl ScenarioOutcome {
     /// Runs `spec` and captures any error as a message.
     pub async fn run(env: &RunEnv, layer: Arc<StorageLayer>, spec: RunSpec) -> Self {
         let label = spec.label.clone();
+        let seed = spec.seed;
         let result = run_workload(&env.backend, layer, spec)
             .await
             .map_err(|e| e.to_string());
-        Self { label, result }
+        Self {
+            label,
+            seed,
+            result,
+        }
     }
 }
 
@@ -130,167 +160,73 @@ pub struct Exported {
     pub verification: PathBuf,
     /// Chaos event log.
     pub events: PathBuf,
+    /// Provenance.
+    pub run_json: PathBuf,
 }
 
-/// Writes `STEM.csv`, `STEM_timeline.csv` and `STEM_verification.csv` for every scenario that
-/// produced results; prints each isolation report. Scenarios that failed are listed, not lost.
+/// Writes every result file of run `stem` (see [`visualization`]) for the scenarios that
+/// produced results, then prints each isolation report. Scenarios that failed are listed,
+/// not lost.
 pub fn export_all(
     env: &RunEnv,
     stem: &str,
     outcomes: &[ScenarioOutcome],
 ) -> Result<Exported, HarnessError> {
+    let files = RunFiles::new(&env.out_dir, stem);
+    let record = RunRecord::new(
+        &env.settings,
+        RunFacts {
+            stem,
+            entry: env.entry,
+            seed: env.seed,
+            scenarios: outcomes
+                .iter()
+                .map(|o| ScenarioRecord {
+                    label: o.label.clone(),
+                    seed: o.seed,
+                })
+                .collect(),
+            backend: env.backend.describe(),
+            s3_profile: env.profile.name(),
+            started_at: env.started_at,
+        },
+    );
     let ok: Vec<&RunResult> = outcomes
         .iter()
         .filter_map(|o| o.result.as_ref().ok())
         .collect();
-    let summaries: Vec<MetricsSummary> = ok.iter().map(|r| r.summary.clone()).collect();
-    let io = |path: &PathBuf| {
-        let path = path.clone();
-        move |source| HarnessError::Io { path, source }
+    visualization::write_run(&files, &ok, &record)
+        .map_err(|(path, source)| HarnessError::Io { path, source })?;
+    report::print_verifications(outcomes);
+    let exported = Exported {
+        csv: files.csv(),
+        timeline: files.sidecar("timeline"),
+        verification: files.sidecar("verification"),
+        events: files.sidecar("events"),
+        run_json: files.run_json(),
     };
-    let csv = env.out_dir.join(format!("{stem}.csv"));
-    export_summaries(&csv, &summaries).map_err(io(&csv))?;
-    let timeline = sidecar_path(&env.out_dir, stem, "timeline");
-    let timelines: Vec<(&str, &[TimelineBucket])> = ok
-        .iter()
-        .map(|r| (r.summary.config_label.as_str(), r.timeline.as_slice()))
-        .collect();
-    export_timelines(&timeline, &timelines).map_err(io(&timeline))?;
-    let verification = sidecar_path(&env.out_dir, stem, "verification");
-    let rows: Vec<_> = ok
-        .iter()
-        .map(|r| {
-            let mut row = r.check.verification_row(&r.summary.config_label);
-            row.verdict = r.verdict().to_string();
-            row
-        })
-        .collect();
-    let mut verification_header = vec!["scenario", "ops_checked"];
-    verification_header.extend(AnomalyClass::ALL.iter().map(|c| c.name()));
-    verification_header.push("verdict");
-    write_rows(&verification, &verification_header, &rows).map_err(io(&verification))?;
-    let events = sidecar_path(&env.out_dir, stem, "events");
-    let event_rows: Vec<EventRow> = ok
-        .iter()
-        .flat_map(|r| {
-            r.events.iter().map(|e| EventRow {
-                config_label: &r.summary.config_label,
-                t_ms: e.t_ms,
-                event: &e.event,
-                detail: &e.detail,
-            })
-        })
-        .collect();
-    write_rows(
-        &events,
-        &["config_label", "t_ms", "event", "detail"],
-        &event_rows,
-    )
-    .map_err(io(&events))?;
-    for o in outcomes {
-        match &o.result {
-            Ok(r) if r.is_invalid() => print_invalid(&o.label, r),
-            Ok(r) => {
-                println!("\n=== Isolation verification: {} ===", o.label);
-                r.check.print_console(&o.label);
-            }
-            Err(e) => println!("\n❌ scenario {} produced no results: {e}", o.label),
-        }
-    }
-    println!(
-        "\n✅ Results exported to {} ({} rows); sidecars {}, {}, {}",
-        csv.display(),
-        summaries.len(),
-        timeline.display(),
-        verification.display(),
-        events.display()
-    );
-    Ok(Exported {
-        csv,
-        timeline,
-        verification,
-        events,
-    })
+    report::print_exported(&exported, ok.len(), &files.folder());
+    Ok(exported)
 }
 
-/// Prints why a run is `INVALID` instead of its isolation verdict.
-fn print_invalid(label: &str, r: &RunResult) {
-    println!("\n=== Isolation verification: {label} ===");
-    println!(
-        "⛔ Verdict [{label}]: {} ({} panic(s) in the harness's tasks; its figures and its check ({} anomalies) say nothing about fusio-manifest)",
-        crate::selfcheck::INVALID_VERDICT,
-        r.harness_faults.len(),
-        r.check.total_anomalies()
-    );
-    for f in r.harness_faults.iter().take(5) {
-        println!("   {f}");
-    }
-}
-
-/// One row of `STEM_events.csv`.
-#[derive(serde::Serialize)]
-struct EventRow<'a> {
-    config_label: &'a str,
-    t_ms: u64,
-    event: &'a str,
-    detail: &'a str,
-}
-
-/// Writes `rows` with `header`; an empty `rows` still gets the header.
-fn write_rows<T: serde::Serialize>(
-    path: &std::path::Path,
-    header: &[&str],
-    rows: &[T],
-) -> std::io::Result<()> {
-    if rows.is_empty() {
-        return visualization::write_atomic(path, (header.join(",") + "\n").as_bytes());
-    }
-    visualization::write_csv(path, rows)
-}
-
-/// Panics (failing the test) if any scenario crashed, was invalid, or has isolation
-/// anomalies. Call after
-/// [`export_all`], so the results are on disk first.
+/// Panics (failing the test) if any scenario crashed, was invalid, or did not pass its
+/// isolation check. Call after [`export_all`], so the results are on disk first.
 pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
-    let mut problems = Vec::new();
-    for o in outcomes {
-        match &o.result {
-            Err(e) => problems.push(format!("{}: crashed: {e}", o.label)),
-            Ok(r) if r.is_invalid() => problems.push(format!(
+    let problems: Vec<String> = outcomes
+        .iter()
+        .filter_map(|o| match &o.result {
+            Err(e) => Some(format!("{}: crashed: {e}", o.label)),
+            Ok(r) if r.is_invalid() => Some(format!(
                 "{}: {}: {}",
                 o.label,
                 crate::selfcheck::INVALID_VERDICT,
                 r.harness_faults.join("; ")
             )),
-            Ok(r) if !r.check.is_valid() => problems.push(format!(
-                "{}: isolation anomalies (see report above)",
-                o.label
-            )),
-            Ok(_) => {}
-        }
-    }
+            Ok(r) if !r.check.is_valid() => {
+                Some(format!("{}: {} (see report above)", o.label, r.verdict()))
+            }
+            Ok(_) => None,
+        })
+        .collect();
     assert!(problems.is_empty(), "{}", problems.join("\n"));
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::sweep::parse_scenarios;
-
-    #[test]
-    fn a_zero_step_timeout_and_an_empty_scenario_list_are_refused() {
-        let zero = op_timeout(Some(0)).unwrap_err().to_string();
-        assert!(zero.contains("CHAOS_OP_TIMEOUT_MS"), "{zero}");
-        assert_eq!(
-            op_timeout(Some(5)).ok(),
-            Some(Some(Duration::from_millis(5)))
-        );
-        assert_eq!(op_timeout(None).ok(), Some(None));
-        let empty = parse_scenarios(",").unwrap_err().to_string();
-        assert!(empty.contains("CHAOS_SCENARIOS"), "{empty}");
-        assert_eq!(
-            parse_scenarios(" baseline, ,lease-expiry").ok(),
-            Some(vec!["baseline".to_string(), "lease-expiry".to_string()])
-        );
-    }
 }

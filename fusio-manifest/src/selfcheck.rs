@@ -19,7 +19,9 @@
 
 use std::future::Future;
 use std::panic::PanicHookInfo;
-use std::sync::{Arc, Mutex, Once};
+use std::sync::{Arc, Once};
+
+use parking_lot::Mutex;
 
 tokio::task_local! {
     static RUN: Arc<HarnessFaults>;
@@ -43,20 +45,20 @@ impl HarnessFaults {
         install_hook();
         Arc::new(Self {
             panics: Mutex::new(Vec::new()),
-            unattributed_at_start: lock(&UNATTRIBUTED).len(),
+            unattributed_at_start: UNATTRIBUTED.lock().len(),
         })
     }
 
     /// Records one harness fault.
     pub fn record(&self, what: String) {
-        lock(&self.panics).push(what);
+        self.panics.lock().push(what);
     }
 
     /// Every fault of this run so far: its own panics, then panics outside any run's tasks
     /// since the run started.
     pub fn faults(&self) -> Vec<String> {
-        let mut all = lock(&self.panics).clone();
-        let outside = lock(&UNATTRIBUTED);
+        let mut all = self.panics.lock().clone();
+        let outside = UNATTRIBUTED.lock();
         all.extend(
             outside
                 .iter()
@@ -103,7 +105,7 @@ fn install_hook() {
         std::panic::set_hook(Box::new(move |info| {
             let what = describe(info);
             if RUN.try_with(|run| run.record(what.clone())).is_err() {
-                lock(&UNATTRIBUTED).push(what);
+                UNATTRIBUTED.lock().push(what);
             }
             previous(info);
         }));
@@ -126,10 +128,6 @@ fn describe(info: &PanicHookInfo<'_>) -> String {
         "panic in thread '{}'{location}: {message}",
         thread.name().unwrap_or("unnamed")
     )
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

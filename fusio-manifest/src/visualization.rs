@@ -1,12 +1,20 @@
-//! Result files: the 24-column CSV and its sidecars, written atomically, and console tables.
+//! Result files: where each goes, their schemas, and the one atomic writer they all use.
 //!
-//! Files for a run named `STEM` in the output directory:
-//! - `STEM.csv`: one [`MetricsSummary`] row per scenario or configuration;
-//! - `STEM_timeline.csv`: `config_label, second, commits, precondition_failures, write_errors,
-//!   reads, s3_ops`;
-//! - `STEM_events.csv`: `config_label, t_ms, event, detail` (chaos events);
-//! - `STEM_verification.csv`: one isolation verdict per scenario;
-//! - `STEM.LABEL.history.jsonl`: the recorded history of each scenario.
+//! A run named `STEM` in the output directory `OUT` writes:
+//! - `OUT/STEM.csv`: one [`MetricsSummary`] row per scenario or configuration (24 columns);
+//! - `OUT/STEM.png`: the charts, drawn by `plot_results.py` ([`plot`]);
+//! - the folder `OUT/STEM/`, holding everything else of the run:
+//!   - `STEM_timeline.csv`: one [`TimelineRow`] per scenario and second;
+//!   - `STEM_events.csv`: one [`EventRow`] per chaos event;
+//!   - `STEM_verification.csv`: one [`VerificationRow`] (isolation verdict) per scenario;
+//!   - `STEM_run.json`: provenance ([`crate::provenance`]);
+//!   - `STEM.LABEL.history.jsonl`: the recorded history of each scenario (streamed while the
+//!     run goes, so it is the one file not written atomically: a crashed run leaves a
+//!     truncated history, which `check-history` reports as malformed);
+//!   - `STEM.LABEL.anomalies.jsonl`: every anomaly the checker found in that scenario.
+//!
+//! Every CSV header is derived from its row type ([`header`]); a test checks the headers
+//! against `tests_py/result_headers.json`, which `plot_results.py`'s tests check too.
 
 use std::fs::File;
 use std::io::Write as _;
@@ -14,26 +22,123 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::{env_var, ConfigError};
-use crate::metrics::{MetricsSummary, TimelineBucket};
+pub use crate::checker::VerificationRow;
+use crate::metrics::MetricsSummary;
+pub use crate::metrics::TimelineRow;
+use crate::provenance::RunRecord;
+use crate::workload::RunResult;
 
-/// The directory result files go to: `CHAOS_OUTPUT_DIR`, or the workspace root.
-pub fn output_dir() -> Result<PathBuf, ConfigError> {
-    let dir = match env_var("CHAOS_OUTPUT_DIR")? {
-        Some(d) => PathBuf::from(d),
-        None => Path::new(env!("CARGO_MANIFEST_DIR"))
+/// The output directory: `dir`, or the workspace root; created if missing.
+pub fn output_dir(dir: Option<PathBuf>) -> std::io::Result<PathBuf> {
+    let dir = dir.unwrap_or_else(|| {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
             .parent()
             .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from(".")),
-    };
-    std::fs::create_dir_all(&dir).map_err(|e| {
-        ConfigError::invalid(
-            "CHAOS_OUTPUT_DIR",
-            &dir.display().to_string(),
-            format!("cannot create the directory: {e}"),
-        )
-    })?;
+            .unwrap_or_else(|| PathBuf::from("."))
+    });
+    std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// The paths of one run's files (see the module docs).
+#[derive(Clone, Debug)]
+pub struct RunFiles {
+    out_dir: PathBuf,
+    stem: String,
+}
+
+impl RunFiles {
+    /// The files of run `stem` in `out_dir`.
+    pub fn new(out_dir: &Path, stem: &str) -> Self {
+        Self {
+            out_dir: out_dir.to_path_buf(),
+            stem: stem.to_string(),
+        }
+    }
+
+    /// The run's name.
+    pub fn stem(&self) -> &str {
+        &self.stem
+    }
+
+    /// `OUT/STEM.csv`.
+    pub fn csv(&self) -> PathBuf {
+        self.out_dir.join(format!("{}.csv", self.stem))
+    }
+
+    /// `OUT/STEM/`, created by [`RunFiles::create_folder`].
+    pub fn folder(&self) -> PathBuf {
+        self.out_dir.join(&self.stem)
+    }
+
+    /// Creates `OUT/STEM/`.
+    pub fn create_folder(&self) -> std::io::Result<()> {
+        std::fs::create_dir_all(self.folder())
+    }
+
+    /// `OUT/STEM/STEM_KIND.csv` (`timeline`, `events`, `verification`).
+    pub fn sidecar(&self, kind: &str) -> PathBuf {
+        sidecar_path(&self.out_dir, &self.stem, kind)
+    }
+
+    /// `OUT/STEM/STEM_run.json`.
+    pub fn run_json(&self) -> PathBuf {
+        self.folder().join(format!("{}_run.json", self.stem))
+    }
+
+    /// `OUT/STEM/STEM.LABEL.history.jsonl`.
+    pub fn history(&self, label: &str) -> PathBuf {
+        history_path(&self.out_dir, &self.stem, label)
+    }
+
+    /// `OUT/STEM/STEM.LABEL.anomalies.jsonl`.
+    pub fn anomalies(&self, label: &str) -> PathBuf {
+        self.folder()
+            .join(format!("{}.{label}.anomalies.jsonl", self.stem))
+    }
+}
+
+/// `DIR/STEM/STEM_SUFFIX.csv`.
+pub fn sidecar_path(dir: &Path, stem: &str, suffix: &str) -> PathBuf {
+    dir.join(stem).join(format!("{stem}_{suffix}.csv"))
+}
+
+/// `DIR/STEM/STEM.LABEL.history.jsonl`.
+pub fn history_path(dir: &Path, stem: &str, label: &str) -> PathBuf {
+    dir.join(stem).join(format!("{stem}.{label}.history.jsonl"))
+}
+
+/// One row of `STEM_events.csv`: one chaos event.
+#[derive(Debug, Default, Serialize)]
+pub struct EventRow<'a> {
+    /// Scenario label.
+    pub config_label: &'a str,
+    /// Milliseconds since the run started.
+    pub t_ms: u64,
+    /// What happened (`block_start`, `recovered`, ...).
+    pub event: &'a str,
+    /// Parameters, block number, recovery time.
+    pub detail: &'a str,
+}
+
+/// The CSV header a row type serializes to, derived from the type itself.
+pub fn header<T: Serialize + Default>() -> Vec<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut names = Vec::new();
+    if w.serialize(T::default()).is_ok() {
+        if let Ok(bytes) = w.into_inner() {
+            let mut r = csv::Reader::from_reader(bytes.as_slice());
+            if let Ok(h) = r.headers() {
+                names = h.iter().map(str::to_string).collect();
+            }
+        }
+    }
+    names
+}
+
+/// The 24 columns of `STEM.csv`.
+pub fn summary_columns() -> Vec<String> {
+    header::<MetricsSummary>()
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename.
@@ -59,9 +164,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-/// Serializes `rows` as CSV with a header and writes it atomically to `path`.
-pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
+/// Writes `rows` as CSV atomically to `path`; the header comes from the row type, so an empty
+/// `rows` still gets it.
+pub fn write_csv<T: Serialize + Default>(path: &Path, rows: &[T]) -> std::io::Result<()> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(header::<T>())
+        .map_err(std::io::Error::other)?;
     for row in rows {
         w.serialize(row).map_err(std::io::Error::other)?;
     }
@@ -71,57 +181,86 @@ pub fn write_csv<T: Serialize>(path: &Path, rows: &[T]) -> std::io::Result<()> {
     write_atomic(path, &bytes)
 }
 
-/// Writes the 24-column CSV. An empty `rows` still gets the header.
-pub fn export_summaries(path: &Path, rows: &[MetricsSummary]) -> std::io::Result<()> {
-    if rows.is_empty() {
-        let header = crate::metrics::CSV_COLUMNS.join(",") + "\n";
-        return write_atomic(path, header.as_bytes());
-    }
-    write_csv(path, rows)
-}
-
-/// Writes the per-second timelines of several scenarios.
-pub fn export_timelines(path: &Path, runs: &[(&str, &[TimelineBucket])]) -> std::io::Result<()> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([
-        "config_label",
-        "second",
-        "commits",
-        "precondition_failures",
-        "write_errors",
-        "reads",
-        "s3_ops",
-    ])
-    .map_err(std::io::Error::other)?;
-    for (label, b) in runs
-        .iter()
-        .flat_map(|(label, buckets)| buckets.iter().map(move |b| (*label, b)))
-    {
-        w.write_record([
-            label.to_string(),
-            b.second.to_string(),
-            b.commits.to_string(),
-            b.precondition_failures.to_string(),
-            b.write_errors.to_string(),
-            b.reads.to_string(),
-            b.s3_ops.to_string(),
-        ])
-        .map_err(std::io::Error::other)?;
-    }
-    let bytes = w
-        .into_inner()
-        .map_err(|e| std::io::Error::other(e.to_string()))?;
+/// Writes `value` as pretty JSON atomically to `path`.
+pub fn write_json<T: Serialize>(path: &Path, value: &T) -> std::io::Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    bytes.push(b'\n');
     write_atomic(path, &bytes)
 }
 
-/// `DIR/STEM_SUFFIX.csv`.
-pub fn sidecar_path(dir: &Path, stem: &str, suffix: &str) -> PathBuf {
-    dir.join(format!("{stem}_{suffix}.csv"))
+/// Writes every result file of one run for the scenarios in `results`: the CSV, the
+/// sidecars, each scenario's anomaly file and `STEM_run.json`. The error names the file.
+pub fn write_run(
+    files: &RunFiles,
+    results: &[&RunResult],
+    record: &RunRecord,
+) -> Result<(), (PathBuf, std::io::Error)> {
+    let at = |path: PathBuf| move |e| (path, e);
+    files.create_folder().map_err(at(files.folder()))?;
+    let summaries: Vec<MetricsSummary> = results.iter().map(|r| r.summary.clone()).collect();
+    write_csv(&files.csv(), &summaries).map_err(at(files.csv()))?;
+    let timeline: Vec<TimelineRow> = results.iter().flat_map(|r| r.timeline.clone()).collect();
+    let path = files.sidecar("timeline");
+    write_csv(&path, &timeline).map_err(at(path))?;
+    let events: Vec<EventRow> = results.iter().flat_map(|r| event_rows(r)).collect();
+    let path = files.sidecar("events");
+    write_csv(&path, &events).map_err(at(path))?;
+    let verification: Vec<VerificationRow> = results
+        .iter()
+        .map(|r| {
+            let mut row = r.check.verification_row(&r.summary.config_label);
+            row.verdict = r.verdict();
+            row
+        })
+        .collect();
+    let path = files.sidecar("verification");
+    write_csv(&path, &verification).map_err(at(path))?;
+    for r in results {
+        let path = files.anomalies(&r.summary.config_label);
+        write_atomic(&path, &r.check.anomalies_jsonl()).map_err(at(path))?;
+    }
+    write_json(&files.run_json(), record).map_err(at(files.run_json()))
 }
 
-/// `DIR/STEM.LABEL.history.jsonl`.
-pub fn history_path(dir: &Path, stem: &str, label: &str) -> PathBuf {
-    dir.join(format!("{stem}.{label}.history.jsonl"))
+fn event_rows(r: &RunResult) -> impl Iterator<Item = EventRow<'_>> {
+    r.events.iter().map(|e| EventRow {
+        config_label: &r.summary.config_label,
+        t_ms: e.t_ms,
+        event: &e.event,
+        detail: &e.detail,
+    })
+}
+
+/// Runs `python3 plot_results.py CSV ARGS...` from the workspace root. Returns the PNG path when
+/// the script succeeded; otherwise prints why and the command to run by hand.
+pub fn plot(csv: &Path, args: &[&str]) -> Option<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()?
+        .to_path_buf();
+    let script = root.join("plot_results.py");
+    let mut command = std::process::Command::new("python3");
+    command.arg(&script).arg(csv).args(args).current_dir(&root);
+    let manual = format!(
+        "python3 {} {} {}",
+        script.display(),
+        csv.display(),
+        args.join(" ")
+    );
+    match command.output() {
+        Ok(out) if out.status.success() => {
+            print!("{}", String::from_utf8_lossy(&out.stdout));
+            Some(csv.with_extension("png"))
+        }
+        Ok(out) => {
+            eprint!("{}", String::from_utf8_lossy(&out.stderr));
+            println!("⚠️ plotting failed; after fixing the above run: {manual}");
+            None
+        }
+        Err(e) => {
+            println!("⚠️ cannot run python3 ({e}); to plot, run: {manual}");
+            None
+        }
+    }
 }
 
 #[cfg(test)]
@@ -142,6 +281,40 @@ mod tests {
             .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
             .collect();
         assert!(leftovers.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The headers Rust writes are the ones `plot_results.py` expects: both sides are checked
+    /// against the same file.
+    #[test]
+    fn headers_match_the_shared_schema_file() {
+        let shared: std::collections::BTreeMap<String, Vec<String>> =
+            serde_json::from_str(include_str!("../../tests_py/result_headers.json"))
+                .expect("tests_py/result_headers.json is a map of header lists");
+        let ours = [
+            ("main", summary_columns()),
+            ("timeline", header::<TimelineRow>()),
+            ("events", header::<EventRow>()),
+            ("verification", header::<VerificationRow>()),
+        ];
+        for (file, columns) in ours {
+            assert_eq!(shared.get(file), Some(&columns), "header of {file}");
+        }
+        assert_eq!(summary_columns().len(), 24);
+    }
+
+    #[test]
+    fn an_empty_file_still_gets_its_header_and_a_wrong_header_is_caught() {
+        let dir = std::env::temp_dir().join(format!("chaos-viz-h-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("t.csv");
+        write_csv::<TimelineRow>(&p, &[]).unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert_eq!(
+            text,
+            "config_label,second,commits,precondition_failures,write_errors,reads,s3_ops\n"
+        );
+        assert_ne!(header::<EventRow>(), header::<TimelineRow>());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

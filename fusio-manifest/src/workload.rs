@@ -8,7 +8,7 @@
 //! (coordinated omission). Ops intended to start after the duration are not issued; the run
 //! ends when the ops in flight finish.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,16 +19,18 @@ use tokio::task::JoinSet;
 
 use crate::backend::Backend;
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
-use crate::chaos::{ChaosController, ChaosEvent, ChaosScenario, FaultCounts, StorageLayer};
+use crate::chaos::{
+    ChaosController, ChaosEvent, ChaosScenario, FaultCounts, S3OpKind, StorageLayer,
+};
 use crate::checker::{CheckReport, Checker};
 use crate::client::{self, BackgroundReport, ClientContext};
 use crate::config::WorkloadConfig;
-use crate::history::{read_history, Event, HistoryRecorder, Outcome};
+use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
 use crate::manifest::{build_manifest, ManifestOptions, RunExecutor};
-use crate::metrics::{
-    MetricsCollector, MetricsSummary, RawCounts, RunReport, Timeline, TimelineBucket,
-};
+use crate::metrics::{MetricsCollector, MetricsSummary, RawCounts, Timeline, TimelineRow};
+use crate::report;
 use crate::selfcheck::{self, HarnessFaults};
+use crate::utils::{client_seed, SeedStream};
 
 /// Everything needed to run one workload.
 pub struct RunSpec {
@@ -56,8 +58,8 @@ pub struct RunResult {
     pub summary: MetricsSummary,
     /// Raw counters.
     pub counts: RawCounts,
-    /// Per-second timeline.
-    pub timeline: Vec<TimelineBucket>,
+    /// Per-second timeline (rows of `STEM_timeline.csv`).
+    pub timeline: Vec<TimelineRow>,
     /// The isolation check of the recorded history.
     pub check: CheckReport,
     /// Where the history was written.
@@ -66,6 +68,8 @@ pub struct RunResult {
     pub final_head_txn: Option<u64>,
     /// S3 operations completed when the run was torn down.
     pub s3_ops_at_end: u64,
+    /// The same, by kind of operation.
+    pub s3_ops_by_kind: Vec<(S3OpKind, u64)>,
     /// The chaos event log (ms since the run started).
     pub events: Vec<ChaosEvent>,
     /// Recovery after each network block.
@@ -88,18 +92,19 @@ impl RunResult {
         !self.harness_faults.is_empty()
     }
 
-    /// The run's verdict: `INVALID: harness fault`, else the isolation check's PASS or FAIL.
-    pub fn verdict(&self) -> &'static str {
-        match (self.is_invalid(), self.check.is_valid()) {
-            (true, _) => crate::selfcheck::INVALID_VERDICT,
-            (false, true) => "PASS",
-            (false, false) => "FAIL",
+    /// The run's verdict: `INVALID: harness fault`, else the isolation check's `PASS`,
+    /// `FAIL` or `UNKNOWN: reason`.
+    pub fn verdict(&self) -> String {
+        if self.is_invalid() {
+            crate::selfcheck::INVALID_VERDICT.to_string()
+        } else {
+            self.check.verdict().to_string()
         }
     }
 }
 
 /// How long the end of a run waits for sessions abandoned by client timeouts.
-const BACKGROUND_LIMIT: Duration = Duration::from_secs(30);
+pub const BACKGROUND_LIMIT: Duration = Duration::from_secs(30);
 
 /// Why a run could not produce results.
 #[derive(Debug, thiserror::Error)]
@@ -116,10 +121,12 @@ pub enum RunError {
 
 /// Runs `spec` on `backend` through `layer`, then checks the history.
 ///
-/// The manifest gets a fresh prefix. When the clients are done, the final state is read, every
-/// background task of the manifest is aborted ([`RunExecutor::shutdown`]), and the history is
-/// flushed and checked. Every task of the run is spawned inside its [`HarnessFaults`] scope,
-/// so a panic anywhere in it lands in [`RunResult::harness_faults`] (the run is then
+/// The pipeline, one function a step: [`setup`] (manifest on a fresh prefix, history, chaos,
+/// metrics), [`drive`] (the clients' open-loop schedules), [`teardown`] (stop chaos, wait for
+/// abandoned sessions, read the final state, abort the manifest's background tasks, flush the
+/// history), [`analyse`] (stream the history through the checker, recovery after each block)
+/// and the console report. Every task of the run is spawned inside its [`HarnessFaults`]
+/// scope, so a panic anywhere in it lands in [`RunResult::harness_faults`] (the run is then
 /// `INVALID`) instead of unwinding through the sweep.
 pub async fn run_workload(
     backend: &Backend,
@@ -137,38 +144,79 @@ async fn run_scoped(
     layer: Arc<StorageLayer>,
     spec: RunSpec,
 ) -> Result<RunResult, RunError> {
+    let mut run = setup(backend, layer, &spec)?;
+    let elapsed = drive(&run, &spec).await;
+    let ended = teardown(&mut run, &spec).await?;
+    let analysis = analyse(&spec.history_path, ended.events, elapsed)?;
+    let summary = run.metrics.summary(&spec.label, &run.config, elapsed);
+    let result = RunResult {
+        summary,
+        counts: run.metrics.counts(),
+        timeline: run.timeline.rows(&spec.label, elapsed.as_secs()),
+        check: analysis.check,
+        history_path: spec.history_path,
+        final_head_txn: ended.final_head_txn,
+        s3_ops_at_end: ended.s3_ops_at_end,
+        s3_ops_by_kind: ended.s3_ops_by_kind,
+        events: analysis.events,
+        recoveries: analysis.recoveries,
+        commit_times_ms: analysis.commit_times_ms,
+        faults: run.layer.network().fault_counts(),
+        background: ended.background,
+        harness_faults: Vec::new(),
+    };
+    report::print_run(&result, BACKGROUND_LIMIT);
+    Ok(result)
+}
+
+/// A run between setup and teardown: what its clients share and what watches them.
+struct LiveRun {
+    config: Arc<WorkloadConfig>,
+    layer: Arc<StorageLayer>,
+    executor: RunExecutor,
+    ctx: Option<Arc<ClientContext>>,
+    controller: Option<ChaosController>,
+    history_writer: Option<HistoryWriter>,
+    timeline: Arc<Timeline>,
+    metrics: Arc<MetricsCollector>,
+}
+
+fn history_error(
+    path: &Path,
+) -> impl Fn(Box<dyn std::error::Error + Send + Sync>) -> RunError + '_ {
+    move |source| RunError::History {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Builds the manifest on a fresh prefix over `layer`, opens the history, starts the chaos
+/// controller and the run clock.
+fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<LiveRun, RunError> {
     let config = Arc::new(spec.config.clone());
-    let prefix = backend.new_prefix(&spec.label);
     let executor = RunExecutor::default();
     let manifest = Arc::new(build_manifest(
         backend.settings().fusio_client(),
         layer.clone(),
-        &prefix,
+        &backend.new_prefix(&spec.label),
         executor.clone(),
         &spec.manifest,
     ));
-    let history_err = |e: Box<dyn std::error::Error + Send + Sync>| RunError::History {
-        path: spec.history_path.clone(),
-        source: e,
-    };
-    let (history, history_writer) =
-        HistoryRecorder::create(&spec.history_path).map_err(|e| history_err(Box::new(e)))?;
-
+    let (history, history_writer) = HistoryRecorder::create(&spec.history_path)
+        .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
     let start = Instant::now();
-    let mut controller = spec
-        .chaos
-        .clone()
-        .map(|scenario| ChaosController::new(scenario, layer.clone(), start));
-    if let Some(c) = controller.as_mut() {
+    let controller = spec.chaos.clone().map(|scenario| {
+        let mut c = ChaosController::new(scenario, layer.clone(), start);
         c.start(config.duration, spec.seed);
-    }
+        c
+    });
     let timeline = Arc::new(Timeline::new(start, config.duration));
-    layer.attach_timeline(timeline.clone());
+    layer.attach_op_sink(timeline.clone());
     let metrics = Arc::new(MetricsCollector::new(timeline.clone()));
     let ctx = Arc::new(ClientContext {
-        manifest: manifest.clone(),
+        manifest,
         metrics: metrics.clone(),
-        history: history.clone(),
+        history,
         start,
         config: config.clone(),
         op_timeout: spec.op_timeout,
@@ -176,82 +224,124 @@ async fn run_scoped(
         background: Default::default(),
         abandoned: Default::default(),
     });
+    Ok(LiveRun {
+        config,
+        layer,
+        executor,
+        ctx: Some(ctx),
+        controller,
+        history_writer: Some(history_writer),
+        timeline,
+        metrics,
+    })
+}
 
+/// Runs every client's schedule to its end (with a progress line every
+/// `spec.progress_every`) and returns how long that took. Chaos stays on until the ops in
+/// flight at the end have finished, so every measured op saw the scenario's conditions for
+/// its whole life. A client that panicked is recorded by the self-check; the others' results
+/// still count.
+async fn drive(run: &LiveRun, spec: &RunSpec) -> Duration {
+    let Some(ctx) = run.ctx.clone() else {
+        return Duration::ZERO;
+    };
     let progress = spec.progress_every.map(|every| {
-        let metrics = metrics.clone();
+        let metrics = run.metrics.clone();
         let label = spec.label.clone();
+        let start = ctx.start;
         selfcheck::spawn(async move {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
-                let c = metrics.counts();
-                println!(
-                    "  [{label}] {:>5.0}s  commits {}  precondition failures {}  write errors {}  reads {}",
-                    start.elapsed().as_secs_f64(),
-                    c.commits,
-                    c.precondition_failures,
-                    c.write_errors,
-                    c.reads
-                );
+                report::print_progress(&label, start.elapsed(), &metrics.counts());
             }
         })
     });
-
-    let mut clients = Vec::new();
-    for w in 0..config.num_writers {
+    let writers = (0..run.config.num_writers).map(|w| {
         let ctx = ctx.clone();
-        let seed = spec.seed ^ (0x5752_4954 + w as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        clients.push(selfcheck::spawn(
-            async move { writer_loop(ctx, w, seed).await },
-        ));
-    }
-    for r in 0..config.num_readers {
+        let seed = client_seed(spec.seed, SeedStream::Writer, w);
+        selfcheck::spawn(async move { writer_loop(ctx, w, seed).await })
+    });
+    let readers = (0..run.config.num_readers).map(|r| {
         let ctx = ctx.clone();
-        let seed = spec.seed ^ (0x5245_4144 + r as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        clients.push(selfcheck::spawn(
-            async move { reader_loop(ctx, r, seed).await },
-        ));
-    }
-    // Chaos stays on until the ops in flight at the end have finished, so every measured op
-    // saw the scenario's conditions for its whole life. A client that panicked is recorded
-    // by the self-check; the others' results still count.
+        let seed = client_seed(spec.seed, SeedStream::Reader, r);
+        selfcheck::spawn(async move { reader_loop(ctx, r, seed).await })
+    });
+    let clients: Vec<_> = writers.chain(readers).collect();
     futures_util::future::join_all(clients).await;
-    let elapsed = start.elapsed();
     if let Some(p) = progress {
         p.abort();
     }
-    let mut events = controller.as_mut().map(|c| c.stop()).unwrap_or_default();
-    // The final read is verification, not measurement: it runs without the latency model
-    // (a full scan reads every segment, which would take seconds at S3 latency).
-    layer.network().disable_profile();
+    ctx.start.elapsed()
+}
 
-    let background = ctx.finish_background(BACKGROUND_LIMIT).await;
-    if background.abandoned + background.running_at_end > 0 {
-        println!(
-            "  [{}] {} operation(s) abandoned at a client step timeout; {} session task(s) still running when the clients were done: {} finished within {BACKGROUND_LIMIT:?}, {} cancelled then (their leases expire by TTL)",
-            spec.label,
-            background.abandoned,
-            background.running_at_end,
-            background.running_at_end - background.cancelled,
-            background.cancelled
-        );
+/// What teardown leaves for analysis and the result.
+struct Ended {
+    events: Vec<ChaosEvent>,
+    background: BackgroundReport,
+    final_head_txn: Option<u64>,
+    s3_ops_at_end: u64,
+    s3_ops_by_kind: Vec<(S3OpKind, u64)>,
+}
+
+/// Stops chaos, waits for sessions abandoned at a step timeout, reads the final state
+/// (verification, not measurement: without the latency model, since a full scan reads every
+/// segment), aborts every background task of the manifest ([`RunExecutor::shutdown`]) and
+/// flushes the history.
+async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> {
+    let events = run
+        .controller
+        .as_mut()
+        .map(|c| c.stop())
+        .unwrap_or_default();
+    run.layer.network().disable_profile();
+    let (background, final_head_txn) = match run.ctx.take() {
+        Some(ctx) => {
+            let background = ctx.finish_background(BACKGROUND_LIMIT).await;
+            (background, client::read_final_state(&ctx).await.ok())
+        }
+        None => (BackgroundReport::default(), None),
+    };
+    run.executor.shutdown();
+    let s3_ops_at_end = run.layer.total_ops();
+    let s3_ops_by_kind = S3OpKind::ALL
+        .iter()
+        .map(|k| (*k, run.layer.count(*k).count))
+        .collect();
+    if let Some(writer) = run.history_writer.take() {
+        writer
+            .finish()
+            .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
     }
-    let final_head_txn = client::read_final_state(&ctx).await.ok();
-    executor.shutdown();
-    drop(ctx);
-    drop(manifest);
-    let s3_ops_at_end = layer.total_ops();
-    drop(history);
-    history_writer
-        .finish()
-        .map_err(|e| history_err(Box::new(e)))?;
+    Ok(Ended {
+        events,
+        background,
+        final_head_txn,
+        s3_ops_at_end,
+        s3_ops_by_kind,
+    })
+}
 
-    // Stream the history back through the checker: memory stays bounded by the checker's
-    // compact per-op state, not the raw events.
+/// What the history says once the run is over.
+struct Analysis {
+    check: CheckReport,
+    commit_times_ms: Vec<u64>,
+    recoveries: Vec<Recovery>,
+    events: Vec<ChaosEvent>,
+}
+
+/// Streams the history back through the checker (memory stays bounded by the checker's
+/// compact per-op state, not the raw events), then measures recovery after each network
+/// block and adds a `recovered` / `not_recovered` event for each.
+fn analyse(
+    history_path: &Path,
+    mut events: Vec<ChaosEvent>,
+    elapsed: Duration,
+) -> Result<Analysis, RunError> {
     let mut checker = Checker::new();
     let mut commit_times_ms = Vec::new();
-    for event in read_history(&spec.history_path) {
-        let event = event.map_err(|e| history_err(Box::new(e)))?;
+    for event in read_history(history_path) {
+        let event = event.map_err(|e| history_error(history_path)(Box::new(e)))?;
         if let Event::Write {
             outcome: Outcome::Ok,
             t_us,
@@ -263,59 +353,14 @@ async fn run_scoped(
         checker.feed(&event);
     }
     commit_times_ms.sort_unstable();
-    let check = checker.finish();
     let windows = block_windows(&events, elapsed.as_millis() as u64);
     let recoveries = recovery_times(&windows, &commit_times_ms);
-    for r in &recoveries {
-        let detail = match r.recovery_ms {
-            Some(ms) => format!(
-                "block {}: {ms} ms to >=50% of {:.1} commits/s",
-                r.block, r.pre_rate
-            ),
-            None if r.pre_rate == 0.0 => format!(
-                "block {}: not measurable (no commit in the 10 s before the block)",
-                r.block
-            ),
-            None => format!(
-                "block {}: not recovered to >=50% of {:.1} commits/s",
-                r.block, r.pre_rate
-            ),
-        };
-        println!("  [{}] recovery after {detail}", spec.label);
-        events.push(ChaosEvent {
-            t_ms: r.end_ms + r.recovery_ms.unwrap_or(0),
-            event: if r.recovery_ms.is_some() {
-                "recovered"
-            } else {
-                "not_recovered"
-            }
-            .into(),
-            detail,
-        });
-    }
-
-    let summary = metrics.summary(&spec.label, &config, elapsed);
-    let counts = metrics.counts();
-    RunReport {
-        summary: &summary,
-        counts,
-        storage: &layer,
-    }
-    .print_report();
-    Ok(RunResult {
-        summary,
-        counts,
-        timeline: timeline.buckets(elapsed.as_secs()),
-        check,
-        history_path: spec.history_path,
-        final_head_txn,
-        s3_ops_at_end,
-        events,
-        recoveries,
+    events.extend(recoveries.iter().map(Recovery::event));
+    Ok(Analysis {
+        check: checker.finish(),
         commit_times_ms,
-        faults: layer.network().fault_counts(),
-        background,
-        harness_faults: Vec::new(),
+        recoveries,
+        events,
     })
 }
 

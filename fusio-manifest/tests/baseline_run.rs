@@ -1,57 +1,23 @@
 //! A short baseline run on the embedded backend: the CSV agrees with the raw counts, the
 //! history checks clean, and nothing of the run keeps calling storage afterwards.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use fusio_manifest_chaos::backend::Backend;
-use fusio_manifest_chaos::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
-use fusio_manifest_chaos::config::WorkloadConfig;
-use fusio_manifest_chaos::manifest::ManifestOptions;
-use fusio_manifest_chaos::metrics::{MetricsSummary, CSV_COLUMNS};
-use fusio_manifest_chaos::visualization::export_summaries;
-use fusio_manifest_chaos::workload::{run_workload, RunSpec};
-
-fn temp_dir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("chaos-{name}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
+use common::{assert_head_matches_commits, assert_pass, spec, workload, TempDir};
+use fusio_manifest_chaos::metrics::MetricsSummary;
+use fusio_manifest_chaos::visualization::{summary_columns, write_csv, RunFiles};
+use fusio_manifest_chaos::workload::run_workload;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
-    let backend = Backend::embedded().await.unwrap();
-    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
-        S3LatencyProfile::None,
-        1,
-    )));
-    let dir = temp_dir("baseline");
-    let config = WorkloadConfig {
-        num_writers: 4,
-        num_readers: 2,
-        writer_rate: 20.0,
-        reader_rate: 20.0,
-        key_pool_size: 40,
-        key_overlap_ratio: 0.5,
-        duration: Duration::from_secs(3),
-        ..Default::default()
-    };
-    let result = run_workload(
-        &backend,
-        layer.clone(),
-        RunSpec {
-            label: "baseline".into(),
-            config,
-            seed: 42,
-            history_path: dir.join("baseline.history.jsonl"),
-            manifest: ManifestOptions::default(),
-            progress_every: None,
-            chaos: None,
-            op_timeout: None,
-        },
-    )
-    .await
-    .unwrap();
+    let backend = common::embedded().await;
+    let layer = common::layer(1);
+    let dir = TempDir::new("baseline");
+    let config = workload(4, 2, 20.0, 40, Duration::from_secs(3));
+    let spec = spec("baseline", config).history_in(&dir).build();
+    let result = run_workload(&backend, layer.clone(), spec).await.unwrap();
 
     let c = result.counts;
     let s = &result.summary;
@@ -73,20 +39,12 @@ async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
             < 1e-6
     );
     assert!(s.write_p50_ms <= s.write_p95_ms && s.write_p95_ms <= s.write_p99_ms);
-    assert_eq!(
-        result.final_head_txn,
-        Some(c.commits),
-        "each commit is one txn"
-    );
-    assert_eq!(
-        result.verdict(),
-        "PASS",
-        "history must check clean, no harness fault"
-    );
+    assert_head_matches_commits(&result);
+    assert_pass(&result, "history must check clean, no harness fault");
 
     // The CSV: exactly the 24 columns in order, one row, values as computed.
-    let csv_path = dir.join("test_baseline.csv");
-    export_summaries(&csv_path, std::slice::from_ref(s)).unwrap();
+    let csv_path = RunFiles::new(&dir, "test_baseline").csv();
+    write_csv(&csv_path, std::slice::from_ref(s)).unwrap();
     let mut reader = csv::Reader::from_path(&csv_path).unwrap();
     let header: Vec<String> = reader
         .headers()
@@ -94,7 +52,8 @@ async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
         .iter()
         .map(str::to_string)
         .collect();
-    assert_eq!(header, CSV_COLUMNS);
+    assert_eq!(header, summary_columns());
+    assert_eq!(header.len(), 24);
     let rows: Vec<MetricsSummary> = reader.deserialize().collect::<Result<_, _>>().unwrap();
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].total_retry_failures, s.total_retry_failures);
@@ -110,5 +69,4 @@ async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
         before,
         "a finished run still calls storage"
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -13,6 +13,8 @@
 //!   each `block_end` show how sharply operations stop and resume (goal: within 50 ms), and no
 //!   operation may complete inside a block.
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -23,8 +25,7 @@ use fusio::remotes::aws::fs::AmazonS3;
 use fusio_manifest_chaos::backend::Backend;
 use fusio_manifest_chaos::chaos::recovery::block_windows;
 use fusio_manifest_chaos::chaos::{
-    BlockPlan, ChaosController, ChaosFs, ChaosScenario, LatencySpec, NetworkChaos,
-    S3LatencyProfile, StorageLayer,
+    BlockPlan, ChaosController, ChaosFs, ChaosScenario, LatencySpec,
 };
 
 /// GETs per latency setting (each paired with one GET without latency).
@@ -56,8 +57,7 @@ fn mean(v: &[f64]) -> f64 {
 
 /// A wrapper over the embedded server's fusio client with its own (idle) network.
 fn chaos_fs(backend: &Backend) -> HarnessFs {
-    let layer = StorageLayer::new(NetworkChaos::new(S3LatencyProfile::None, SEED));
-    ChaosFs::new(backend.settings().fusio_client(), Arc::new(layer))
+    ChaosFs::new(backend.settings().fusio_client(), common::layer(SEED))
 }
 
 /// Time of one GET through the wrapper, in ms.
@@ -238,7 +238,7 @@ fn edge_rows(run: &BlockRun) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "fidelity benchmark; run with --release -- --ignored --nocapture"]
 async fn chaos_fidelity_benchmark() {
-    let backend = Backend::embedded().await.expect("embedded server starts");
+    let backend = common::embedded().await;
     let fs = chaos_fs(&backend);
     let path = Path::parse("fidelity/object").expect("path");
     fs.put_conditional(&path, &[7u8; 1024], None, None, CasCondition::IfNotExists)

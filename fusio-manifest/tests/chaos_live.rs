@@ -8,13 +8,14 @@
 //! The tests measure timing and process CPU time, so they take one lock and run one at a time
 //! (the CPU scenarios and burners are process wide).
 
+mod common;
+
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use fusio_manifest_chaos::backend::Backend;
-use fusio_manifest_chaos::chaos::{create_chaos_scenarios, CpuBurners, CpuLoad, S3LatencyProfile};
+use common::{assert_pass, run_env, TempDir};
+use fusio_manifest_chaos::chaos::{create_chaos_scenarios, CpuBurners, CpuLoad};
 use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::manifest::ManifestOptions;
 use fusio_manifest_chaos::metrics::MetricsSummary;
@@ -42,23 +43,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
-/// A directory under the system temp dir, unique per test and process, removed on drop.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!("chaos-live-{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        Self(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Runs `f` on a fresh two-worker runtime (the embedded server lives and dies with it).
 fn block_on<F: Future>(f: F) -> F::Output {
     tokio::runtime::Builder::new_multi_thread()
@@ -67,17 +51,6 @@ fn block_on<F: Future>(f: F) -> F::Output {
         .build()
         .expect("tokio runtime")
         .block_on(f)
-}
-
-/// A run environment on a fresh embedded server, writing into `out_dir`.
-async fn embedded_env(out_dir: PathBuf) -> RunEnv {
-    RunEnv {
-        backend: Backend::embedded().await.expect("embedded server starts"),
-        out_dir,
-        seed: SEED,
-        profile: S3LatencyProfile::None,
-        op_timeout: None,
-    }
 }
 
 /// The built-in workload with fewer reads, to keep the CPU of a shared runner for the writes.
@@ -120,14 +93,14 @@ async fn sweep(
 #[test]
 fn parallel_sweep_runs_and_exports_the_seven_scenarios_in_order() {
     let _serial = serial();
-    let dir = TempDir::new("sweep");
+    let dir = TempDir::new("live-sweep");
     let options = SweepOptions {
         duration: Duration::from_secs(4),
         parallel: 7,
         only: None,
     };
     let (outcomes, csv_labels) = block_on(async {
-        let env = Arc::new(embedded_env(dir.0.clone()).await);
+        let env = Arc::new(run_env(&dir, SEED, None).await);
         let outcomes = sweep(&env, "chaos_sweep", &light_workload(), &options).await;
         let exported = export_all(&env, "chaos_sweep", &outcomes).expect("export");
         let csv_labels: Vec<String> = csv::Reader::from_path(&exported.csv)
@@ -153,7 +126,7 @@ fn parallel_sweep_runs_and_exports_the_seven_scenarios_in_order() {
 #[test]
 fn write_p50_rises_with_injected_latency() {
     let _serial = serial();
-    let dir = TempDir::new("ladder");
+    let dir = TempDir::new("live-ladder");
     let ladder = &PLAN_LABELS[..4];
     let options = SweepOptions {
         duration: Duration::from_secs(4),
@@ -171,7 +144,7 @@ fn write_p50_rises_with_injected_latency() {
         ..WorkloadConfig::default()
     };
     let outcomes = block_on(async {
-        let env = Arc::new(embedded_env(dir.0.clone()).await);
+        let env = Arc::new(run_env(&dir, SEED, None).await);
         sweep(&env, "chaos_ladder", &config, &options).await
     });
     let failed = failures(&outcomes);
@@ -210,7 +183,7 @@ const END_GRACE_MS: u64 = 25;
 #[test]
 fn network_blocks_hold_every_commit_until_the_unblock() {
     let _serial = serial();
-    let dir = TempDir::new("blocks");
+    let dir = TempDir::new("live-blocks");
     // At 10 s the plan's blocks scale to 0.33 s each, 1-3 s apart: long enough for several
     // write attempts (16/s) to be caught in each one.
     let duration = Duration::from_secs(10);
@@ -224,18 +197,14 @@ fn network_blocks_hold_every_commit_until_the_unblock() {
         only: Some(vec!["net-block-10s-3x".into()]),
     };
     let mut outcomes = block_on(async {
-        let env = Arc::new(embedded_env(dir.0.clone()).await);
+        let env = Arc::new(run_env(&dir, SEED, None).await);
         sweep(&env, "chaos_blocks", &config, &options).await
     });
     assert_eq!(outcomes.len(), 1);
     let outcome = outcomes.remove(0);
     assert_eq!(outcome.label, "net-block-10s-3x");
     let result = outcome.result.expect("block scenario ran");
-    assert_eq!(
-        result.verdict(),
-        "PASS",
-        "isolation anomalies or harness fault under blocks"
-    );
+    assert_pass(&result, "isolation anomalies or harness fault under blocks");
 
     let blocks: Vec<_> = result
         .events

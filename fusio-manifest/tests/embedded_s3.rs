@@ -1,20 +1,18 @@
 //! The embedded S3 server: atomic conditional PUT, AWS status codes, metadata, listing,
 //! SigV4, and the preflight that must reject a store ignoring conditions.
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_s3::primitives::ByteStream;
+use common::{embedded, embedded_with, list_keys};
 use fusio::fs::{CasCondition, Fs, FsCas};
 use fusio::path::Path;
 use fusio_manifest::ObjectHead;
 use fusio_manifest_chaos::backend::preflight::{self, sdk_client, PreflightError};
-use fusio_manifest_chaos::backend::{Backend, FaultMode, S3Settings};
-use futures_util::TryStreamExt;
-
-async fn backend() -> Backend {
-    Backend::embedded().await.expect("embedded server starts")
-}
+use fusio_manifest_chaos::backend::{FaultMode, S3Settings};
 
 /// `writers` tasks each add 1 to a counter object `per_writer` times by compare-and-swap.
 /// Returns (acknowledged PUTs, final counter value).
@@ -71,7 +69,7 @@ async fn cas_increments(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conditional_put_is_atomic_under_concurrent_cas() {
-    let b = backend().await;
+    let b = embedded().await;
     let (acked, value) = cas_increments(b.settings(), "cas/counter", 8, 40).await;
     assert_eq!(acked, 320);
     assert_eq!(
@@ -83,10 +81,7 @@ async fn conditional_put_is_atomic_under_concurrent_cas() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_atomic_fault_mode_loses_updates() {
     // The must-fail twin of the test above: the same workload on a broken store is caught.
-    let b = backend().await;
-    b.embedded_server()
-        .unwrap()
-        .set_fault_mode(FaultMode::NonAtomic);
+    let b = embedded_with(FaultMode::NonAtomic).await;
     let (acked, value) = cas_increments(b.settings(), "cas/broken", 8, 40).await;
     assert!(
         value < acked,
@@ -105,7 +100,7 @@ fn status<E>(
 
 #[tokio::test]
 async fn conditional_writes_give_aws_status_codes() {
-    let b = backend().await;
+    let b = embedded().await;
     let s3 = sdk_client(b.settings());
     let bucket = &b.settings().bucket;
     let put = |key: &'static str| {
@@ -153,7 +148,7 @@ async fn conditional_writes_give_aws_status_codes() {
 
 #[tokio::test]
 async fn metadata_head_delete_and_paged_listing() {
-    let b = backend().await;
+    let b = embedded().await;
     let fs = b.settings().fusio_client();
     let meta = vec![("x-amz-meta-seq".to_string(), "7".to_string())];
     let path = Path::parse("m/seg-7.json").unwrap();
@@ -213,14 +208,7 @@ async fn metadata_head_delete_and_paged_listing() {
     assert!(keys.windows(2).all(|w| w[0] < w[1]));
     // fusio's Path drops the trailing slash, so listing `list/` also returns `listx/...`:
     // the reason no run prefix may be a string prefix of another.
-    let listed: Vec<_> = fs
-        .list(&Path::parse("list/").unwrap())
-        .await
-        .unwrap()
-        .try_collect()
-        .await
-        .unwrap();
-    assert_eq!(listed.len(), 26);
+    assert_eq!(list_keys(&fs, "list/").await.len(), 26);
 
     fs.remove(&path).await.unwrap();
     assert!(fs.head_metadata(&path).await.unwrap().is_none());
@@ -228,7 +216,7 @@ async fn metadata_head_delete_and_paged_listing() {
 
 #[tokio::test]
 async fn sigv4_is_checked() {
-    let b = backend().await;
+    let b = embedded().await;
     let mut wrong = b.settings().clone();
     wrong.secret_key = "not-the-secret".into();
     let s3 = sdk_client(&wrong);
@@ -238,7 +226,7 @@ async fn sigv4_is_checked() {
 
 #[tokio::test]
 async fn each_server_has_its_own_random_credentials_and_never_prints_the_secret() {
-    let (a, b) = (backend().await, backend().await);
+    let (a, b) = (embedded().await, embedded().await);
     let (sa, sb) = (a.settings(), b.settings());
     assert_ne!(sa.access_key, sb.access_key);
     assert_ne!(sa.secret_key, sb.secret_key);
@@ -259,7 +247,7 @@ async fn each_server_has_its_own_random_credentials_and_never_prints_the_secret(
 
 #[tokio::test]
 async fn preflight_accepts_the_embedded_server() {
-    let b = backend().await;
+    let b = embedded().await;
     preflight::run(b.settings())
         .await
         .expect("a correct store passes");
@@ -267,10 +255,7 @@ async fn preflight_accepts_the_embedded_server() {
 
 #[tokio::test]
 async fn preflight_rejects_a_store_that_ignores_conditions() {
-    let b = backend().await;
-    b.embedded_server()
-        .unwrap()
-        .set_fault_mode(FaultMode::IgnoreConditions);
+    let b = embedded_with(FaultMode::IgnoreConditions).await;
     let err = preflight::run(b.settings()).await.unwrap_err();
     assert!(
         matches!(err, PreflightError::NoConditionalWrites { .. }),
@@ -285,7 +270,7 @@ async fn preflight_rejects_a_store_that_ignores_conditions() {
 
 #[tokio::test]
 async fn preflight_names_an_unreachable_bucket() {
-    let b = backend().await;
+    let b = embedded().await;
     let mut missing = b.settings().clone();
     missing.bucket = "no-such-bucket".into();
     let err = preflight::run(&missing).await.unwrap_err();

@@ -3,16 +3,16 @@
 //! refused block fails at once without applying, and rules respect their operation and key
 //! filters.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::{Duration, Instant};
 
+use common::{assert_pass, small_workload, spec, Store, TempDir};
 use fusio::fs::{CasCondition, FsCas};
 use fusio::path::Path;
-use fusio_manifest_chaos::backend::Backend;
-use fusio_manifest_chaos::chaos::{
-    BlockMode, ChaosFs, FaultKind, FaultSpec, NetworkChaos, S3LatencyProfile, S3OpKind,
-    StorageLayer,
-};
+use fusio_manifest_chaos::chaos::{BlockMode, ChaosScenario, FaultKind, FaultSpec, S3OpKind};
+use fusio_manifest_chaos::history::{read_history, Event, Outcome};
+use fusio_manifest_chaos::workload::run_workload;
 
 const OPS: usize = 400;
 const P: f64 = 0.3;
@@ -26,28 +26,11 @@ fn assert_about_rate(hits: usize) {
     );
 }
 
-struct Rig {
-    _backend: Backend,
-    raw: fusio::remotes::aws::fs::AmazonS3,
-    chaos: ChaosFs<fusio::remotes::aws::fs::AmazonS3>,
-    layer: Arc<StorageLayer>,
-}
-
-async fn rig(faults: Vec<FaultSpec>) -> Rig {
-    let backend = Backend::embedded().await.unwrap();
-    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
-        S3LatencyProfile::None,
-        11,
-    )));
-    layer.network().set_faults(faults);
-    let raw = backend.settings().fusio_client();
-    let chaos = ChaosFs::new(raw.clone(), layer.clone());
-    Rig {
-        _backend: backend,
-        raw,
-        chaos,
-        layer,
-    }
+/// A fresh store whose wrapper injects `faults`.
+async fn rig(faults: Vec<FaultSpec>) -> Store {
+    let store = Store::new(11).await;
+    store.layer.network().set_faults(faults);
+    store
 }
 
 fn key(i: usize) -> Path {
@@ -56,7 +39,7 @@ fn key(i: usize) -> Path {
 
 /// Creates `OPS` distinct objects through the wrapper; returns which calls returned an error
 /// and whether each object exists afterwards (read with the raw, fault-free client).
-async fn create_all(r: &Rig) -> Vec<(bool, bool)> {
+async fn create_all(r: &Store) -> Vec<(bool, bool)> {
     let mut out = Vec::with_capacity(OPS);
     for i in 0..OPS {
         let errored = r
@@ -170,20 +153,9 @@ async fn refused_blocks_fail_at_once_without_applying() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commits_stalled_past_the_client_timeout_are_indeterminate_and_check_clean() {
-    use fusio_manifest_chaos::chaos::ChaosScenario;
-    use fusio_manifest_chaos::config::WorkloadConfig;
-    use fusio_manifest_chaos::history::{read_history, Event, Outcome};
-    use fusio_manifest_chaos::manifest::ManifestOptions;
-    use fusio_manifest_chaos::workload::{run_workload, RunSpec};
-
-    let backend = Backend::embedded().await.unwrap();
-    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
-        S3LatencyProfile::None,
-        5,
-    )));
-    let dir = std::env::temp_dir().join(format!("chaos-faults-timeout-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let history = dir.join("stall.history.jsonl");
+    let backend = common::embedded().await;
+    let layer = common::layer(5);
+    let dir = TempDir::new("faults-timeout");
     let scenario = ChaosScenario {
         label: "stall".into(),
         faults: vec![
@@ -193,31 +165,14 @@ async fn commits_stalled_past_the_client_timeout_are_indeterminate_and_check_cle
         ],
         ..ChaosScenario::baseline()
     };
-    let result = run_workload(
-        &backend,
-        layer,
-        RunSpec {
-            label: "stall".into(),
-            config: WorkloadConfig {
-                num_writers: 2,
-                num_readers: 1,
-                writer_rate: 10.0,
-                reader_rate: 10.0,
-                key_pool_size: 20,
-                duration: Duration::from_secs(2),
-                ..Default::default()
-            },
-            seed: 3,
-            history_path: history.clone(),
-            manifest: ManifestOptions::default(),
-            progress_every: None,
-            chaos: Some(scenario),
-            op_timeout: Some(Duration::from_millis(100)),
-        },
-    )
-    .await
-    .unwrap();
-    let timed_out_commits = read_history(&history)
+    let spec = spec("stall", small_workload())
+        .seed(3)
+        .history_in(&dir)
+        .chaos(scenario)
+        .op_timeout(Duration::from_millis(100))
+        .build();
+    let result = run_workload(&backend, layer, spec).await.unwrap();
+    let timed_out_commits = read_history(&result.history_path)
         .filter_map(Result::ok)
         .filter(|e| {
             matches!(e, Event::Write { outcome: Outcome::Info, error: Some(err), .. }
@@ -230,10 +185,8 @@ async fn commits_stalled_past_the_client_timeout_are_indeterminate_and_check_cle
         result.counts
     );
     assert!(result.counts.write_errors as usize >= timed_out_commits);
-    assert_eq!(
-        result.verdict(),
-        "PASS",
-        "indeterminate commits that landed must not be anomalies, and no harness fault"
+    assert_pass(
+        &result,
+        "indeterminate commits that landed must not be anomalies, and no harness fault",
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -8,22 +8,22 @@
 //! cargo test --release -p fusio-manifest-chaos --test findings_repro -- --ignored --nocapture
 //! ```
 
-use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+mod common;
 
-use fusio::fs::{Fs, FsCas};
-use fusio::path::Path;
+use std::fmt::Debug;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{manifest_on, wall_ms, Lease, Store};
 use fusio::remotes::aws::fs::AmazonS3;
 use fusio_manifest::types::Error as ManifestError;
 use fusio_manifest_chaos::backend::{new_prefix, Backend};
 use fusio_manifest_chaos::chaos::{
-    BlockMode, FaultPoint, FaultPointStatus, NetworkChaos, S3LatencyProfile, S3OpKind, StorageLayer,
+    BlockMode, FaultPoint, FaultPointStatus, S3OpKind, StorageLayer,
 };
-use fusio_manifest_chaos::manifest::{
-    build_manifest, HarnessManifest, ManifestOptions, RunExecutor,
-};
-use futures_util::TryStreamExt;
+use fusio_manifest_chaos::manifest::{HarnessManifest, ManifestOptions, RunExecutor};
 use serde_json::Value;
+use tokio::task::JoinError;
 
 /// Whether fusio-manifest's background orphan recovery runs (a loop every 3 s, plus a task
 /// spawned by `session_write` after a failed commit) or only when a test calls
@@ -57,45 +57,47 @@ impl Drop for Rig {
     }
 }
 
-/// A lease object as stored (fusio-manifest's `LeaseDoc`).
-#[derive(Debug)]
-struct Lease {
-    active_txn_id: Option<u64>,
-    expires_at_ms: u64,
+/// The must-fail check of the findings: `r` failed with `PreconditionFailed`, the error that
+/// tells a caller its write lost a conflict and was not applied. `what` names the call.
+#[track_caller]
+fn assert_conflict<T: Debug>(r: Result<T, ManifestError>, what: &str) {
+    let e = r.unwrap_err();
+    assert!(
+        matches!(e, ManifestError::PreconditionFailed),
+        "{what}: expected PreconditionFailed, got {e:?}"
+    );
 }
 
-fn is_conflict(e: &ManifestError) -> bool {
-    matches!(e, ManifestError::PreconditionFailed)
-}
-
-fn wall_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_millis() as u64
+/// The must-fail check of a commit run in its own task: it failed with an error mentioning
+/// `needle` (`what` says which), or, in debug builds, its task panicked because the session
+/// was dropped holding its lease (session.rs:57-61).
+#[track_caller]
+fn assert_commit_failed(
+    joined: Result<Result<(), ManifestError>, JoinError>,
+    needle: &str,
+    what: &str,
+) {
+    match joined {
+        Ok(Ok(())) => panic!("commit succeeded; expected it to fail with {what}"),
+        Ok(Err(e)) => assert!(e.to_string().contains(needle), "expected {what}, got {e:?}"),
+        Err(j) => assert!(j.is_panic(), "{j:?}"),
+    }
 }
 
 impl Rig {
     async fn new(name: &str, lease_ttl: Option<Duration>, recovery: Recovery) -> Self {
-        let backend = Backend::embedded().await.unwrap();
-        let raw = backend.settings().fusio_client();
-        let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
-            S3LatencyProfile::None,
-            1,
-        )));
-        let executor = RunExecutor::default();
+        let Store {
+            backend,
+            raw,
+            layer,
+            ..
+        } = Store::new(1).await;
         let prefix = new_prefix(name);
         let options = ManifestOptions {
             lease_ttl,
             ..Default::default()
         };
-        let m = build_manifest(
-            backend.settings().fusio_client(),
-            layer.clone(),
-            &prefix,
-            executor.clone(),
-            &options,
-        );
+        let (m, executor) = manifest_on(&backend, &layer, &prefix, &options);
         let rig = Self {
             _backend: backend,
             raw,
@@ -160,23 +162,9 @@ impl Rig {
         v
     }
 
+    /// The object at `key`, read past the fault layer, as JSON.
     async fn load_json(&self, key: &str) -> Option<Value> {
-        let path = Path::parse(key).unwrap();
-        let (bytes, _) = self.raw.load_with_tag(&path).await.unwrap()?;
-        Some(serde_json::from_slice(&bytes).unwrap())
-    }
-
-    async fn list(&self, dir: &str) -> Vec<String> {
-        let path = Path::parse(format!("{}/{dir}", self.prefix)).unwrap();
-        let items: Vec<_> = self
-            .raw
-            .list(&path)
-            .await
-            .unwrap()
-            .try_collect()
-            .await
-            .unwrap();
-        items.into_iter().map(|m| m.path.to_string()).collect()
+        common::load_json(&self.raw, key).await
     }
 
     /// HEAD's (last_txn_id, last_segment_seq), read past the fault layer.
@@ -194,7 +182,8 @@ impl Rig {
     /// Every segment object as (seq, txn id), by seq.
     async fn segments(&self) -> Vec<(u64, u64)> {
         let mut out = Vec::new();
-        for key in self.list("segments").await {
+        let segments = format!("{}/segments", self.prefix);
+        for key in common::list_keys(&self.raw, &segments).await {
             let name = key.rsplit('/').next().unwrap();
             let seq = name["seg-".len()..]
                 .split('.')
@@ -211,16 +200,7 @@ impl Rig {
 
     /// Lease objects present in the store (expired or not).
     async fn leases(&self) -> Vec<Lease> {
-        let mut out = Vec::new();
-        for key in self.list("leases").await {
-            if let Some(doc) = self.load_json(&key).await {
-                out.push(Lease {
-                    active_txn_id: doc["active_txn_id"].as_u64(),
-                    expires_at_ms: doc["expires_at_ms"].as_u64().unwrap(),
-                });
-            }
-        }
-        out
+        common::leases(&self.raw, &self.prefix).await
     }
 
     /// Polls HEAD until its txn id reaches `txn`; how long that took (None: not within `limit`).
@@ -241,8 +221,7 @@ impl Rig {
         assert_eq!(self.write("k0", "v0").await.unwrap(), 1);
         let lost = "condput:segments/#1=answer_lost";
         self.point(lost);
-        let e = self.write("k1", "v1").await.unwrap_err();
-        assert!(is_conflict(&e), "lost segment answer gave {e:?}");
+        assert_conflict(self.write("k1", "v1").await, "lost segment answer");
         assert_eq!(
             self.status(lost),
             (2, 1),
@@ -268,8 +247,7 @@ async fn f1_head_answer_lost_reports_conflict_but_commits() {
     assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
     let lost = "condput:HEAD.json#1=answer_lost";
     r.point(lost);
-    let e = r.write("k1", "v1").await.unwrap_err();
-    assert!(is_conflict(&e), "expected PreconditionFailed, got {e:?}");
+    assert_conflict(r.write("k1", "v1").await, "write whose HEAD answer is lost");
     assert_eq!(r.status(lost), (1, 1), "one HEAD PUT only");
     assert_eq!(r.head().await, (2, Some(2)), "HEAD advanced with the write");
     assert_eq!(r.read("k1").await.as_deref(), Some("v1"));
@@ -295,8 +273,7 @@ async fn f2_segment_answer_lost_blocks_writers_until_recovery() {
     r.lose_segment_answer().await;
     assert_eq!(r.read("k1").await, None, "not visible yet");
     for i in 0..5 {
-        let e = r.write(&format!("a{i}"), "x").await.unwrap_err();
-        assert!(is_conflict(&e), "writer {i}: {e:?}");
+        assert_conflict(r.write(&format!("a{i}"), "x").await, &format!("writer {i}"));
     }
     assert_eq!(r.head().await, (1, Some(1)));
     let open = r.m.session_write().await.unwrap();
@@ -380,8 +357,7 @@ async fn f2_overlapping_writers_livelock_past_the_lease_ttl() {
     let mut attempts = 0;
     while t.elapsed() < 4 * ttl {
         let next = r.m.session_write().await.unwrap();
-        let e = prev.commit().await.unwrap_err();
-        assert!(is_conflict(&e), "attempt {attempts}: {e:?}");
+        assert_conflict(prev.commit().await, &format!("attempt {attempts}"));
         attempts += 1;
         prev = next;
         prev.put(format!("o{attempts}"), "x".into());
@@ -413,8 +389,7 @@ async fn f2_a_panic_in_orphan_recovery_stops_it_for_good() {
     let t = Instant::now();
     let mut failures = 0;
     while t.elapsed() < Duration::from_secs(4) {
-        let e = r.write(&format!("p{failures}"), "x").await.unwrap_err();
-        assert!(is_conflict(&e), "{e:?}");
+        assert_conflict(r.write(&format!("p{failures}"), "x").await, "writer");
         failures += 1;
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -466,15 +441,8 @@ async fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     r.layer.network().set_blocked(true);
-    match commit.await {
-        Ok(Ok(())) => panic!("commit succeeded during the block"),
-        Ok(Err(e)) => assert!(
-            e.to_string().contains("connection refused"),
-            "expected the refused HEAD GET, got {e:?}"
-        ),
-        // Debug builds: the session is dropped holding its lease (session.rs:57-61).
-        Err(j) => assert!(j.is_panic(), "{j:?}"),
-    }
+    let refused_get = "the refused HEAD GET during the block";
+    assert_commit_failed(commit.await, "connection refused", refused_get);
     r.layer.network().set_blocked(false);
     let failed_at = Instant::now();
     let (failures, late_ms) = leaked_lease_blocks_until_it_expires(&r).await;
@@ -500,15 +468,9 @@ async fn f3_two_transient_errors_leak_a_write_lease_too() {
     s.put("k1".into(), "v1".into());
     r.point("condput:HEAD.json#1=transient");
     r.point("get:HEAD.json#2=transient");
-    match tokio::spawn(async move { s.commit().await.map(|_| ()) }).await {
-        Ok(Ok(())) => panic!("commit succeeded through two injected 503s"),
-        Ok(Err(e)) => assert!(
-            e.to_string().contains("503 SlowDown"),
-            "expected the HEAD reload's 503, got {e:?}"
-        ),
-        // Debug builds: the session is dropped holding its lease (session.rs:57-61).
-        Err(j) => assert!(j.is_panic(), "{j:?}"),
-    }
+    let commit = tokio::spawn(async move { s.commit().await.map(|_| ()) });
+    let reload_503 = "the HEAD reload's 503 after two injected 503s";
+    assert_commit_failed(commit.await, "503 SlowDown", reload_503);
     let (failures, late_ms) = leaked_lease_blocks_until_it_expires(&r).await;
     eprintln!(
         "f3 transient: {failures} sequential writers failed; HEAD adopted txn 2 {late_ms} ms \
@@ -551,8 +513,7 @@ async fn retry_until_adopted(r: &Rig) -> (u32, u64) {
         if r.head().await.0 >= 2 {
             return (failures, wall_ms());
         }
-        let e = result.unwrap_err();
-        assert!(is_conflict(&e), "{e:?}");
+        assert_conflict(result, "writer before adoption");
         failures += 1;
         assert!(t.elapsed() < Duration::from_secs(20), "never adopted");
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -571,8 +532,7 @@ async fn f4_whole_head_conflict_on_disjoint_keys() {
     s1.put("a".into(), "1".into());
     s2.put("b".into(), "2".into());
     assert_eq!(s1.commit().await.unwrap().head.last_txn_id, 2);
-    let e = s2.commit().await.unwrap_err();
-    assert!(is_conflict(&e), "{e:?}");
+    assert_conflict(s2.commit().await, "second commit at the same snapshot");
     assert_eq!(
         r.segments().await,
         vec![(1, 1), (2, 2)],
@@ -605,8 +565,7 @@ async fn f5_orphan_recovery_adopts_a_live_commit_that_then_fails() {
     let writer = tokio::spawn(async move { rw.write("k1", "v1").await });
     assert_eq!(recovery.await.unwrap(), 1, "the live segment was adopted");
     assert_eq!(r.head().await, (2, Some(2)));
-    let e = writer.await.unwrap().unwrap_err();
-    assert!(is_conflict(&e), "{e:?}");
+    assert_conflict(writer.await.unwrap(), "writer whose segment was adopted");
     assert_eq!(
         r.read("k1").await.as_deref(),
         Some("v1"),

@@ -6,19 +6,20 @@
 //! cargo test --release -p fusio-manifest-chaos --test harness_overhead -- --ignored --nocapture
 //! ```
 
+mod common;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::{manifest_on, Clients, TempDir};
+
 use fusio::remotes::aws::AwsCredential;
 use fusio_manifest::s3::{Builder, S3Manifest};
 use fusio_manifest_chaos::backend::Backend;
-use fusio_manifest_chaos::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
-use fusio_manifest_chaos::client::{write_op, ClientContext};
+use fusio_manifest_chaos::client::write_op;
 use fusio_manifest_chaos::config::WorkloadConfig;
-use fusio_manifest_chaos::history::HistoryRecorder;
-use fusio_manifest_chaos::manifest::{build_manifest, ManifestOptions, RunExecutor};
-use fusio_manifest_chaos::metrics::{MetricsCollector, Timeline};
+use fusio_manifest_chaos::manifest::ManifestOptions;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -76,40 +77,21 @@ async fn bare_round(backend: &Backend, round: usize) -> f64 {
 }
 
 /// Commits/s of the same writers through the harness: wrapper, history, metrics, retries off.
-async fn harness_round(backend: &Backend, round: usize, dir: &std::path::Path) -> f64 {
-    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
-        S3LatencyProfile::None,
-        1,
-    )));
-    let executor = RunExecutor::default();
-    let manifest = Arc::new(build_manifest(
-        backend.settings().fusio_client(),
-        layer,
-        &backend.new_prefix(&format!("harness-{round}")),
-        executor.clone(),
-        &ManifestOptions::default(),
-    ));
-    let (history, writer) = HistoryRecorder::create(dir.join(format!("h{round}.jsonl"))).unwrap();
-    let start = Instant::now();
-    let metrics = Arc::new(MetricsCollector::new(Arc::new(Timeline::new(start, ROUND))));
-    let ctx = Arc::new(ClientContext {
-        manifest,
-        metrics: metrics.clone(),
-        history,
-        start,
-        config: Arc::new(WorkloadConfig {
-            max_retry_count: 0,
-            key_pool_size: KEYS,
-            ..Default::default()
-        }),
-        op_timeout: None,
-        keep_leases: true,
-        background: Default::default(),
-        abandoned: Default::default(),
-    });
+async fn harness_round(backend: &Backend, round: usize, dir: &TempDir) -> f64 {
+    let layer = common::layer(1);
+    let prefix = backend.new_prefix(&format!("harness-{round}"));
+    let (manifest, executor) = manifest_on(backend, &layer, &prefix, &ManifestOptions::default());
+    let config = WorkloadConfig {
+        max_retry_count: 0,
+        key_pool_size: KEYS,
+        ..Default::default()
+    };
+    let history = dir.history(&format!("round-{round}"));
+    let clients = Clients::new(Arc::new(manifest), executor, &history, config, ROUND, true);
+    let start = clients.start;
     let tasks: Vec<_> = (0..WRITERS)
         .map(|w| {
-            let ctx = ctx.clone();
+            let ctx = clients.ctx.clone();
             tokio::spawn(async move {
                 let mut rng = StdRng::seed_from_u64(w as u64);
                 let mut op = 0u64;
@@ -124,19 +106,16 @@ async fn harness_round(backend: &Backend, round: usize, dir: &std::path::Path) -
     for t in tasks {
         t.await.unwrap();
     }
-    let rate = metrics.counts().commits as f64 / start.elapsed().as_secs_f64();
-    executor.shutdown();
-    drop(ctx);
-    writer.finish().unwrap();
+    let rate = clients.metrics.counts().commits as f64 / start.elapsed().as_secs_f64();
+    clients.finish();
     rate
 }
 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "benchmark; run with --release -- --ignored --nocapture"]
 async fn harness_overhead_ratio() {
-    let backend = Backend::embedded().await.unwrap();
-    let dir = std::env::temp_dir().join(format!("chaos-overhead-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
+    let backend = common::embedded().await;
+    let dir = TempDir::new("overhead");
     let (mut bare, mut harness) = (Vec::new(), Vec::new());
     for round in 0..3 {
         bare.push(bare_round(&backend, round).await);
@@ -154,5 +133,4 @@ async fn harness_overhead_ratio() {
         mean(&bare),
         mean(&harness)
     );
-    std::fs::remove_dir_all(&dir).ok();
 }

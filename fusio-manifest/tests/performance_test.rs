@@ -13,21 +13,32 @@ use fusio_manifest_chaos::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT, PLAN_DURATIO
 use fusio_manifest_chaos::chaos::{
     create_chaos_scenarios, create_fault_scenarios, S3LatencyProfile,
 };
-use fusio_manifest_chaos::config::{env_var, WorkloadConfig};
+use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::manifest::ManifestOptions;
+use fusio_manifest_chaos::provenance::EntryPoint;
 use fusio_manifest_chaos::report::{
     print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,
     print_summary_table,
 };
 use fusio_manifest_chaos::runner::{assert_all_valid, export_all, RunEnv, ScenarioOutcome};
-use fusio_manifest_chaos::sweep::{plot, run_chaos_sweep, run_config_sweep, SweepOptions};
-use fusio_manifest_chaos::utils::{comprehensive_grid, load_best_config};
-use fusio_manifest_chaos::visualization::history_path;
+use fusio_manifest_chaos::sweep::{
+    comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, SweepOptions,
+};
+use fusio_manifest_chaos::visualization::{history_path, plot};
 use fusio_manifest_chaos::workload::RunSpec;
 
 /// Fails the test with the error's own message (it names the variable or file to fix).
 fn or_exit<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Reads the environment once for entry point `test` and starts the backend.
+async fn run_env(test: &'static str) -> RunEnv {
+    let entry = EntryPoint {
+        target: "performance_test",
+        test,
+    };
+    or_exit(RunEnv::from_env(entry, S3LatencyProfile::S3Standard).await)
 }
 
 /// The built-in workload for 60 s (or `CHAOS_DURATION_SECS`), with every `CHAOS_*` override,
@@ -36,14 +47,11 @@ fn or_exit<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "performance run; use --release -- --ignored"]
 async fn test_baseline() {
-    let env = or_exit(RunEnv::from_env(S3LatencyProfile::S3Standard).await);
-    let config = or_exit(
-        WorkloadConfig {
-            duration: Duration::from_secs(60),
-            ..Default::default()
-        }
-        .with_env_overrides(),
-    );
+    let env = run_env("test_baseline").await;
+    let config = or_exit(env.settings.workload.apply(WorkloadConfig {
+        duration: Duration::from_secs(60),
+        ..Default::default()
+    }));
     println!(
         "=== Baseline: {} for {:?} ===",
         config.label(),
@@ -70,11 +78,9 @@ async fn test_baseline() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "performance run; use --release -- --ignored"]
 async fn test_chaos_sweep() {
-    let env = Arc::new(or_exit(
-        RunEnv::from_env(S3LatencyProfile::S3Standard).await,
-    ));
+    let env = Arc::new(run_env("test_chaos_sweep").await);
     let scenarios = create_chaos_scenarios();
-    let options = or_exit(SweepOptions::from_env(PLAN_DURATION, scenarios.len()));
+    let options = SweepOptions::new(&env.settings, PLAN_DURATION, scenarios.len());
     let scenarios = or_exit(options.select(scenarios));
     let config = or_exit(chaos_config(&env, options.duration));
     println!(
@@ -120,17 +126,12 @@ fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, Stri
         duration,
         ..Default::default()
     };
-    let config = match env_var("CHAOS_CONFIG").map_err(|e| e.to_string())?.as_deref() {
-        Some("default") => {
+    let config = match env.settings.builtin_config {
+        true => {
             println!("config: built-in default (CHAOS_CONFIG=default)");
             base
         }
-        Some(other) => {
-            return Err(format!(
-                "invalid CHAOS_CONFIG={other:?}: expected `default`, or unset to load comprehensive_sweep.csv"
-            ))
-        }
-        None => {
+        false => {
             let path = env.out_dir.join("comprehensive_sweep.csv");
             let best = load_best_config(&path).map_err(|e| e.to_string())?;
             println!(
@@ -146,7 +147,11 @@ fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, Stri
             best.workload(&base)
         }
     };
-    let mut config = config.with_env_overrides().map_err(|e| e.to_string())?;
+    let mut config = env
+        .settings
+        .workload
+        .apply(config)
+        .map_err(|e| e.to_string())?;
     config.duration = duration;
     Ok(config)
 }
@@ -156,17 +161,12 @@ fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, Stri
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "performance run; use --release -- --ignored"]
 async fn test_comprehensive_sweep() {
-    let env = Arc::new(or_exit(
-        RunEnv::from_env(S3LatencyProfile::S3Standard).await,
-    ));
-    let options = or_exit(SweepOptions::from_env(Duration::from_secs(60), 8));
-    let base = or_exit(
-        WorkloadConfig {
-            duration: options.duration,
-            ..Default::default()
-        }
-        .with_env_overrides(),
-    );
+    let env = Arc::new(run_env("test_comprehensive_sweep").await);
+    let options = SweepOptions::new(&env.settings, Duration::from_secs(60), 8);
+    let base = or_exit(env.settings.workload.apply(WorkloadConfig {
+        duration: options.duration,
+        ..Default::default()
+    }));
     let configs = comprehensive_grid(&WorkloadConfig {
         duration: options.duration,
         ..base
@@ -197,19 +197,16 @@ async fn test_comprehensive_sweep() {
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "performance run; use --release -- --ignored"]
 async fn test_fault_sweep() {
-    let mut env = or_exit(RunEnv::from_env(S3LatencyProfile::S3Standard).await);
+    let mut env = run_env("test_fault_sweep").await;
     env.op_timeout = env.op_timeout.or(Some(FAULT_SWEEP_OP_TIMEOUT));
     let env = Arc::new(env);
     let scenarios = create_fault_scenarios();
-    let options = or_exit(SweepOptions::from_env(PLAN_DURATION, scenarios.len()));
+    let options = SweepOptions::new(&env.settings, PLAN_DURATION, scenarios.len());
     let scenarios = or_exit(options.select(scenarios));
-    let config = or_exit(
-        WorkloadConfig {
-            duration: options.duration,
-            ..Default::default()
-        }
-        .with_env_overrides(),
-    );
+    let config = or_exit(env.settings.workload.apply(WorkloadConfig {
+        duration: options.duration,
+        ..Default::default()
+    }));
     println!(
         "\n=== Running Fault Sweep ({} scenarios, {} at a time, {:?} each, client step timeout {:?}) ===",
         scenarios.len(),

@@ -6,17 +6,18 @@
 //! wrapper once lost it on an early error and panicked inside fusio-manifest's orphan
 //! recovery. This test is the structural guard against that class of harness fault.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use common::Store;
 use fusio::fs::{CasCondition, Fs, FsCas, OpenOptions};
 use fusio::path::Path;
 use fusio::{FileCommit, Read, Write};
 use fusio_manifest::ObjectHead;
-use fusio_manifest_chaos::backend::Backend;
 use fusio_manifest_chaos::chaos::{
-    BlockMode, ChaosFs, FaultKind, FaultSpec, InjectedError, NetworkChaos, S3LatencyProfile,
-    StorageLayer,
+    BlockMode, ChaosFs, FaultKind, FaultSpec, InjectedError, StorageLayer,
 };
 use futures_util::TryStreamExt;
 
@@ -108,28 +109,8 @@ struct Answer {
 
 const BUF_CAPACITY: usize = 4096;
 
-struct Rig {
-    _backend: Backend,
-    raw: S3,
-    chaos: ChaosFs<S3>,
-    layer: Arc<StorageLayer>,
-}
-
-async fn rig() -> Rig {
-    let backend = Backend::embedded().await.expect("embedded backend");
-    let layer = Arc::new(StorageLayer::new(NetworkChaos::new(
-        S3LatencyProfile::None,
-        7,
-    )));
-    let raw = backend.settings().fusio_client();
-    let chaos = ChaosFs::new(raw.clone(), layer.clone());
-    Rig {
-        _backend: backend,
-        raw,
-        chaos,
-        layer,
-    }
-}
+/// Seed of the storage layer's randomness.
+const SEED: u64 = 7;
 
 fn path(s: &str) -> Path {
     Path::parse(s).expect("test path")
@@ -154,7 +135,7 @@ fn answer<T>(r: &Result<T, fusio::Error>, buffer_back: bool, t0: Instant) -> Ans
 }
 
 /// Whether the call's effect is visible in storage, for calls that have one.
-async fn effect(r: &Rig, m: Method, case: &str) -> Option<bool> {
+async fn effect(r: &Store, m: Method, case: &str) -> Option<bool> {
     let exists = |name: &str| {
         let p = path(&format!("{case}/{name}"));
         async move { r.raw.load_with_tag(&p).await.expect("raw read").is_some() }
@@ -171,7 +152,7 @@ async fn effect(r: &Rig, m: Method, case: &str) -> Option<bool> {
 /// Runs one call in its own task (so a panic is caught) and fills in its effect and the
 /// operations the layer recorded for it.
 async fn observed_call(
-    r: &Arc<Rig>,
+    r: &Arc<Store>,
     m: Method,
     case: String,
     prepared: Prepared,
@@ -197,7 +178,7 @@ enum Prepared {
 
 /// Puts the objects the call needs with the raw client and opens its file, all before any
 /// fault is armed.
-async fn prepare(r: &Rig, m: Method, case: &str) -> Prepared {
+async fn prepare(r: &Store, m: Method, case: &str) -> Prepared {
     let obj = path(&format!("{case}/obj"));
     r.raw
         .put_conditional(&obj, b"hello world", None, None, CasCondition::IfNotExists)
@@ -229,7 +210,7 @@ async fn prepare(r: &Rig, m: Method, case: &str) -> Prepared {
 }
 
 /// Calls `m` once through the wrapper.
-async fn call(r: &Rig, m: Method, case: &str, prepared: Prepared) -> Answer {
+async fn call(r: &Store, m: Method, case: &str, prepared: Prepared) -> Answer {
     let obj = path(&format!("{case}/obj"));
     let t0 = Instant::now();
     match (m, prepared) {
@@ -367,7 +348,7 @@ fn verdict(m: Method, c: Condition, clean: &Answer, a: &Answer) -> Result<(), St
 
 /// Runs one method once without faults (to learn the storage's own answer) and then under
 /// every condition, each call in its own task so a panic is caught and reported.
-async fn exercise(r: &Arc<Rig>, m: Method) -> Vec<String> {
+async fn exercise(r: &Arc<Store>, m: Method) -> Vec<String> {
     let mut problems = Vec::new();
     let clean_case = format!("wrapper/{m:?}/clean");
     let prepared = prepare(r, m, &clean_case).await;
@@ -378,8 +359,14 @@ async fn exercise(r: &Arc<Rig>, m: Method) -> Vec<String> {
     for c in CONDITIONS {
         let case = format!("wrapper/{m:?}/{c:?}");
         let prepared = prepare(r, m, &case).await;
+        // A holding block's hold runs from when it is armed, which is a little before the
+        // call starts; time the answer from the same moment, never from later.
+        let armed = Instant::now();
         let lift = arm(&r.layer, c);
-        let joined = observed_call(r, m, case, prepared).await;
+        let joined = observed_call(r, m, case, prepared).await.map(|a| Answer {
+            elapsed: armed.elapsed(),
+            ..a
+        });
         if let Some(lift) = lift {
             lift.await.expect("unblock task");
         }
@@ -399,7 +386,7 @@ async fn exercise(r: &Arc<Rig>, m: Method) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_wrapper_method_survives_every_fault_and_block() {
-    let r = Arc::new(rig().await);
+    let r = Arc::new(Store::new(SEED).await);
     let mut problems = Vec::new();
     for m in METHODS {
         problems.extend(exercise(&r, m).await);
@@ -462,7 +449,7 @@ fn verdict_catches_a_lost_buffer_a_wrong_error_an_early_answer_a_wrong_effect_an
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deliberate_harness_panic_fires_once() {
-    let r = rig().await;
+    let r = Store::new(SEED).await;
     r.layer
         .inject_harness_panic(fusio_manifest_chaos::chaos::S3OpKind::Head);
     let chaos = r.chaos.clone();

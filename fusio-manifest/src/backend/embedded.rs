@@ -12,7 +12,9 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -57,6 +59,21 @@ struct StoredObject {
     modified: SystemTime,
 }
 
+/// A GET or HEAD answer for `obj`: the headers both share (ETag, metadata, content type,
+/// last modified) plus the given fields.
+macro_rules! object_output {
+    ($output:ident, $obj:expr, { $($field:ident: $value:expr),* $(,)? }) => {
+        $output {
+            $($field: $value,)*
+            e_tag: Some(ETag::Strong($obj.etag.trim_matches('"').to_string())),
+            metadata: $obj.metadata.clone(),
+            content_type: $obj.content_type.as_ref().and_then(|c| c.parse().ok()),
+            last_modified: Some(Timestamp::from($obj.modified)),
+            ..Default::default()
+        }
+    };
+}
+
 /// The in-memory object store behind the server.
 #[derive(Default)]
 struct MemStore {
@@ -69,7 +86,7 @@ impl MemStore {
     fn lock(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, StoredObject>>> {
         // A panic while holding the lock cannot leave the map half-written (every mutation is a
         // single insert or remove), so a poisoned lock is safe to keep using.
-        self.buckets.lock().unwrap_or_else(|e| e.into_inner())
+        self.buckets.lock()
     }
 
     fn fault(&self) -> FaultMode {
@@ -219,16 +236,11 @@ impl S3 for EmbeddedS3 {
                 )
             }
         };
-        let output = GetObjectOutput {
+        let output = object_output!(GetObjectOutput, obj, {
             content_length: Some(body.len() as i64),
             content_range: range,
             body: Some(StreamingBlob::from(s3s::Body::from(body))),
-            e_tag: Some(ETag::Strong(obj.etag.trim_matches('"').to_string())),
-            metadata: obj.metadata.clone(),
-            content_type: obj.content_type.as_ref().and_then(|c| c.parse().ok()),
-            last_modified: Some(Timestamp::from(obj.modified)),
-            ..Default::default()
-        };
+        });
         Ok(S3Response::new(output))
     }
 
@@ -237,14 +249,9 @@ impl S3 for EmbeddedS3 {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let obj = self.lookup(&req.input.bucket, &req.input.key)?;
-        let output = HeadObjectOutput {
+        let output = object_output!(HeadObjectOutput, obj, {
             content_length: Some(obj.body.len() as i64),
-            e_tag: Some(ETag::Strong(obj.etag.trim_matches('"').to_string())),
-            metadata: obj.metadata.clone(),
-            content_type: obj.content_type.as_ref().and_then(|c| c.parse().ok()),
-            last_modified: Some(Timestamp::from(obj.modified)),
-            ..Default::default()
-        };
+        });
         Ok(S3Response::new(output))
     }
 

@@ -1,7 +1,7 @@
 //! Where runs store their manifests: the embedded S3 server (default) or a real S3 bucket.
 //!
-//! [`Backend::from_env`] picks one: `FUSIO_CHAOS_BACKEND=embedded|s3` if set, otherwise `s3`
-//! when `AWS_ACCESS_KEY_ID` and `AWS_SECRET_ACCESS_KEY` are both set, otherwise `embedded`.
+//! [`Backend::start`] starts the one [`BackendChoice`] names (read from the environment by
+//! [`crate::config::Settings`]).
 //! Every run gets its own prefix from [`Backend::new_prefix`].
 
 pub mod embedded;
@@ -13,7 +13,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use fusio::remotes::aws::fs::{AmazonS3, AmazonS3Builder};
 use fusio::remotes::aws::AwsCredential;
 
-use crate::config::{env_var, ConfigError};
+use crate::config::{BackendChoice, ConfigError};
 pub use embedded::{EmbeddedServer, FaultMode};
 
 /// Region used for a real S3 backend when `AWS_REGION` is unset.
@@ -82,24 +82,6 @@ pub enum BackendKind {
 }
 
 impl BackendKind {
-    /// Reads `FUSIO_CHAOS_BACKEND`, falling back to the presence of AWS credentials.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        match env_var("FUSIO_CHAOS_BACKEND")?.as_deref() {
-            Some("embedded") => Ok(Self::Embedded),
-            Some("s3") => Ok(Self::S3),
-            Some(other) => Err(ConfigError::invalid(
-                "FUSIO_CHAOS_BACKEND",
-                other,
-                "expected `embedded` or `s3`",
-            )),
-            None => {
-                let has_creds = env_var("AWS_ACCESS_KEY_ID")?.is_some()
-                    && env_var("AWS_SECRET_ACCESS_KEY")?.is_some();
-                Ok(if has_creds { Self::S3 } else { Self::Embedded })
-            }
-        }
-    }
-
     /// Short name used in reports.
     pub fn name(self) -> &'static str {
         match self {
@@ -117,13 +99,12 @@ pub struct Backend {
 }
 
 impl Backend {
-    /// Starts the backend chosen by the environment (see the module docs). For `s3`, runs the
-    /// [`preflight`] checks first and refuses a bucket whose results would be meaningless.
-    pub async fn from_env() -> Result<Self, BackendError> {
-        check_proxy_env()?;
-        match BackendKind::from_env()? {
-            BackendKind::Embedded => Self::embedded().await,
-            BackendKind::S3 => Self::s3_from_env().await,
+    /// Starts the backend `choice` names. For `s3`, runs the [`preflight`] checks first and
+    /// refuses a bucket whose results would be meaningless.
+    pub async fn start(choice: &BackendChoice) -> Result<Self, BackendError> {
+        match choice {
+            BackendChoice::Embedded => Self::embedded().await,
+            BackendChoice::S3(settings) => Self::s3(settings.clone()).await,
         }
     }
 
@@ -148,22 +129,8 @@ impl Backend {
         })
     }
 
-    async fn s3_from_env() -> Result<Self, BackendError> {
-        let required = |name: &'static str| -> Result<String, BackendError> {
-            env_var(name)?.ok_or(BackendError::Config(ConfigError::Missing {
-                    var: name,
-                    hint: "the s3 backend needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \
-                           FUSIO_MANIFEST_BUCKET; unset FUSIO_CHAOS_BACKEND to use the embedded server",
-            }))
-        };
-        let settings = S3Settings {
-            access_key: required("AWS_ACCESS_KEY_ID")?,
-            secret_key: required("AWS_SECRET_ACCESS_KEY")?,
-            bucket: required("FUSIO_MANIFEST_BUCKET")?,
-            session_token: env_var("AWS_SESSION_TOKEN")?,
-            region: env_var("AWS_REGION")?.unwrap_or_else(|| DEFAULT_REGION.to_string()),
-            endpoint: env_var("AWS_ENDPOINT_URL")?,
-        };
+    /// Uses a real bucket after the [`preflight`] checks pass.
+    pub async fn s3(settings: S3Settings) -> Result<Self, BackendError> {
         preflight::run(&settings).await?;
         Ok(Self {
             kind: BackendKind::S3,
@@ -238,34 +205,6 @@ pub fn new_prefix(name: &str) -> String {
         })
         .collect();
     format!("perf-test-{clean}-{ts}-{random:08x}{n:08x}x")
-}
-
-fn check_proxy_env() -> Result<(), BackendError> {
-    let proxy = ["HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy"]
-        .iter()
-        .find_map(|v| {
-            std::env::var(v)
-                .ok()
-                .filter(|s| !s.is_empty())
-                .map(|s| (*v, s))
-        });
-    let Some((var, _)) = proxy else {
-        return Ok(());
-    };
-    let no_proxy = std::env::var("NO_PROXY")
-        .or_else(|_| std::env::var("no_proxy"))
-        .unwrap_or_default();
-    if no_proxy.contains("127.0.0.1") {
-        Ok(())
-    } else {
-        Err(BackendError::Config(ConfigError::Invalid {
-            var,
-            value: "(set)".into(),
-            reason: "fusio's HTTP client would send loopback traffic through this proxy; \
-                     export NO_PROXY=127.0.0.1,localhost"
-                .into(),
-        }))
-    }
 }
 
 /// Why a backend could not be used.

@@ -1,7 +1,9 @@
 //! [`ChaosController`]: starts and stops one scenario on its storage layer, and keeps a
 //! timestamped event log.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+
+use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -47,23 +49,16 @@ impl EventLog {
 
     /// Appends an event with an explicit timestamp.
     pub fn push_at(&self, t_ms: u64, event: &str, detail: impl Into<String>) {
-        self.events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(ChaosEvent {
-                t_ms,
-                event: event.into(),
-                detail: detail.into(),
-            });
+        self.events.lock().push(ChaosEvent {
+            t_ms,
+            event: event.into(),
+            detail: detail.into(),
+        });
     }
 
     /// The events so far, in time order.
     pub fn events(&self) -> Vec<ChaosEvent> {
-        let mut v = self
-            .events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
+        let mut v = self.events.lock().clone();
         v.sort_by_key(|e| e.t_ms);
         v
     }
@@ -137,7 +132,7 @@ impl ChaosController {
                 for (i, (from, to)) in windows.into_iter().enumerate() {
                     tokio::time::sleep_until((start + from).into()).await;
                     {
-                        let stopped = stopped.lock().unwrap_or_else(|e| e.into_inner());
+                        let stopped = stopped.lock();
                         if *stopped {
                             return;
                         }
@@ -169,7 +164,7 @@ impl ChaosController {
         }
         let net = self.layer.network();
         {
-            let mut stopped = self.stopped.lock().unwrap_or_else(|e| e.into_inner());
+            let mut stopped = self.stopped.lock();
             *stopped = true;
             if net.is_blocked() {
                 self.log.push("block_end", "ended by chaos_stop");

@@ -35,10 +35,10 @@
 //! `If-None-Match` (HEAD, segments, leases), `put` a plain PUT, `head` a HEAD object.
 //! The suggested environment variable for wiring a spec into runs is `CHAOS_FAULT_POINTS`.
 
+use parking_lot::Mutex;
 use std::fmt;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Mutex;
 use std::time::Duration;
 
 use super::faults::{FaultDecision, InjectedError};
@@ -321,13 +321,9 @@ pub(crate) struct FaultPoints {
 }
 
 impl FaultPoints {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<FaultPointStatus>> {
-        self.points.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// Replaces every point; counters start at zero.
     pub(crate) fn set(&self, points: Vec<FaultPoint>) {
-        let mut guard = self.lock();
+        let mut guard = self.points.lock();
         *guard = points
             .into_iter()
             .map(|point| FaultPointStatus {
@@ -341,7 +337,7 @@ impl FaultPoints {
 
     /// Adds one point after the existing ones; its counter starts at zero.
     pub(crate) fn add(&self, point: FaultPoint) {
-        let mut guard = self.lock();
+        let mut guard = self.points.lock();
         guard.push(FaultPointStatus {
             point,
             matched: 0,
@@ -352,7 +348,7 @@ impl FaultPoints {
 
     /// Every point with its counters, in the order added.
     pub(crate) fn status(&self) -> Vec<FaultPointStatus> {
-        self.lock().clone()
+        self.points.lock().clone()
     }
 
     /// Counts one operation for every point it matches; returns the decision of the first
@@ -362,7 +358,12 @@ impl FaultPoints {
             return None;
         }
         let mut fired = None;
-        for p in self.lock().iter_mut().filter(|p| p.point.matches(op, key)) {
+        for p in self
+            .points
+            .lock()
+            .iter_mut()
+            .filter(|p| p.point.matches(op, key))
+        {
             p.matched += 1;
             if fired.is_none() && p.point.hits.contains(p.matched) {
                 p.fired += 1;

@@ -18,7 +18,7 @@ pub use fault_points::{
 pub use faults::{FaultCounts, FaultKind, FaultSpec, InjectedError};
 pub use network::{BlockMode, LatencySpec, NetworkChaos, S3LatencyProfile};
 pub use scenario::{create_chaos_scenarios, create_fault_scenarios, BlockPlan, ChaosScenario};
-pub use storage::{ChaosFile, ChaosFs, OpCount, Pass, StorageLayer};
+pub use storage::{ChaosFile, ChaosFs, OpCount, Pass, S3OpSink, StorageLayer};
 
 /// The S3 operations the storage wrapper tells apart.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

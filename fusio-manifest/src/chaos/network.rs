@@ -1,7 +1,7 @@
 //! Per-scenario network conditions applied around every S3 operation: the S3 latency profile,
 //! injected latency with jitter, and network blocks (partitions that hold requests and answers).
 
-use std::sync::{Mutex, RwLock};
+use parking_lot::{Mutex, RwLock};
 use std::time::Duration;
 
 use rand::rngs::StdRng;
@@ -11,7 +11,7 @@ use tokio::sync::watch;
 use super::fault_points::{FaultPoint, FaultPointStatus, FaultPoints};
 use super::faults::{FaultCounts, FaultDecision, FaultKind, FaultSpec, InjectedError};
 use super::S3OpKind;
-use crate::config::{env_var, ConfigError};
+use crate::config::ConfigError;
 
 /// Latency added to every S3 operation: half before the request leaves, half after the answer
 /// arrives, like a round trip.
@@ -54,14 +54,6 @@ impl S3LatencyProfile {
                 other,
                 "expected none, s3-standard or express",
             )),
-        }
-    }
-
-    /// Reads `FUSIO_CHAOS_S3_PROFILE`, with `default` when unset.
-    pub fn from_env(default: Self) -> Result<Self, ConfigError> {
-        match env_var("FUSIO_CHAOS_S3_PROFILE")? {
-            Some(v) => Self::parse("FUSIO_CHAOS_S3_PROFILE", &v),
-            None => Ok(default),
         }
     }
 
@@ -152,7 +144,7 @@ impl NetworkChaos {
 
     /// Sets (or clears) the injected latency.
     pub fn set_latency(&self, spec: Option<LatencySpec>) {
-        *self.latency.write().unwrap_or_else(|e| e.into_inner()) = spec;
+        *self.latency.write() = spec;
     }
 
     /// Starts or ends a network block.
@@ -162,17 +154,17 @@ impl NetworkChaos {
 
     /// Sets what blocks do (default [`BlockMode::Hold`]).
     pub fn set_block_mode(&self, mode: BlockMode) {
-        *self.block_mode.write().unwrap_or_else(|e| e.into_inner()) = mode;
+        *self.block_mode.write() = mode;
     }
 
     /// What blocks do.
     pub fn block_mode(&self) -> BlockMode {
-        *self.block_mode.read().unwrap_or_else(|e| e.into_inner())
+        *self.block_mode.read()
     }
 
     /// Replaces the fault rules.
     pub fn set_faults(&self, faults: Vec<FaultSpec>) {
-        *self.faults.write().unwrap_or_else(|e| e.into_inner()) = faults;
+        *self.faults.write() = faults;
     }
 
     /// Adds a targeted fault point after the existing ones (see
@@ -195,15 +187,12 @@ impl NetworkChaos {
 
     /// Faults injected so far.
     pub fn fault_counts(&self) -> FaultCounts {
-        *self.fault_counts.lock().unwrap_or_else(|e| e.into_inner())
+        *self.fault_counts.lock()
     }
 
     /// Counts one operation refused by a block.
     pub fn count_refused(&self) {
-        self.fault_counts
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .refused += 1;
+        self.fault_counts.lock().refused += 1;
     }
 
     /// Decides the fault (if any) for one operation on `key`. Fault points come first: every
@@ -214,12 +203,12 @@ impl NetworkChaos {
         if let Some(decision) = self.points.decide(op, key) {
             return decision;
         }
-        let faults = self.faults.read().unwrap_or_else(|e| e.into_inner());
+        let faults = self.faults.read();
         if faults.is_empty() {
             return FaultDecision::None;
         }
-        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
-        let mut counts = self.fault_counts.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = self.rng.lock();
+        let mut counts = self.fault_counts.lock();
         let mut eligible = false;
         for f in faults.iter().filter(|f| f.matches(op, key)) {
             eligible = true;
@@ -259,7 +248,7 @@ impl NetworkChaos {
 
     /// Draws the total delay for one operation: profile latency plus injected latency.
     pub fn draw_delay(&self, op: S3OpKind) -> Duration {
-        let latency = *self.latency.read().unwrap_or_else(|e| e.into_inner());
+        let latency = *self.latency.read();
         let figures = if self.profile_on.load(std::sync::atomic::Ordering::Relaxed) {
             self.profile.median_p99_ms(op)
         } else {
@@ -268,7 +257,7 @@ impl NetworkChaos {
         if latency.is_none() && figures.is_none() {
             return Duration::ZERO;
         }
-        let mut rng = self.rng.lock().unwrap_or_else(|e| e.into_inner());
+        let mut rng = self.rng.lock();
         let mut total = Duration::ZERO;
         if let Some((median, p99)) = figures {
             let sigma = (p99 / median).ln() / 2.326;

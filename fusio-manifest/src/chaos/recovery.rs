@@ -27,6 +27,40 @@ pub struct Recovery {
     pub recovery_ms: Option<u64>,
 }
 
+impl Recovery {
+    /// One line: how long commits took to come back after the block, or why that is unknown.
+    pub fn detail(&self) -> String {
+        match self.recovery_ms {
+            Some(ms) => format!(
+                "block {}: {ms} ms to >=50% of {:.1} commits/s",
+                self.block, self.pre_rate
+            ),
+            None if self.pre_rate == 0.0 => format!(
+                "block {}: not measurable (no commit in the 10 s before the block)",
+                self.block
+            ),
+            None => format!(
+                "block {}: not recovered to >=50% of {:.1} commits/s",
+                self.block, self.pre_rate
+            ),
+        }
+    }
+
+    /// The `recovered` / `not_recovered` event for the events log.
+    pub fn event(&self) -> ChaosEvent {
+        ChaosEvent {
+            t_ms: self.end_ms + self.recovery_ms.unwrap_or(0),
+            event: if self.recovery_ms.is_some() {
+                "recovered"
+            } else {
+                "not_recovered"
+            }
+            .into(),
+            detail: self.detail(),
+        }
+    }
+}
+
 /// Pairs `block_start` / `block_end` events into windows `(start_ms, end_ms)`; a start without
 /// an end lasts until `run_end_ms`.
 pub fn block_windows(events: &[ChaosEvent], run_end_ms: u64) -> Vec<(u64, u64)> {

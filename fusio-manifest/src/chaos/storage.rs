@@ -25,7 +25,6 @@ use futures_util::{stream, Stream, TryStreamExt};
 use super::faults::{FaultDecision, InjectedError};
 use super::network::{BlockMode, NetworkChaos};
 use super::S3OpKind;
-use crate::metrics::Timeline;
 
 /// Counters for one operation kind.
 #[derive(Default)]
@@ -46,11 +45,18 @@ pub struct OpCount {
     pub total_us: u64,
 }
 
+/// Something that counts completed S3 operations (the metrics timeline), told by the
+/// storage layer without the layer knowing what it is.
+pub trait S3OpSink: Send + Sync {
+    /// One S3 operation completed.
+    fn s3_op_done(&self);
+}
+
 /// What sits between one scenario's manifests and the S3 client: counters plus chaos.
 pub struct StorageLayer {
     kinds: [KindStats; S3OpKind::ALL.len()],
     network: NetworkChaos,
-    timeline: OnceLock<Arc<Timeline>>,
+    op_sink: OnceLock<Arc<dyn S3OpSink>>,
     /// `kind as u8 + 1` of the next operation that panics on purpose; 0: none.
     panic_on: AtomicU8,
 }
@@ -70,7 +76,7 @@ impl StorageLayer {
         Self {
             kinds: Default::default(),
             network,
-            timeline: OnceLock::new(),
+            op_sink: OnceLock::new(),
             panic_on: AtomicU8::new(0),
         }
     }
@@ -80,9 +86,9 @@ impl StorageLayer {
         &self.network
     }
 
-    /// Sends per-second S3 op counts to `timeline` from now on (first call wins).
-    pub fn attach_timeline(&self, timeline: Arc<Timeline>) {
-        let _ = self.timeline.set(timeline);
+    /// Tells `sink` of every completed S3 operation from now on (first call wins).
+    pub fn attach_op_sink(&self, sink: Arc<dyn S3OpSink>) {
+        let _ = self.op_sink.set(sink);
     }
 
     /// Counters for one kind.
@@ -225,8 +231,8 @@ impl StorageLayer {
         }
         k.total_us
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
-        if let Some(t) = self.timeline.get() {
-            t.add_s3_op();
+        if let Some(sink) = self.op_sink.get() {
+            sink.s3_op_done();
         }
     }
 }

@@ -14,6 +14,9 @@ const MAX_OPS: usize = 8;
 /// No fork group.
 const NO_FORK: u32 = u32::MAX;
 
+/// A committed version of a key, `(txn, value id)`, or none.
+type Version = Option<(u64, u32)>;
+
 /// Who observed a value.
 #[derive(Debug, Clone, Copy)]
 enum Observer {
@@ -305,6 +308,60 @@ impl Ctx<'_> {
         (ops, text)
     }
 
+    /// An anomaly about a group of writers (`(_, value id)` pairs): `describe` gets the names
+    /// (by `name`) of the first `limit` of them, comma-separated, and returns the explanation;
+    /// the writers are cited (see [`Ctx::cite`]).
+    fn cite_group<K>(
+        &self,
+        group: &[(K, u32)],
+        limit: usize,
+        name: impl Fn(u32) -> String,
+        describe: impl FnOnce(String) -> String,
+    ) -> (Vec<OpRef>, String) {
+        let ws: Vec<u32> = group.iter().map(|e| e.1).collect();
+        let names: Vec<String> = ws.iter().take(limit).map(|&v| name(v)).collect();
+        self.cite(None, &ws, describe(names.join(", ")))
+    }
+
+    /// Reports a [`AnomalyClass::NonSnapshotRead`] of writer `w`, whose read of its key saw
+    /// `got` where `expected` was due: `explain` gets both versions as text (built only if the
+    /// example is kept); cites the writer and the writers of both versions.
+    fn flag_writer_read(
+        &self,
+        f: &mut Findings,
+        w: u32,
+        got: Version,
+        expected: Version,
+        explain: impl FnOnce(String, String) -> String,
+    ) {
+        f.add(AnomalyClass::NonSnapshotRead, || {
+            let text = explain(self.version(got), self.version(expected));
+            let ws = [
+                w,
+                got.map_or(ABSENT, |g| g.1),
+                expected.map_or(ABSENT, |e| e.1),
+            ];
+            self.cite(None, &ws, text)
+        });
+    }
+
+    /// Reports `class` for observer `o` having seen `key` = `what` (the value and why it is
+    /// wrong, built only if the example is kept), citing the writers of `cited`.
+    fn flag_seen(
+        &self,
+        f: &mut Findings,
+        class: AnomalyClass,
+        o: Observer,
+        key: u32,
+        cited: &[u32],
+        what: impl FnOnce() -> String,
+    ) {
+        f.add(class, || {
+            let text = format!("{} saw {} = {}", self.who(o), self.key(key), what());
+            self.cite(self.observer_ref(o), cited, text)
+        });
+    }
+
     /// Classifies an observed value: reports garbage, aborted and other-key values, and returns
     /// what is left to compare with the expected state.
     fn judge(&self, f: &mut Findings, o: Observer, key: u32, v: u32) -> Seen {
@@ -314,41 +371,29 @@ impl Ctx<'_> {
         let i = self.info[v as usize];
         match i.status {
             Status::Unwritten => {
-                f.add(AnomalyClass::GarbageRead, || {
-                    let text = format!(
-                        "{} saw {} = {:?}, a value id no write attempt wrote",
-                        self.who(o),
-                        self.key(key),
-                        self.value(v)
-                    );
-                    (self.observer_ref(o).into_iter().collect(), text)
+                self.flag_seen(f, AnomalyClass::GarbageRead, o, key, &[], || {
+                    format!("{:?}, a value id no write attempt wrote", self.value(v))
                 });
                 return Seen::Skip;
             }
             Status::Fail => {
-                f.add(AnomalyClass::AbortedRead, || {
-                    let text = format!(
-                        "{} saw {} = {}, written by an attempt that definitely failed",
-                        self.who(o),
-                        self.key(key),
+                self.flag_seen(f, AnomalyClass::AbortedRead, o, key, &[v], || {
+                    format!(
+                        "{}, written by an attempt that definitely failed",
                         self.value(v)
-                    );
-                    self.cite(self.observer_ref(o), &[v], text)
+                    )
                 });
                 return Seen::Skip;
             }
             Status::Ok | Status::Info | Status::Invoked => {}
         }
         if i.key != UNKNOWN && i.key != key {
-            f.add(AnomalyClass::NonSnapshotRead, || {
-                let text = format!(
-                    "{} saw {} = {}, a value written to key {}",
-                    self.who(o),
-                    self.key(key),
+            self.flag_seen(f, AnomalyClass::NonSnapshotRead, o, key, &[v], || {
+                format!(
+                    "{}, a value written to key {}",
                     self.value(v),
                     self.key(i.key)
-                );
-                self.cite(self.observer_ref(o), &[v], text)
+                )
             });
             return Seen::Skip;
         }
@@ -578,15 +623,15 @@ fn duplicate_txn_ids(ctx: &Ctx, f: &mut Findings) {
     acked.sort();
     for g in groups(&acked, |e| e.0).filter(|g| g.len() > 1) {
         f.add(AnomalyClass::DuplicateTxnId, || {
-            let ws: Vec<u32> = g.iter().map(|e| e.1).collect();
-            let names: Vec<String> = ws.iter().map(|&v| ctx.write_name(v)).collect();
-            let text = format!(
-                "{} acknowledged commits carry txn id {}: {}",
-                g.len(),
-                g[0].0,
-                names.join(", ")
-            );
-            ctx.cite(None, &ws, text)
+            ctx.cite_group(
+                g,
+                usize::MAX,
+                |v| ctx.write_name(v),
+                |names| {
+                    let n = g.len();
+                    format!("{n} acknowledged commits carry txn id {}: {names}", g[0].0)
+                },
+            )
         });
     }
 }
@@ -610,20 +655,11 @@ fn lost_updates(ctx: &Ctx, f: &mut Findings) -> Vec<u32> {
                 fork[e.1 as usize] = group_id;
             }
             f.add(AnomalyClass::LostUpdate, || {
-                let ws: Vec<u32> = g.iter().map(|e| e.1).collect();
-                let names: Vec<String> = ws
-                    .iter()
-                    .take(MAX_OPS)
-                    .map(|&v| ctx.version(ctx.info[v as usize].placed.map(|t| (t, v))))
-                    .collect();
-                let text = format!(
-                    "{} committed writes of {} all read {}: {}",
-                    g.len(),
-                    ctx.key(key),
-                    ctx.value(g[0].0),
-                    names.join(", ")
-                );
-                ctx.cite(None, &ws, text)
+                let version = |v: u32| ctx.version(ctx.info[v as usize].placed.map(|t| (t, v)));
+                ctx.cite_group(g, MAX_OPS, version, |names| {
+                    let (n, key, read) = (g.len(), ctx.key(key), ctx.value(g[0].0));
+                    format!("{n} committed writes of {key} all read {read}: {names}")
+                })
             });
         }
     }
@@ -650,19 +686,18 @@ fn lost_updates(ctx: &Ctx, f: &mut Findings) -> Vec<u32> {
             continue;
         }
         f.add(AnomalyClass::LostUpdate, || {
-            let ws: Vec<u32> = g.iter().map(|e| e.1).collect();
-            let names: Vec<String> = ws
-                .iter()
-                .take(MAX_OPS)
-                .map(|&v| ctx.write_name(v))
-                .collect();
-            let text = format!(
-                "{} committed writes are based on the same snapshot {}: {}",
-                g.len(),
-                g[0].0,
-                names.join(", ")
-            );
-            ctx.cite(None, &ws, text)
+            ctx.cite_group(
+                g,
+                MAX_OPS,
+                |v| ctx.write_name(v),
+                |names| {
+                    let n = g.len();
+                    format!(
+                        "{n} committed writes are based on the same snapshot {}: {names}",
+                        g[0].0
+                    )
+                },
+            )
         });
     }
     fork
@@ -762,38 +797,18 @@ fn writer_reads(ctx: &Ctx, f: &mut Findings, fork: &[u32]) {
                         ctx.cite(None, &[p.1, w], text)
                     });
                 }
-                _ => {
-                    f.add(AnomalyClass::NonSnapshotRead, || {
-                        let text = format!(
-                            "{} (txn {txn}) read {} = {} but the previous committed version is {}",
-                            ctx.who(o),
-                            ctx.key(a.key),
-                            ctx.version(got),
-                            ctx.version(pred)
-                        );
-                        let ws = [w, got.map_or(ABSENT, |g| g.1), pred.map_or(ABSENT, |p| p.1)];
-                        ctx.cite(None, &ws, text)
-                    });
-                }
+                _ => ctx.flag_writer_read(f, w, got, pred, |got, pred| {
+                    let (who, key) = (ctx.who(o), ctx.key(a.key));
+                    format!("{who} (txn {txn}) read {key} = {got} but the previous committed version is {pred}")
+                }),
             }
         } else if let Some(s) = a.snapshot {
             let expected = ctx.chains.at(a.key, s);
             if differs(seen, expected) {
-                f.add(AnomalyClass::NonSnapshotRead, || {
-                    let got = seen_version(seen);
-                    let text = format!(
-                        "{} at snapshot {s} read {} = {} but the state after txn {s} is {}",
-                        ctx.who(o),
-                        ctx.key(a.key),
-                        ctx.version(got),
-                        ctx.version(expected)
-                    );
-                    let ws = [
-                        w,
-                        got.map_or(ABSENT, |g| g.1),
-                        expected.map_or(ABSENT, |e| e.1),
-                    ];
-                    ctx.cite(None, &ws, text)
+                let got = seen_version(seen);
+                ctx.flag_writer_read(f, w, got, expected, |got, expected| {
+                    let (who, key) = (ctx.who(o), ctx.key(a.key));
+                    format!("{who} at snapshot {s} read {key} = {got} but the state after txn {s} is {expected}")
                 });
             }
         }

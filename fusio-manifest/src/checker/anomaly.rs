@@ -2,12 +2,12 @@
 
 use std::fmt;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::history::{OpKind, Outcome};
 
 /// The kinds of isolation anomaly the checker detects, in report (and CSV column) order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AnomalyClass {
     /// G1a: a value written by a definitely failed (`fail`) attempt was observed.
@@ -82,7 +82,7 @@ impl fmt::Display for AnomalyClass {
 }
 
 /// One operation that takes part in an anomaly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpRef {
     /// Client id.
     pub client: String,
@@ -124,14 +124,14 @@ impl fmt::Display for OpRef {
 }
 
 /// One anomaly: its class, the operations that prove it, and a one-line explanation.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Anomaly {
     /// What kind of anomaly.
     pub class: AnomalyClass,
-    /// The operations involved (the observer first, then the writers it concerns).
-    pub ops: Vec<OpRef>,
     /// One line saying what was expected and what happened.
     pub explanation: String,
+    /// The operations involved (the observer first, then the writers it concerns).
+    pub ops: Vec<OpRef>,
 }
 
 impl fmt::Display for Anomaly {

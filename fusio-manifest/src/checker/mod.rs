@@ -35,16 +35,29 @@
 //!   non-monotonic read (and not also as a real-time violation).
 //! - Reads listed by a read operation that did not end `ok` are checked like the others (the
 //!   system did return them). Indeterminate or failed sessions still count for real time.
-//! - Without a `final` event the lost-write and txn-count checks do not run (fully), no write
-//!   is inferred committed (HEAD is unknown), and the report is not valid.
+//! - Without a `final` event the lost-write and txn-count checks do not run (fully) and no
+//!   write is inferred committed (HEAD is unknown).
 //!
 //! Inconsistencies of the history itself (an attempt completed twice, two `final` events, an
-//! `ok` read without a snapshot) are listed as problems and also make the report invalid.
+//! `ok` read without a snapshot) are listed as problems.
+//!
+//! # Verdict
+//!
+//! [`CheckReport::verdict`] is three-state: `FAIL` when any anomaly was found (anomalies are
+//! definitive, with or without a final state); else `UNKNOWN` (with the reason) when the history
+//! has no `final` event or has problems; else `PASS`.
+//!
+//! # Anomaly files
+//!
+//! [`CheckReport::anomalies_jsonl`] writes the anomalies kept by a report as JSON Lines (one
+//! [`Anomaly`] a line, then `{"truncated": N}` when more were found than kept);
+//! [`read_anomalies`] reads such a file back and [`print_anomaly_files`] prints it again.
 
 mod analysis;
 mod anomaly;
 mod intern;
 mod report;
+mod saved;
 mod synth;
 #[cfg(test)]
 mod tests;
@@ -54,7 +67,10 @@ use std::ops::Range;
 use std::path::Path;
 
 pub use anomaly::{Anomaly, AnomalyClass, OpRef};
-pub use report::{CheckReport, VerificationRow};
+pub use report::{CheckReport, Verdict, VerificationRow};
+pub use saved::{
+    print_anomaly_files, read_anomalies, write_saved_anomalies, AnomalyFileError, AnomalyLine,
+};
 pub use synth::synthetic_history;
 
 use crate::history::{read_history, Event, HistoryError, OpKind, Outcome};
@@ -98,6 +114,16 @@ struct Attempt {
     read_done: bool,
     /// An `invoke` was recorded.
     invoked: bool,
+}
+
+impl From<Outcome> for Status {
+    fn from(outcome: Outcome) -> Self {
+        match outcome {
+            Outcome::Ok => Status::Ok,
+            Outcome::Fail => Status::Fail,
+            Outcome::Info => Status::Info,
+        }
+    }
 }
 
 impl Attempt {
@@ -277,33 +303,20 @@ impl Checker {
                     Some(id) if read_done => self.observe(id),
                     _ => ABSENT,
                 };
-                let v = self.value(wrote);
-                let a = &mut self.writes[v as usize];
-                if matches!(a.status, Status::Ok | Status::Fail | Status::Info) {
-                    self.problems
-                        .add(|| format!("write attempt with value id {wrote} completed twice"));
-                    return;
-                }
-                a.client = client;
-                a.op = op;
-                a.attempt = attempt;
-                a.key = key;
-                a.status = match outcome {
-                    Outcome::Ok => Status::Ok,
-                    Outcome::Fail => Status::Fail,
-                    Outcome::Info => Status::Info,
+                let completed = Attempt {
+                    other: UNKNOWN,
+                    client,
+                    key,
+                    attempt,
+                    read,
+                    op,
+                    snapshot: snapshot_txn,
+                    txn_id,
+                    status: outcome.into(),
+                    read_done,
+                    invoked: false,
                 };
-                a.snapshot = snapshot_txn;
-                a.read_done = read_done;
-                a.read = read;
-                a.txn_id = txn_id;
-                match (outcome, txn_id, snapshot_txn) {
-                    (Outcome::Ok, Some(txn), _) => {
-                        self.evidence.push((t_us, txn, Evidence::Ack(v)));
-                    }
-                    (_, _, Some(s)) => self.evidence.push((t_us, s, Evidence::WriteSession(v))),
-                    _ => {}
-                }
+                self.on_write(wrote, completed, t_us);
             }
             Event::Read {
                 client: ref name,
@@ -316,56 +329,99 @@ impl Checker {
                 error: _,
             } => {
                 let client = self.clients.intern(name);
-                let pending = match self.pending_read.get_mut(client as usize) {
-                    Some(p) if p.is_some_and(|p| p.0 == op) => p.take().map(|p| p.1),
-                    _ => self.pending_reads.remove(&(client, op)),
-                };
-                let index = next_id(self.reads.len());
-                if let Some(pos) = pending {
-                    self.sessions[pos].1 = Session::Read(index);
-                }
-                if let Some(s) = snapshot_txn {
-                    self.evidence.push((t_us, s, Evidence::ReadSession(index)));
-                }
-                let start = self.obs.len();
-                for (key, value) in reads {
-                    let key = self.keys.intern(key);
-                    let value = match value {
-                        Some(id) => self.observe(id),
-                        None => ABSENT,
-                    };
-                    self.obs.push((key, value));
-                }
-                if outcome == Outcome::Ok && snapshot_txn.is_none() {
-                    self.problems
-                        .add(|| format!("read {name} op {op} is ok but has no snapshot_txn"));
-                }
-                self.reads.push(ReadOp {
+                let obs = self.record_observations(reads);
+                let read = ReadOp {
                     client,
                     op,
                     snapshot: snapshot_txn,
                     outcome,
                     scan,
-                    obs: start..self.obs.len(),
-                });
+                    obs,
+                };
+                self.on_read(name, read, t_us);
             }
             Event::Final {
                 t_us: _,
                 head_txn,
                 ref state,
-            } => {
-                if self.final_state.is_some() {
-                    self.problems
-                        .add(|| "more than one final event; the first one is used".to_string());
-                    return;
-                }
-                let state = state
-                    .iter()
-                    .map(|(key, value)| (self.keys.intern(key), self.observe(value)))
-                    .collect();
-                self.final_state = Some(FinalState { head_txn, state });
-            }
+            } => self.on_final(head_txn, state),
         }
+    }
+
+    /// Records the completion of the write attempt that wrote value id `wrote`, completed at
+    /// `t_us`. `completed` holds what the completion says; the attempt keeps its own `other`
+    /// and `invoked`.
+    fn on_write(&mut self, wrote: &str, completed: Attempt, t_us: u64) {
+        let v = self.value(wrote);
+        let a = &mut self.writes[v as usize];
+        if matches!(a.status, Status::Ok | Status::Fail | Status::Info) {
+            self.problems
+                .add(|| format!("write attempt with value id {wrote} completed twice"));
+            return;
+        }
+        *a = Attempt {
+            other: a.other,
+            invoked: a.invoked,
+            ..completed
+        };
+        match (completed.status, completed.txn_id, completed.snapshot) {
+            (Status::Ok, Some(txn), _) => {
+                self.evidence.push((t_us, txn, Evidence::Ack(v)));
+            }
+            (_, _, Some(s)) => self.evidence.push((t_us, s, Evidence::WriteSession(v))),
+            _ => {}
+        }
+    }
+
+    /// Appends the `(key, value id)` observations of one read operation to
+    /// [`Checker::obs`] and returns where they are.
+    fn record_observations(&mut self, reads: &[(String, Option<String>)]) -> Range<usize> {
+        let start = self.obs.len();
+        for (key, value) in reads {
+            let key = self.keys.intern(key);
+            let value = match value {
+                Some(id) => self.observe(id),
+                None => ABSENT,
+            };
+            self.obs.push((key, value));
+        }
+        start..self.obs.len()
+    }
+
+    /// Records the completed read operation `read` of client `name`, completed at `t_us`: ends
+    /// its pending session and notes what its snapshot shows about real time.
+    fn on_read(&mut self, name: &str, read: ReadOp, t_us: u64) {
+        let (client, op) = (read.client, read.op);
+        let pending = match self.pending_read.get_mut(client as usize) {
+            Some(p) if p.is_some_and(|p| p.0 == op) => p.take().map(|p| p.1),
+            _ => self.pending_reads.remove(&(client, op)),
+        };
+        let index = next_id(self.reads.len());
+        if let Some(pos) = pending {
+            self.sessions[pos].1 = Session::Read(index);
+        }
+        if let Some(s) = read.snapshot {
+            self.evidence.push((t_us, s, Evidence::ReadSession(index)));
+        }
+        if read.outcome == Outcome::Ok && read.snapshot.is_none() {
+            self.problems
+                .add(|| format!("read {name} op {op} is ok but has no snapshot_txn"));
+        }
+        self.reads.push(read);
+    }
+
+    /// Records the final state (only the first `final` event counts).
+    fn on_final(&mut self, head_txn: u64, state: &[(String, String)]) {
+        if self.final_state.is_some() {
+            self.problems
+                .add(|| "more than one final event; the first one is used".to_string());
+            return;
+        }
+        let state = state
+            .iter()
+            .map(|(key, value)| (self.keys.intern(key), self.observe(value)))
+            .collect();
+        self.final_state = Some(FinalState { head_txn, state });
     }
 
     fn on_invoke(
@@ -551,18 +607,23 @@ pub fn check<E: Borrow<Event>>(events: impl IntoIterator<Item = E>) -> CheckRepo
     checker.finish()
 }
 
+/// Streams and checks one history file (see [`Checker`]).
+pub fn check_file(path: impl AsRef<Path>) -> Result<CheckReport, HistoryError> {
+    let mut checker = Checker::new();
+    for event in read_history(path) {
+        checker.feed(&event?);
+    }
+    Ok(checker.finish())
+}
+
 /// What `check-history` does: streams and checks each history file, prints its console
-/// report (labelled with the path), and returns whether every one is valid. Stops at the first
-/// file that cannot be read or has a malformed line.
+/// report (labelled with the path), and returns whether every verdict is `PASS`. Stops at the
+/// first file that cannot be read or has a malformed line.
 pub fn check_files<P: AsRef<Path>>(paths: &[P]) -> Result<bool, HistoryError> {
     let mut all_valid = true;
     for path in paths {
         let path = path.as_ref();
-        let mut checker = Checker::new();
-        for event in read_history(path) {
-            checker.feed(&event?);
-        }
-        let report = checker.finish();
+        let report = check_file(path)?;
         report.print_console(&path.display().to_string());
         all_valid &= report.is_valid();
     }

@@ -1,5 +1,7 @@
-//! The check report: counts, examples, console output and the verification CSV row.
+//! The check report: counts, examples, the verdict, console output and the verification CSV
+//! row.
 
+use std::fmt;
 use std::io::{self, Write};
 
 use serde::Serialize;
@@ -58,11 +60,32 @@ pub struct CheckReport {
     problems: Vec<String>,
 }
 
-/// One row of the verification CSV (columns in this order).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// The outcome of a check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// No anomaly, a consistent history and a final state: every check ran and found nothing.
+    Pass,
+    /// At least one anomaly was found (anomalies are definitive, even without a final state).
+    Fail,
+    /// No anomaly was found, but the history does not allow a conclusion; the reason says why.
+    Unknown(String),
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Pass => f.write_str("PASS"),
+            Verdict::Fail => f.write_str("FAIL"),
+            Verdict::Unknown(reason) => write!(f, "UNKNOWN: {reason}"),
+        }
+    }
+}
+
+/// One row of the verification CSV (columns in this order, see [`VerificationRow::header`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerificationRow {
-    /// Scenario name.
-    pub scenario: String,
+    /// The run's configuration (scenario) label, as in the other result files.
+    pub config_label: String,
     /// Completed operations checked.
     pub ops_checked: u64,
     /// Count of [`AnomalyClass::AbortedRead`].
@@ -85,8 +108,19 @@ pub struct VerificationRow {
     pub duplicate_key: u64,
     /// Count of [`AnomalyClass::TxnCountMismatch`].
     pub txn_count_mismatch: u64,
-    /// `PASS` if [`CheckReport::is_valid`], else `FAIL`.
+    /// The [`Verdict`] as displayed: `PASS`, `FAIL` or `UNKNOWN: <reason>`.
     pub verdict: String,
+}
+
+impl VerificationRow {
+    /// The CSV header a row serializes to: `config_label`, `ops_checked`, the
+    /// [`AnomalyClass::ALL`] names, `verdict`.
+    pub fn header() -> Vec<&'static str> {
+        let mut header = vec!["config_label", "ops_checked"];
+        header.extend(AnomalyClass::ALL.iter().map(|c| c.name()));
+        header.push("verdict");
+        header
+    }
 }
 
 impl CheckReport {
@@ -173,16 +207,35 @@ impl CheckReport {
         (self.problem_count, &self.problems)
     }
 
-    /// True iff no anomaly was found, the history is consistent, and it has a `final` event.
-    pub fn is_valid(&self) -> bool {
-        self.total_anomalies() == 0 && self.problem_count == 0 && self.final_present()
+    /// The verdict: `Fail` if any anomaly was found; else `Unknown` if the history has no
+    /// `final` event or is inconsistent ([`CheckReport::problems`]); else `Pass`.
+    pub fn verdict(&self) -> Verdict {
+        if self.total_anomalies() > 0 {
+            Verdict::Fail
+        } else if !self.final_present() {
+            Verdict::Unknown("no final state could be read".to_string())
+        } else if self.problem_count > 0 {
+            let n = self.problem_count;
+            let problems = if n == 1 { "problem" } else { "problems" };
+            Verdict::Unknown(format!(
+                "the history itself is inconsistent ({n} {problems})"
+            ))
+        } else {
+            Verdict::Pass
+        }
     }
 
-    /// The verification CSV row for `scenario`.
-    pub fn verification_row(&self, scenario: &str) -> VerificationRow {
+    /// True iff the verdict is `Pass`: no anomaly was found, the history is consistent, and it
+    /// has a `final` event.
+    pub fn is_valid(&self) -> bool {
+        self.verdict() == Verdict::Pass
+    }
+
+    /// The verification CSV row for the run labelled `config_label`.
+    pub fn verification_row(&self, config_label: &str) -> VerificationRow {
         let c = |class| self.count(class);
         VerificationRow {
-            scenario: scenario.to_string(),
+            config_label: config_label.to_string(),
             ops_checked: self.stats.ops_checked,
             aborted_read: c(AnomalyClass::AbortedRead),
             lost_write: c(AnomalyClass::LostWrite),
@@ -194,7 +247,7 @@ impl CheckReport {
             garbage_read: c(AnomalyClass::GarbageRead),
             duplicate_key: c(AnomalyClass::DuplicateKey),
             txn_count_mismatch: c(AnomalyClass::TxnCountMismatch),
-            verdict: if self.is_valid() { "PASS" } else { "FAIL" }.to_string(),
+            verdict: self.verdict().to_string(),
         }
     }
 
@@ -206,69 +259,81 @@ impl CheckReport {
     }
 
     /// Writes the console report: one ✅/❌ line per check with counts, the example anomalies
-    /// of each failed check, and the verdict.
+    /// of each failed check, the history's problems, and the verdict.
     pub fn write_console(&self, out: &mut impl Write, label: &str) -> io::Result<()> {
-        use AnomalyClass as C;
-        let s = &self.stats;
         writeln!(
             out,
             "== isolation check [{label}]: {} operations checked ==",
-            s.ops_checked
+            self.stats.ops_checked
         )?;
-        if self.final_present() && self.count(C::LostWrite) == 0 {
-            writeln!(
-                out,
-                "✅ All successful writes accounted for ({} acknowledged writes)",
-                s.acknowledged_writes
-            )?;
-        } else if !self.final_present() {
-            writeln!(
+        self.write_lost_writes(out)?;
+        self.write_committed_reads(out)?;
+        self.write_monotonic_reads(out)?;
+        self.write_other_checks(out)?;
+        self.write_problems(out)?;
+        writeln!(
+            out,
+            "Verdict [{label}]: {} ({} anomalies)",
+            self.verdict(),
+            self.total_anomalies()
+        )
+    }
+
+    /// The lost-write check, which needs the final state.
+    fn write_lost_writes(&self, out: &mut impl Write) -> io::Result<()> {
+        if !self.final_present() {
+            return writeln!(
                 out,
                 "❌ Could not verify that successful writes are accounted for: the history has no final state"
-            )?;
-        } else {
-            writeln!(
-                out,
-                "❌ Lost writes: {} ({} acknowledged writes)",
-                self.count(C::LostWrite),
-                s.acknowledged_writes
-            )?;
-            self.write_examples(out, C::LostWrite)?;
+            );
         }
-        let uncommitted = self.count(C::AbortedRead) + self.count(C::GarbageRead);
-        if uncommitted == 0 {
-            writeln!(
-                out,
-                "✅ Readers only observed committed data ({} reads, {} values)",
-                s.read_ops, s.values_read
-            )?;
-        } else {
-            writeln!(
-                out,
-                "❌ Uncommitted or unknown data observed: {} aborted_read, {} garbage_read ({} reads, {} values)",
-                self.count(C::AbortedRead),
-                self.count(C::GarbageRead),
-                s.read_ops,
-                s.values_read
-            )?;
-            self.write_examples(out, C::AbortedRead)?;
-            self.write_examples(out, C::GarbageRead)?;
-        }
-        if self.count(C::NonMonotonicRead) == 0 {
-            writeln!(
-                out,
-                "✅ Monotonic reads verified for all readers ({} readers)",
-                s.readers
-            )?;
-        } else {
-            writeln!(
-                out,
-                "❌ Non-monotonic reads: {} ({} readers)",
-                self.count(C::NonMonotonicRead),
-                s.readers
-            )?;
-            self.write_examples(out, C::NonMonotonicRead)?;
-        }
+        let acknowledged = self.stats.acknowledged_writes;
+        self.write_check(
+            out,
+            &[AnomalyClass::LostWrite],
+            format_args!(
+                "All successful writes accounted for ({acknowledged} acknowledged writes)"
+            ),
+            format_args!(
+                "Lost writes: {} ({acknowledged} acknowledged writes)",
+                self.count(AnomalyClass::LostWrite)
+            ),
+        )
+    }
+
+    /// Whether readers only observed committed data.
+    fn write_committed_reads(&self, out: &mut impl Write) -> io::Result<()> {
+        let s = &self.stats;
+        let values = format!("{} reads, {} values", s.read_ops, s.values_read);
+        self.write_check(
+            out,
+            &[AnomalyClass::AbortedRead, AnomalyClass::GarbageRead],
+            format_args!("Readers only observed committed data ({values})"),
+            format_args!(
+                "Uncommitted or unknown data observed: {} aborted_read, {} garbage_read ({values})",
+                self.count(AnomalyClass::AbortedRead),
+                self.count(AnomalyClass::GarbageRead),
+            ),
+        )
+    }
+
+    /// Whether every reader's reads were monotonic.
+    fn write_monotonic_reads(&self, out: &mut impl Write) -> io::Result<()> {
+        let readers = self.stats.readers;
+        self.write_check(
+            out,
+            &[AnomalyClass::NonMonotonicRead],
+            format_args!("Monotonic reads verified for all readers ({readers} readers)"),
+            format_args!(
+                "Non-monotonic reads: {} ({readers} readers)",
+                self.count(AnomalyClass::NonMonotonicRead)
+            ),
+        )
+    }
+
+    /// One line per remaining class (and whether its check ran), with its examples.
+    fn write_other_checks(&self, out: &mut impl Write) -> io::Result<()> {
+        use AnomalyClass as C;
         for class in [
             C::LostUpdate,
             C::DuplicateTxnId,
@@ -287,36 +352,64 @@ impl CheckReport {
             }
             self.write_examples(out, class)?;
         }
-        if self.problem_count > 0 {
-            writeln!(
-                out,
-                "❌ The history itself is inconsistent ({} problems):",
-                self.problem_count
-            )?;
-            for p in &self.problems {
-                writeln!(out, "    - {p}")?;
-            }
-        }
-        let verdict = if self.is_valid() { "PASS" } else { "FAIL" };
-        writeln!(
-            out,
-            "Verdict [{label}]: {verdict} ({} anomalies)",
-            self.total_anomalies()
-        )
+        Ok(())
     }
 
-    fn write_examples(&self, out: &mut impl Write, class: AnomalyClass) -> io::Result<()> {
-        let shown: Vec<&Anomaly> = self.examples.iter().filter(|a| a.class == class).collect();
-        for a in &shown {
-            writeln!(out, "    - [{}] {}", a.class, a.explanation)?;
-            for op in &a.ops {
-                writeln!(out, "        op: {op}")?;
-            }
+    /// The inconsistencies of the history itself, if any.
+    fn write_problems(&self, out: &mut impl Write) -> io::Result<()> {
+        if self.problem_count == 0 {
+            return Ok(());
         }
-        let n = self.count(class);
-        if n > shown.len() as u64 {
-            writeln!(out, "    ... and {} more", n - shown.len() as u64)?;
+        writeln!(
+            out,
+            "❌ The history itself is inconsistent ({} problems):",
+            self.problem_count
+        )?;
+        for p in &self.problems {
+            writeln!(out, "    - {p}")?;
         }
         Ok(())
     }
+
+    /// One check's line: `✅ passed` when no anomaly of `classes` was found, else `❌ failed`
+    /// followed by the examples of each of `classes`.
+    fn write_check(
+        &self,
+        out: &mut impl Write,
+        classes: &[AnomalyClass],
+        passed: fmt::Arguments<'_>,
+        failed: fmt::Arguments<'_>,
+    ) -> io::Result<()> {
+        if classes.iter().all(|&class| self.count(class) == 0) {
+            return writeln!(out, "✅ {passed}");
+        }
+        writeln!(out, "❌ {failed}")?;
+        for &class in classes {
+            self.write_examples(out, class)?;
+        }
+        Ok(())
+    }
+
+    fn write_examples(&self, out: &mut impl Write, class: AnomalyClass) -> io::Result<()> {
+        let mut shown = 0u64;
+        for a in self.examples.iter().filter(|a| a.class == class) {
+            write_anomaly(out, a)?;
+            shown += 1;
+        }
+        let n = self.count(class);
+        if n > shown {
+            writeln!(out, "    ... and {} more", n - shown)?;
+        }
+        Ok(())
+    }
+}
+
+/// One anomaly as the console report lists it: its class and explanation, then its
+/// operations, one a line.
+pub(super) fn write_anomaly(out: &mut impl Write, a: &Anomaly) -> io::Result<()> {
+    writeln!(out, "    - [{}] {}", a.class, a.explanation)?;
+    for op in &a.ops {
+        writeln!(out, "        op: {op}")?;
+    }
+    Ok(())
 }

@@ -1,14 +1,15 @@
-//! Console reports of sweeps: the plan's summary table, retry verdicts, success criteria, and
-//! the best and worst configurations of a comprehensive sweep.
+//! Console reports of sweeps: the plan's summary table, retry verdicts, success criteria, the
+//! liveness report, and the best and worst configurations of a comprehensive sweep.
 
 use std::time::Duration;
 
 use crate::chaos::recovery::longest_commit_gap;
 use crate::chaos::ChaosScenario;
 use crate::checker::AnomalyClass;
+use crate::checker::Verdict;
 use crate::metrics::MetricsSummary;
 use crate::runner::ScenarioOutcome;
-use crate::utils::BEST_MAX_FAILURE_RATE;
+use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
 use crate::workload::RunResult;
 
 /// Prints the plan's table: Scenario, Failure%, WriteTPS, P99(ms), RetrySucc%, RetryFail%.
@@ -128,7 +129,8 @@ fn met(ok: bool) -> &'static str {
 }
 
 /// Prints the plan's success criteria, each met or not with the measured value. Returns
-/// nothing: only crashes and isolation anomalies fail a test; the rest are findings.
+/// nothing: only crashes and isolation verdicts other than PASS fail a test; the rest are
+/// findings.
 pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, png_written: bool) {
     let ok: Vec<&RunResult> = outcomes
         .iter()
@@ -141,20 +143,48 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
         met(ok.len() == total),
         ok.len()
     );
+    criterion_isolation(&ok, total);
+    criterion_failure_rate(&ok);
+    criterion_retries(&ok);
+    criterion_recovery(&ok);
+    criterion_corruption(&ok);
+    println!(
+        "{} 7. CSV and PNG written: csv {}, png {}",
+        met(csv_written && png_written),
+        if csv_written { "yes" } else { "no" },
+        if png_written { "yes" } else { "no" }
+    );
+}
+
+fn criterion_isolation(ok: &[&RunResult], total: usize) {
     let invalid = ok.iter().filter(|r| r.is_invalid()).count();
     let valid = ok
         .iter()
         .filter(|r| !r.is_invalid() && r.check.is_valid())
         .count();
+    let unknown = ok
+        .iter()
+        .filter(|r| !r.is_invalid() && matches!(r.check.verdict(), Verdict::Unknown(_)))
+        .count();
+    let mut notes = Vec::new();
+    if invalid > 0 {
+        notes.push(format!("{invalid} INVALID: harness fault, not judged"));
+    }
+    if unknown > 0 {
+        notes.push(format!("{unknown} UNKNOWN: could not be judged"));
+    }
     println!(
         "{} 2. isolation verified: {valid}/{total} scenarios{}",
         met(valid == total),
-        if invalid > 0 {
-            format!(" ({invalid} INVALID: harness fault, not judged)")
-        } else {
+        if notes.is_empty() {
             String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
         }
     );
+}
+
+fn criterion_failure_rate(ok: &[&RunResult]) {
     let worst = ok
         .iter()
         .map(|r| (&r.summary.config_label, r.summary.precondition_failure_rate))
@@ -170,6 +200,9 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
             met(false)
         ),
     }
+}
+
+fn criterion_retries(ok: &[&RunResult]) {
     let with_retries: Vec<&MetricsSummary> = ok
         .iter()
         .filter(|r| r.counts.precondition_failures > 0)
@@ -184,6 +217,9 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
         met(with_retries.is_empty() || above * 2 > with_retries.len()),
         with_retries.len()
     );
+}
+
+fn criterion_recovery(ok: &[&RunResult]) {
     // A block with no commit before it has no rate to recover to; it is left out.
     let blocks: Vec<_> = ok
         .iter()
@@ -201,24 +237,22 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
             .map(|ms| format!(", slowest {ms} ms"))
             .unwrap_or_default()
     );
-    let corruption: u64 = ok
+}
+
+fn criterion_corruption(ok: &[&RunResult]) {
+    let judged: Vec<&&RunResult> = ok.iter().filter(|r| !r.is_invalid()).collect();
+    let corruption: u64 = judged
         .iter()
-        .filter(|r| !r.is_invalid())
         .map(|r| {
             r.check.count(AnomalyClass::LostWrite)
                 + r.check.count(AnomalyClass::DuplicateKey)
                 + r.check.count(AnomalyClass::GarbageRead)
         })
         .sum();
+    let all_valid = ok.iter().all(|r| !r.is_invalid() && r.check.is_valid());
     println!(
         "{} 6. no data corruption (lost writes, duplicate keys, garbage reads): {corruption} found",
-        met(corruption == 0 && valid == ok.len())
-    );
-    println!(
-        "{} 7. CSV and PNG written: csv {}, png {}",
-        met(csv_written && png_written),
-        if csv_written { "yes" } else { "no" },
-        if png_written { "yes" } else { "no" }
+        met(corruption == 0 && all_valid)
     );
 }
 
@@ -263,20 +297,13 @@ pub fn print_liveness(
     }
 }
 
-/// Prints the 5 best and 5 worst configurations by the best-config rule.
+/// Prints the 5 best and 5 worst configurations by the best-config rule ([`rank`]).
 pub fn print_best_and_worst(outcomes: &[ScenarioOutcome]) {
     let mut rows: Vec<&MetricsSummary> = outcomes
         .iter()
         .filter_map(|o| o.result.as_ref().ok().map(|r| &r.summary))
         .collect();
-    let rank = |a: &&MetricsSummary, b: &&MetricsSummary| {
-        let qa = a.precondition_failure_rate <= BEST_MAX_FAILURE_RATE;
-        let qb = b.precondition_failure_rate <= BEST_MAX_FAILURE_RATE;
-        qb.cmp(&qa)
-            .then(b.write_tps.total_cmp(&a.write_tps))
-            .then(a.write_p99_ms.total_cmp(&b.write_p99_ms))
-    };
-    rows.sort_by(rank);
+    rows.sort_by(|a, b| rank(a, b));
     let line = |s: &MetricsSummary| {
         println!(
             "  {:<36} failure {:>6.2}%  write_tps {:>7.2}  p99 {:>8.1} ms  read_tps {:>7.2}",

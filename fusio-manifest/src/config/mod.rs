@@ -1,0 +1,288 @@
+//! Every environment variable the harness reads, in one table, and the one place that reads
+//! them.
+//!
+//! [`VARS`] lists each variable with its default and meaning (README's configuration table is
+//! checked against it by a test). [`Settings::from_env`] reads the process environment once
+//! and returns everything a run needs, parsed and checked; the other modules receive values
+//! and never read the environment themselves. A bad value stops the run with one line naming
+//! the variable; an unknown `CHAOS_*` / `FUSIO_CHAOS_*` variable gets a warning naming the
+//! closest known one.
+
+mod settings;
+mod workload;
+
+pub use settings::{parse_scenarios, BackendChoice, Settings, WorkloadOverrides};
+pub use workload::WorkloadConfig;
+
+/// A bad or missing environment variable.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ConfigError {
+    /// The variable is set to something unusable.
+    #[error("invalid {var}={value:?}: {reason}")]
+    Invalid {
+        /// Variable name.
+        var: &'static str,
+        /// The value found.
+        value: String,
+        /// Why it is unusable and what is expected.
+        reason: String,
+    },
+    /// A required variable is not set.
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        /// Variable name.
+        var: &'static str,
+        /// What to set.
+        hint: &'static str,
+    },
+}
+
+impl ConfigError {
+    /// An [`ConfigError::Invalid`] with the given reason.
+    pub fn invalid(var: &'static str, value: &str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            var,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// One environment variable: its name, its default and what it means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Var {
+    /// The name, e.g. `CHAOS_NUM_WRITERS`.
+    pub name: &'static str,
+    /// The default, as README states it.
+    pub default: &'static str,
+    /// What it sets.
+    pub meaning: &'static str,
+}
+
+const fn var(name: &'static str, default: &'static str, meaning: &'static str) -> Var {
+    Var {
+        name,
+        default,
+        meaning,
+    }
+}
+
+/// Every environment variable the harness reads, in README's order.
+pub const VARS: &[Var] = &[
+    var("CHAOS_NUM_WRITERS", "4", "writer clients"),
+    var("CHAOS_NUM_READERS", "4", "reader clients"),
+    var("CHAOS_WRITER_RATE", "1", "write ops/s per writer (open loop)"),
+    var(
+        "CHAOS_READER_RATE",
+        "20",
+        "read ops/s per reader (open loop; each read gets 2 keys)",
+    ),
+    var("CHAOS_KEY_POOL_SIZE", "200", "distinct keys"),
+    var(
+        "CHAOS_KEY_OVERLAP_RATIO",
+        "0.5",
+        "share of the pool all writers use, and the chance a write picks from it; otherwise a writer uses its own private slice",
+    ),
+    var(
+        "CHAOS_MAX_RETRY_COUNT",
+        "1",
+        "retries after `PreconditionFailed` (new session each time)",
+    ),
+    var(
+        "CHAOS_RETRY_BACKOFF_MS",
+        "0",
+        "base wait before a retry; doubles per retry, full jitter",
+    ),
+    var("CHAOS_VALUE_SIZE", "1024", "bytes per written value"),
+    var(
+        "CHAOS_DURATION_SECS",
+        "300 sweep, 60 comprehensive/baseline",
+        "duration of each scenario (more than 0)",
+    ),
+    var(
+        "CHAOS_CONFIG",
+        "unset",
+        "`default`: chaos sweep uses the built-in workload instead of `comprehensive_sweep.csv`",
+    ),
+    var(
+        "CHAOS_PARALLEL",
+        "7 chaos, 8 comprehensive",
+        "scenarios run at once (at least 1)",
+    ),
+    var("CHAOS_SEQUENTIAL", "0", "`1`: one scenario at a time"),
+    var(
+        "CHAOS_SCENARIOS",
+        "all",
+        "comma-separated subset, e.g. `baseline,net-block-10s-3x`",
+    ),
+    var(
+        "CHAOS_SEED",
+        "random",
+        "fixes every random choice; printed at start and saved in `STEM/STEM_run.json`",
+    ),
+    var(
+        "CHAOS_OP_TIMEOUT_MS",
+        "unset (2000 in the fault sweep)",
+        "bound on each client step (open session, get, commit, end); fusio's HTTP client has none. A step is never cancelled: past the bound the client stops waiting, and the session's task finishes the step, then ends the session (before commit: the attempt is `fail`) or lets the commit finish (`info`). At least 1",
+    ),
+    var(
+        "CHAOS_FAULT_POINTS",
+        "unset",
+        "targeted S3 faults for every scenario, e.g. `condput:HEAD.json#2=answer_lost;get:segments/#1..=3=stall(2s)` (grammar in `chaos::fault_points`)",
+    ),
+    var("CHAOS_OUTPUT_DIR", "workspace root", "where result files go"),
+    var(
+        "FUSIO_CHAOS_S3_PROFILE",
+        "`s3-standard` (entry points), `none` (fast tests)",
+        "per-operation latency model of the embedded server: `none`, `s3-standard`, `express`",
+    ),
+    var(
+        "FUSIO_CHAOS_BACKEND",
+        "auto",
+        "`embedded` or `s3`; auto = `s3` when AWS keys are set",
+    ),
+    var(
+        "AWS_ACCESS_KEY_ID",
+        "unset",
+        "access key for the `s3` backend (static; no metadata endpoint is probed)",
+    ),
+    var(
+        "AWS_SECRET_ACCESS_KEY",
+        "unset",
+        "secret key for the `s3` backend; never printed or saved",
+    ),
+    var(
+        "AWS_SESSION_TOKEN",
+        "unset",
+        "session token for the `s3` backend; never printed or saved",
+    ),
+    var("AWS_REGION", "ap-southeast-1", "region of the bucket"),
+    var("FUSIO_MANIFEST_BUCKET", "—", "bucket for the `s3` backend"),
+    var(
+        "AWS_ENDPOINT_URL",
+        "unset",
+        "S3-compatible endpoint (path style), e.g. MinIO",
+    ),
+    var(
+        "HTTP_PROXY",
+        "unset",
+        "also `http_proxy`; when set, `NO_PROXY` must hold 127.0.0.1 or the run stops",
+    ),
+    var(
+        "ALL_PROXY",
+        "unset",
+        "also `all_proxy`; when set, `NO_PROXY` must hold 127.0.0.1 or the run stops",
+    ),
+    var(
+        "NO_PROXY",
+        "unset",
+        "also `no_proxy`; hosts that bypass a proxy (`.ci/run` sets `127.0.0.1,localhost`)",
+    ),
+];
+
+/// Variables whose values are secrets: never printed, never saved in provenance.
+pub const SECRET_VARS: &[&str] = &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];
+
+/// README's configuration table as [`VARS`] makes it (a test compares it with README).
+pub fn markdown_table() -> String {
+    let mut out = String::from("| variable | default | meaning |\n| --- | --- | --- |\n");
+    for v in VARS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            v.name, v.default, v.meaning
+        ));
+    }
+    out
+}
+
+/// The `CHAOS_*` / `FUSIO_CHAOS_*` names among `names` that the harness does not read, each
+/// with the closest known name when one is near (a likely typo).
+pub fn unknown_vars(
+    names: impl IntoIterator<Item = String>,
+) -> Vec<(String, Option<&'static str>)> {
+    names
+        .into_iter()
+        .filter(|n| n.starts_with("CHAOS_") || n.starts_with("FUSIO_CHAOS_"))
+        .filter(|n| !VARS.iter().any(|v| v.name == n))
+        .map(|n| {
+            let closest = VARS
+                .iter()
+                .map(|v| (strsim::levenshtein(&n, v.name), v.name))
+                .min()
+                .filter(|(d, _)| *d <= 3)
+                .map(|(_, k)| k);
+            (n, closest)
+        })
+        .collect()
+}
+
+/// The warning printed for an unknown variable.
+pub fn unknown_var_warning(name: &str, closest: Option<&str>) -> String {
+    match closest {
+        Some(k) => {
+            format!("⚠️ {name} is not a variable this harness reads (ignored); did you mean {k}?")
+        }
+        None => {
+            format!("⚠️ {name} is not a variable this harness reads (ignored); README lists them")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_variable_gets_a_warning_naming_the_closest_known_one() {
+        let found = unknown_vars(
+            [
+                "CHAOS_NUM_WRITER",
+                "CHAOS_NUM_WRITERS",
+                "HOME",
+                "CHAOS_ZZZZZZZZZZZZ",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(
+            found,
+            [
+                ("CHAOS_NUM_WRITER".to_string(), Some("CHAOS_NUM_WRITERS")),
+                ("CHAOS_ZZZZZZZZZZZZ".to_string(), None),
+            ]
+        );
+        assert!(
+            unknown_var_warning("CHAOS_NUM_WRITER", Some("CHAOS_NUM_WRITERS"))
+                .contains("did you mean CHAOS_NUM_WRITERS?")
+        );
+    }
+
+    #[test]
+    fn readme_configuration_table_is_the_table_in_code() {
+        let readme = include_str!("../../../README.md");
+        let table = readme
+            .split("## Configuration")
+            .nth(1)
+            .and_then(|t| t.split("\n## ").next())
+            .expect("README has a Configuration section");
+        let rows: String = table
+            .lines()
+            .filter(|l| l.starts_with('|'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            rows,
+            markdown_table(),
+            "README's configuration table differs from config::VARS; paste the expected table \
+             above into README"
+        );
+    }
+
+    #[test]
+    fn every_variable_is_listed_once() {
+        let mut names: Vec<&str> = VARS.iter().map(|v| v.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), VARS.len());
+        assert!(SECRET_VARS.iter().all(|s| names.contains(s)));
+    }
+}

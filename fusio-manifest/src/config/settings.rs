@@ -1,0 +1,459 @@
+//! [`Settings`]: every variable of [`super::VARS`] read once, parsed and checked.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+use super::{unknown_var_warning, unknown_vars, ConfigError, WorkloadConfig, SECRET_VARS, VARS};
+use crate::backend::{S3Settings, DEFAULT_REGION};
+use crate::chaos::fault_points::{parse_fault_points, FaultPoint};
+use crate::chaos::S3LatencyProfile;
+
+/// The variables of one process: the environment, or a fixed list in tests.
+struct Vars(BTreeMap<String, Option<String>>);
+
+impl Vars {
+    /// Trimmed values; `None` for a value that is not UTF-8.
+    fn from_env() -> Self {
+        Self(
+            std::env::vars_os()
+                .filter_map(|(k, v)| {
+                    let k = k.into_string().ok()?;
+                    Some((k, v.into_string().ok().map(|v| v.trim().to_string())))
+                })
+                .collect(),
+        )
+    }
+
+    /// Unset or empty is `None`; a non-UTF-8 value is an error.
+    fn text(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.0.get(var) {
+            None => Ok(None),
+            Some(Some(v)) if v.is_empty() => Ok(None),
+            Some(Some(v)) => Ok(Some(v.clone())),
+            Some(None) => Err(ConfigError::invalid(
+                var,
+                "<non-UTF-8>",
+                "the value must be valid UTF-8",
+            )),
+        }
+    }
+
+    fn parse<T: FromStr>(&self, var: &'static str) -> Result<Option<T>, ConfigError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.text(var)?
+            .map(|raw| {
+                raw.parse::<T>()
+                    .map_err(|e| ConfigError::invalid(var, &raw, e.to_string()))
+            })
+            .transpose()
+    }
+
+    /// A count or bound that must be at least 1.
+    fn positive(&self, var: &'static str) -> Result<Option<u64>, ConfigError> {
+        match self.parse::<u64>(var)? {
+            Some(0) => Err(ConfigError::invalid(var, "0", "must be at least 1")),
+            v => Ok(v),
+        }
+    }
+
+    /// A duration in (fractional) seconds, more than 0.
+    fn duration_secs(&self, var: &'static str) -> Result<Option<Duration>, ConfigError> {
+        let Some(secs) = self.parse::<f64>(var)? else {
+            return Ok(None);
+        };
+        match Duration::try_from_secs_f64(secs) {
+            Ok(d) if !d.is_zero() => Ok(Some(d)),
+            Ok(_) => Err(ConfigError::invalid(
+                var,
+                &secs.to_string(),
+                "must be more than 0 seconds",
+            )),
+            Err(e) => Err(ConfigError::invalid(var, &secs.to_string(), e.to_string())),
+        }
+    }
+
+    /// `1`, `true`, `yes` are true; `0`, `false`, `no` and unset are false.
+    fn flag(&self, var: &'static str) -> Result<bool, ConfigError> {
+        match self.text(var)?.map(|v| v.to_ascii_lowercase()).as_deref() {
+            None | Some("0") | Some("false") | Some("no") => Ok(false),
+            Some("1") | Some("true") | Some("yes") => Ok(true),
+            Some(other) => Err(ConfigError::invalid(var, other, "expected 1/0, true/false")),
+        }
+    }
+
+    /// `var`, or its lower-case spelling.
+    fn either_case(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
+        match self.text(var)? {
+            Some(v) => Ok(Some(v)),
+            None => Ok(self
+                .0
+                .get(&var.to_ascii_lowercase())
+                .cloned()
+                .flatten()
+                .filter(|v| !v.is_empty())),
+        }
+    }
+}
+
+/// `CHAOS_*` overrides of [`WorkloadConfig`] fields; `None` keeps the entry point's value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct WorkloadOverrides {
+    /// `CHAOS_NUM_WRITERS`.
+    pub num_writers: Option<usize>,
+    /// `CHAOS_NUM_READERS`.
+    pub num_readers: Option<usize>,
+    /// `CHAOS_WRITER_RATE`.
+    pub writer_rate: Option<f64>,
+    /// `CHAOS_READER_RATE`.
+    pub reader_rate: Option<f64>,
+    /// `CHAOS_KEY_POOL_SIZE`.
+    pub key_pool_size: Option<usize>,
+    /// `CHAOS_KEY_OVERLAP_RATIO`.
+    pub key_overlap_ratio: Option<f64>,
+    /// `CHAOS_MAX_RETRY_COUNT`.
+    pub max_retry_count: Option<u32>,
+    /// `CHAOS_RETRY_BACKOFF_MS`.
+    pub retry_backoff_ms: Option<u64>,
+    /// `CHAOS_VALUE_SIZE`.
+    pub value_size: Option<usize>,
+    /// `CHAOS_DURATION_SECS`.
+    pub duration: Option<Duration>,
+}
+
+impl WorkloadOverrides {
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        Ok(Self {
+            num_writers: vars.parse("CHAOS_NUM_WRITERS")?,
+            num_readers: vars.parse("CHAOS_NUM_READERS")?,
+            writer_rate: vars.parse("CHAOS_WRITER_RATE")?,
+            reader_rate: vars.parse("CHAOS_READER_RATE")?,
+            key_pool_size: vars.parse("CHAOS_KEY_POOL_SIZE")?,
+            key_overlap_ratio: vars.parse("CHAOS_KEY_OVERLAP_RATIO")?,
+            max_retry_count: vars.parse("CHAOS_MAX_RETRY_COUNT")?,
+            retry_backoff_ms: vars.parse("CHAOS_RETRY_BACKOFF_MS")?,
+            value_size: vars.parse("CHAOS_VALUE_SIZE")?,
+            duration: vars.duration_secs("CHAOS_DURATION_SECS")?,
+        })
+    }
+
+    /// `base` with every override applied, validated (the error names the variable).
+    pub fn apply(&self, base: WorkloadConfig) -> Result<WorkloadConfig, ConfigError> {
+        let c = WorkloadConfig {
+            num_writers: self.num_writers.unwrap_or(base.num_writers),
+            num_readers: self.num_readers.unwrap_or(base.num_readers),
+            writer_rate: self.writer_rate.unwrap_or(base.writer_rate),
+            reader_rate: self.reader_rate.unwrap_or(base.reader_rate),
+            key_pool_size: self.key_pool_size.unwrap_or(base.key_pool_size),
+            key_overlap_ratio: self.key_overlap_ratio.unwrap_or(base.key_overlap_ratio),
+            max_retry_count: self.max_retry_count.unwrap_or(base.max_retry_count),
+            retry_backoff_ms: self.retry_backoff_ms.unwrap_or(base.retry_backoff_ms),
+            value_size: self.value_size.unwrap_or(base.value_size),
+            duration: self.duration.unwrap_or(base.duration),
+        };
+        c.validate()?;
+        Ok(c)
+    }
+}
+
+/// Which store runs use (`FUSIO_CHAOS_BACKEND`, else `s3` when AWS keys are set).
+#[derive(Clone, Debug)]
+pub enum BackendChoice {
+    /// The in-process S3 server on 127.0.0.1.
+    Embedded,
+    /// A real bucket (AWS S3 or an S3-compatible server).
+    S3(S3Settings),
+}
+
+impl BackendChoice {
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        let s3 = match vars.text("FUSIO_CHAOS_BACKEND")?.as_deref() {
+            Some("embedded") => false,
+            Some("s3") => true,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    "FUSIO_CHAOS_BACKEND",
+                    other,
+                    "expected `embedded` or `s3`",
+                ))
+            }
+            None => {
+                vars.text("AWS_ACCESS_KEY_ID")?.is_some()
+                    && vars.text("AWS_SECRET_ACCESS_KEY")?.is_some()
+            }
+        };
+        if !s3 {
+            return Ok(Self::Embedded);
+        }
+        let required = |var: &'static str| {
+            vars.text(var)?.ok_or(ConfigError::Missing {
+                var,
+                hint: "the s3 backend needs AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and \
+                       FUSIO_MANIFEST_BUCKET; unset FUSIO_CHAOS_BACKEND to use the embedded server",
+            })
+        };
+        Ok(Self::S3(S3Settings {
+            access_key: required("AWS_ACCESS_KEY_ID")?,
+            secret_key: required("AWS_SECRET_ACCESS_KEY")?,
+            bucket: required("FUSIO_MANIFEST_BUCKET")?,
+            session_token: vars.text("AWS_SESSION_TOKEN")?,
+            region: vars
+                .text("AWS_REGION")?
+                .unwrap_or_else(|| DEFAULT_REGION.to_string()),
+            endpoint: vars.text("AWS_ENDPOINT_URL")?,
+        }))
+    }
+}
+
+/// Everything a run reads from its environment, parsed and checked.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Workload overrides.
+    pub workload: WorkloadOverrides,
+    /// `CHAOS_CONFIG=default`: the chaos sweep uses the built-in workload.
+    pub builtin_config: bool,
+    /// `CHAOS_PARALLEL`.
+    pub parallel: Option<usize>,
+    /// `CHAOS_SEQUENTIAL=1`.
+    pub sequential: bool,
+    /// `CHAOS_SCENARIOS`: only these labels.
+    pub scenarios: Option<Vec<String>>,
+    /// `CHAOS_SEED`.
+    pub seed: Option<u64>,
+    /// `CHAOS_OP_TIMEOUT_MS`.
+    pub op_timeout: Option<Duration>,
+    /// `CHAOS_FAULT_POINTS`, parsed.
+    pub fault_points: Vec<FaultPoint>,
+    /// `CHAOS_OUTPUT_DIR`.
+    pub output_dir: Option<PathBuf>,
+    /// `FUSIO_CHAOS_S3_PROFILE`.
+    pub s3_profile: Option<S3LatencyProfile>,
+    /// The backend and, for `s3`, its settings.
+    pub backend: BackendChoice,
+    /// Every variable of [`VARS`] that was set, secrets redacted, in table order: what
+    /// provenance records and a replay sets again.
+    pub set: Vec<(&'static str, String)>,
+    /// Warnings for unknown `CHAOS_*` / `FUSIO_CHAOS_*` variables.
+    pub warnings: Vec<String>,
+}
+
+impl Default for Settings {
+    /// Nothing set: every default of [`VARS`], the embedded backend.
+    fn default() -> Self {
+        Self {
+            workload: WorkloadOverrides::default(),
+            builtin_config: false,
+            parallel: None,
+            sequential: false,
+            scenarios: None,
+            seed: None,
+            op_timeout: None,
+            fault_points: Vec::new(),
+            output_dir: None,
+            s3_profile: None,
+            backend: BackendChoice::Embedded,
+            set: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+}
+
+impl Settings {
+    /// Reads the process environment. Call once per entry point.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(&Vars::from_env())
+    }
+
+    /// Reads `pairs` as if they were the whole environment (for tests).
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        Self::read(&Vars(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Some(v.trim().to_string())))
+                .collect(),
+        ))
+    }
+
+    fn read(vars: &Vars) -> Result<Self, ConfigError> {
+        check_proxy(vars)?;
+        let fault_points = match vars.text("CHAOS_FAULT_POINTS")? {
+            Some(spec) => parse_fault_points(&spec)
+                .map_err(|e| ConfigError::invalid("CHAOS_FAULT_POINTS", &spec, e.to_string()))?,
+            None => Vec::new(),
+        };
+        let s3_profile = match vars.text("FUSIO_CHAOS_S3_PROFILE")? {
+            Some(v) => Some(S3LatencyProfile::parse("FUSIO_CHAOS_S3_PROFILE", &v)?),
+            None => None,
+        };
+        let builtin_config = match vars.text("CHAOS_CONFIG")?.as_deref() {
+            None => false,
+            Some("default") => true,
+            Some(other) => {
+                return Err(ConfigError::invalid(
+                    "CHAOS_CONFIG",
+                    other,
+                    "expected `default`, or unset to load comprehensive_sweep.csv",
+                ))
+            }
+        };
+        Ok(Self {
+            workload: WorkloadOverrides::read(vars)?,
+            builtin_config,
+            parallel: vars.positive("CHAOS_PARALLEL")?.map(|n| n as usize),
+            sequential: vars.flag("CHAOS_SEQUENTIAL")?,
+            scenarios: vars
+                .text("CHAOS_SCENARIOS")?
+                .map(|v| parse_scenarios(&v))
+                .transpose()?,
+            seed: vars.parse("CHAOS_SEED")?,
+            op_timeout: vars
+                .positive("CHAOS_OP_TIMEOUT_MS")?
+                .map(Duration::from_millis),
+            fault_points,
+            output_dir: vars.text("CHAOS_OUTPUT_DIR")?.map(PathBuf::from),
+            s3_profile,
+            backend: BackendChoice::read(vars)?,
+            set: set_vars(vars),
+            warnings: unknown_vars(vars.0.keys().cloned())
+                .into_iter()
+                .map(|(name, closest)| unknown_var_warning(&name, closest))
+                .collect(),
+        })
+    }
+}
+
+/// The labels of a `CHAOS_SCENARIOS` value (`a,b`); one that names none (`,`) is refused
+/// rather than running an empty sweep that passes.
+pub fn parse_scenarios(value: &str) -> Result<Vec<String>, ConfigError> {
+    let labels: Vec<String> = value
+        .split(',')
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+        .collect();
+    if labels.is_empty() {
+        return Err(ConfigError::invalid(
+            "CHAOS_SCENARIOS",
+            value,
+            "names no scenario; give comma-separated labels, or unset it to run them all",
+        ));
+    }
+    Ok(labels)
+}
+
+fn set_vars(vars: &Vars) -> Vec<(&'static str, String)> {
+    VARS.iter()
+        .filter_map(|v| {
+            let value = vars.text(v.name).ok().flatten()?;
+            Some(if SECRET_VARS.contains(&v.name) {
+                (v.name, "<redacted>".to_string())
+            } else {
+                (v.name, value)
+            })
+        })
+        .collect()
+}
+
+/// A proxy for everything must not also take loopback traffic: fusio's HTTP client would send
+/// the embedded server's requests through it.
+fn check_proxy(vars: &Vars) -> Result<(), ConfigError> {
+    for var in ["HTTP_PROXY", "ALL_PROXY"] {
+        if vars.either_case(var)?.is_none() {
+            continue;
+        }
+        let no_proxy = vars.either_case("NO_PROXY")?.unwrap_or_default();
+        if !no_proxy.contains("127.0.0.1") {
+            return Err(ConfigError::invalid(
+                var,
+                "(set)",
+                "fusio's HTTP client would send loopback traffic through this proxy; \
+                 export NO_PROXY=127.0.0.1,localhost",
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(pairs: &[(&str, &str)]) -> String {
+        Settings::from_pairs(pairs.iter().copied())
+            .expect_err("should be refused")
+            .to_string()
+    }
+
+    #[test]
+    fn bad_values_are_refused_naming_the_variable() {
+        for (var, value) in [
+            ("CHAOS_OP_TIMEOUT_MS", "0"),
+            ("CHAOS_SCENARIOS", ","),
+            ("CHAOS_PARALLEL", "0"),
+            ("CHAOS_DURATION_SECS", "0"),
+            ("CHAOS_NUM_WRITERS", "four"),
+            ("CHAOS_SEQUENTIAL", "maybe"),
+            ("CHAOS_CONFIG", "best"),
+            ("CHAOS_FAULT_POINTS", "get:HEAD.json#1=explode"),
+            ("FUSIO_CHAOS_S3_PROFILE", "glacier"),
+            ("FUSIO_CHAOS_BACKEND", "gcs"),
+        ] {
+            let msg = err(&[(var, value)]);
+            assert!(msg.contains(var), "{var}={value}: {msg}");
+        }
+        assert!(err(&[("FUSIO_CHAOS_BACKEND", "s3")]).contains("AWS_ACCESS_KEY_ID"));
+        assert!(err(&[("HTTP_PROXY", "http://proxy:3128")]).contains("NO_PROXY"));
+    }
+
+    #[test]
+    fn good_values_are_read_and_secrets_are_not_kept_in_the_record() {
+        let s = Settings::from_pairs([
+            ("CHAOS_OP_TIMEOUT_MS", "5"),
+            ("CHAOS_SCENARIOS", " baseline, ,lease-expiry"),
+            ("CHAOS_NUM_WRITER", "8"),
+            ("AWS_ACCESS_KEY_ID", "AKIA"),
+            ("AWS_SECRET_ACCESS_KEY", "shh"),
+            ("FUSIO_MANIFEST_BUCKET", "b"),
+            ("http_proxy", "http://proxy:3128"),
+            ("no_proxy", "127.0.0.1"),
+        ])
+        .expect("valid");
+        assert_eq!(s.op_timeout, Some(Duration::from_millis(5)));
+        assert_eq!(
+            s.scenarios,
+            Some(vec!["baseline".to_string(), "lease-expiry".to_string()])
+        );
+        assert!(matches!(s.backend, BackendChoice::S3(ref b) if b.bucket == "b"));
+        assert_eq!(s.warnings.len(), 1);
+        assert!(s.warnings[0].contains("did you mean CHAOS_NUM_WRITERS?"));
+        assert!(s
+            .set
+            .contains(&("AWS_SECRET_ACCESS_KEY", "<redacted>".to_string())));
+        assert!(!format!("{s:?}").contains("shh"));
+        let none = Settings::from_pairs([]).expect("empty environment is valid");
+        assert!(matches!(none.backend, BackendChoice::Embedded));
+        assert!(none.set.is_empty() && none.warnings.is_empty());
+    }
+
+    #[test]
+    fn overrides_apply_and_validate() {
+        let s = Settings::from_pairs([("CHAOS_NUM_WRITERS", "2"), ("CHAOS_DURATION_SECS", "1.5")])
+            .expect("valid");
+        let c = s.workload.apply(WorkloadConfig::default()).expect("valid");
+        assert_eq!(
+            (c.num_writers, c.duration),
+            (2, Duration::from_millis(1500))
+        );
+        let s = Settings::from_pairs([("CHAOS_KEY_OVERLAP_RATIO", "1.5")]).expect("parses");
+        let msg = s
+            .workload
+            .apply(WorkloadConfig::default())
+            .unwrap_err()
+            .to_string();
+        assert!(msg.contains("CHAOS_KEY_OVERLAP_RATIO"), "{msg}");
+    }
+}

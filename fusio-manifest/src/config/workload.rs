@@ -1,0 +1,222 @@
+//! [`WorkloadConfig`]: one workload, its defaults and its validation.
+//!
+//! Every field can be overridden by `CHAOS_` plus the field name in upper case
+//! (`CHAOS_NUM_WRITERS`, ...; the duration is `CHAOS_DURATION_SECS`), read by
+//! [`super::Settings`] and applied with [`super::WorkloadOverrides::apply`].
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::ConfigError;
+
+/// One workload: how many clients, how fast, over which keys, for how long.
+///
+/// Key choice: each writer owns a private slice of the key pool (the pool minus the shared
+/// part, split evenly between writers). With probability `key_overlap_ratio` a write picks a
+/// key uniformly from the shared part, which is `key_overlap_ratio x key_pool_size` keys that
+/// every writer may touch; otherwise it picks from its own slice. Readers pick uniformly from
+/// the whole pool.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadConfig {
+    /// Number of writer clients.
+    pub num_writers: usize,
+    /// Number of reader clients.
+    pub num_readers: usize,
+    /// Write operations per second, per writer (open loop).
+    pub writer_rate: f64,
+    /// Read operations per second, per reader (open loop).
+    pub reader_rate: f64,
+    /// Number of distinct keys.
+    pub key_pool_size: usize,
+    /// Fraction of the pool shared by all writers, and the chance a write uses it.
+    pub key_overlap_ratio: f64,
+    /// Retries after a precondition failure (0 = no retry).
+    pub max_retry_count: u32,
+    /// Base wait before a retry, in ms; doubles per attempt with full jitter (0 = at once).
+    pub retry_backoff_ms: u64,
+    /// Size of each written value in bytes.
+    pub value_size: usize,
+    /// How long clients issue operations.
+    #[serde(with = "duration_secs")]
+    pub duration: Duration,
+}
+
+impl Default for WorkloadConfig {
+    /// Inside the ranges the plan expects of the best config: 4 writers at 1 op/s, 4 readers
+    /// at 20 ops/s, 200 keys, overlap 0.5, one retry, 1 KiB values, 300 s.
+    fn default() -> Self {
+        Self {
+            num_writers: 4,
+            num_readers: 4,
+            writer_rate: 1.0,
+            reader_rate: 20.0,
+            key_pool_size: 200,
+            key_overlap_ratio: 0.5,
+            max_retry_count: 1,
+            retry_backoff_ms: 0,
+            value_size: 1024,
+            duration: Duration::from_secs(300),
+        }
+    }
+}
+
+mod duration_secs {
+    use std::time::Duration;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+impl WorkloadConfig {
+    /// Checks ranges; the error names the `CHAOS_*` variable that sets the bad field.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |var, value: String, reason: &str| Err(ConfigError::invalid(var, &value, reason));
+        if self.num_writers == 0 && self.num_readers == 0 {
+            return bad(
+                "CHAOS_NUM_WRITERS",
+                "0".into(),
+                "need at least one writer or reader",
+            );
+        }
+        if !(self.writer_rate.is_finite() && self.writer_rate > 0.0) {
+            return bad(
+                "CHAOS_WRITER_RATE",
+                self.writer_rate.to_string(),
+                "must be a positive number of ops/s",
+            );
+        }
+        if !(self.reader_rate.is_finite() && self.reader_rate > 0.0) {
+            return bad(
+                "CHAOS_READER_RATE",
+                self.reader_rate.to_string(),
+                "must be a positive number of ops/s",
+            );
+        }
+        if self.key_pool_size == 0 {
+            return bad("CHAOS_KEY_POOL_SIZE", "0".into(), "must be at least 1");
+        }
+        if !(0.0..=1.0).contains(&self.key_overlap_ratio) {
+            return bad(
+                "CHAOS_KEY_OVERLAP_RATIO",
+                self.key_overlap_ratio.to_string(),
+                "must be between 0 and 1",
+            );
+        }
+        let private = self.key_pool_size - self.shared_keys();
+        if self.num_writers > 0 && self.key_overlap_ratio < 1.0 && private < self.num_writers {
+            return bad(
+                "CHAOS_KEY_POOL_SIZE",
+                self.key_pool_size.to_string(),
+                "too small: every writer needs at least one private key",
+            );
+        }
+        if self.value_size < 64 {
+            return bad(
+                "CHAOS_VALUE_SIZE",
+                self.value_size.to_string(),
+                "must be at least 64 bytes (the value names its writer, op and attempt)",
+            );
+        }
+        if self.duration.is_zero() {
+            return bad(
+                "CHAOS_DURATION_SECS",
+                "0".into(),
+                "must be more than 0 seconds",
+            );
+        }
+        Ok(())
+    }
+
+    /// Number of keys shared by all writers.
+    pub fn shared_keys(&self) -> usize {
+        ((self.key_pool_size as f64) * self.key_overlap_ratio).round() as usize
+    }
+
+    /// The half-open range of key indices private to `writer`.
+    pub fn private_keys(&self, writer: usize) -> std::ops::Range<usize> {
+        let shared = self.shared_keys();
+        let private = self.key_pool_size - shared;
+        let per = private / self.num_writers.max(1);
+        let start = shared + writer * per;
+        start..start + per
+    }
+
+    /// The key name for index `i`.
+    pub fn key_name(i: usize) -> String {
+        format!("k{i:06}")
+    }
+
+    /// A short label like `w4-r4-wr2-rr20-k200-o0.5`.
+    pub fn label(&self) -> String {
+        format!(
+            "w{}-r{}-wr{}-rr{}-k{}-o{}",
+            self.num_writers,
+            self.num_readers,
+            self.writer_rate,
+            self.reader_rate,
+            self.key_pool_size,
+            self.key_overlap_ratio
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_sits_inside_the_plans_best_config_ranges() {
+        let c = WorkloadConfig::default();
+        assert!((4..=8).contains(&c.num_writers));
+        assert!((4..=8).contains(&c.num_readers));
+        assert!((1.0..=5.0).contains(&c.writer_rate));
+        assert!((10.0..=50.0).contains(&c.reader_rate));
+        assert!((100..=500).contains(&c.key_pool_size));
+        assert!((0.3..=0.7).contains(&c.key_overlap_ratio));
+        assert_eq!(c.max_retry_count, 1);
+        assert_eq!(c.value_size, 1024);
+        c.validate().expect("default config is valid");
+    }
+
+    #[test]
+    fn private_slices_are_disjoint_and_after_the_shared_part() {
+        let c = WorkloadConfig {
+            num_writers: 3,
+            key_pool_size: 100,
+            key_overlap_ratio: 0.4,
+            ..Default::default()
+        };
+        assert_eq!(c.shared_keys(), 40);
+        assert_eq!(c.private_keys(0), 40..60);
+        assert_eq!(c.private_keys(1), 60..80);
+        assert_eq!(c.private_keys(2), 80..100);
+    }
+
+    #[test]
+    fn validation_names_the_variable() {
+        let c = WorkloadConfig {
+            key_overlap_ratio: 1.5,
+            ..Default::default()
+        };
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("CHAOS_KEY_OVERLAP_RATIO"), "{err}");
+        let c = WorkloadConfig {
+            writer_rate: 0.0,
+            ..Default::default()
+        };
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("CHAOS_WRITER_RATE"));
+    }
+}

@@ -1,0 +1,11 @@
+//! Everything printed to the console: one run ([`run`]) and whole sweeps ([`sweep`]). The
+//! driver and the exporters call these and print nothing themselves.
+
+pub mod run;
+pub mod sweep;
+
+pub use run::{print_exported, print_progress, print_run, print_run_header, print_verifications};
+pub use sweep::{
+    print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,
+    print_summary_table, retry_verdict, RetryVerdict,
+};

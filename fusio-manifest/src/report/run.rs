@@ -1,0 +1,149 @@
+//! Console output of one run: the header of an invocation, progress lines, the per-run
+//! report, each isolation verdict and where the files went.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::metrics::RawCounts;
+use crate::runner::{Exported, RunEnv, ScenarioOutcome};
+use crate::workload::RunResult;
+
+/// The first line of every invocation: backend, latency profile, seed, output directory.
+pub fn print_run_header(env: &RunEnv) {
+    println!(
+        "backend: {} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
+        env.backend.describe(),
+        env.profile.name(),
+        env.seed,
+        env.out_dir.display()
+    );
+    if cfg!(debug_assertions) {
+        println!(
+            "⚠️ debug build: figures are not comparable with release runs; add --release to the \
+             cargo command"
+        );
+    }
+}
+
+/// One progress line of a running scenario.
+pub fn print_progress(label: &str, elapsed: Duration, c: &RawCounts) {
+    println!(
+        "  [{label}] {:>5.0}s  commits {}  precondition failures {}  write errors {}  reads {}",
+        elapsed.as_secs_f64(),
+        c.commits,
+        c.precondition_failures,
+        c.write_errors,
+        c.reads
+    );
+}
+
+/// The report of one finished run: abandoned sessions, recovery after each block, then
+/// throughput, latency, retries, errors and S3 operations.
+pub fn print_run(r: &RunResult, background_limit: Duration) {
+    let label = &r.summary.config_label;
+    let b = &r.background;
+    if b.abandoned + b.running_at_end > 0 {
+        println!(
+            "  [{label}] {} operation(s) abandoned at a client step timeout; {} session task(s) still running when the clients were done: {} finished within {background_limit:?}, {} cancelled then (their leases expire by TTL)",
+            b.abandoned,
+            b.running_at_end,
+            b.running_at_end - b.cancelled,
+            b.cancelled
+        );
+    }
+    for recovery in &r.recoveries {
+        println!("  [{label}] recovery after {}", recovery.detail());
+    }
+    print_figures(r);
+}
+
+fn print_figures(r: &RunResult) {
+    let s = &r.summary;
+    let c = &r.counts;
+    println!("--- {} ({:.1} s) ---", s.config_label, s.duration_secs);
+    println!(
+        "  writes: {} commits in {} ops / {} attempts = {:.2} commits/s; precondition failures {} ({:.1}%), write errors {}",
+        c.commits,
+        c.write_ops,
+        c.write_attempts,
+        s.write_tps,
+        c.precondition_failures,
+        s.precondition_failure_rate * 100.0,
+        c.write_errors
+    );
+    println!(
+        "  write latency ms: p50 {:.1}  p95 {:.1}  p99 {:.1}   precondition-failure ms: p50 {:.1}  p99 {:.1}",
+        s.write_p50_ms, s.write_p95_ms, s.write_p99_ms, s.precond_p50_ms, s.precond_p99_ms
+    );
+    println!(
+        "  reads: {} ok ({:.2}/s), {} failed; latency ms p50 {:.1}  p99 {:.1}",
+        c.reads, s.read_tps, c.read_errors, s.read_p50_ms, s.read_p99_ms
+    );
+    if c.skipped_ops > 0 {
+        println!(
+            "  ⚠️ {} scheduled operations were not started: clients fell behind the open-loop schedule",
+            c.skipped_ops
+        );
+    }
+    println!(
+        "  retries: avg {:.3}/op, retry failures {}, max-retries-exceeded {}, retry success {:.1}%, retry failure {:.1}%",
+        s.avg_retry_count,
+        s.total_retry_failures,
+        s.total_max_retries_exceeded,
+        s.retry_success_rate * 100.0,
+        s.retry_failure_rate * 100.0
+    );
+    let total = r.s3_ops_at_end;
+    let per_commit = if c.commits > 0 {
+        format!("{:.1}", total as f64 / c.commits as f64)
+    } else {
+        "n/a".to_string()
+    };
+    let kinds: Vec<String> = r
+        .s3_ops_by_kind
+        .iter()
+        .map(|(k, n)| format!("{} {n}", k.name()))
+        .collect();
+    println!(
+        "  S3 ops: {total} ({per_commit} per commit): {}",
+        kinds.join(", ")
+    );
+}
+
+/// Prints each scenario's isolation report, or why it has none.
+pub fn print_verifications(outcomes: &[ScenarioOutcome]) {
+    for o in outcomes {
+        match &o.result {
+            Ok(r) if r.is_invalid() => print_invalid(&o.label, r),
+            Ok(r) => {
+                println!("\n=== Isolation verification: {} ===", o.label);
+                r.check.print_console(&o.label);
+            }
+            Err(e) => println!("\n❌ scenario {} produced no results: {e}", o.label),
+        }
+    }
+}
+
+/// Prints why a run is `INVALID` instead of its isolation verdict.
+fn print_invalid(label: &str, r: &RunResult) {
+    println!("\n=== Isolation verification: {label} ===");
+    println!(
+        "⛔ Verdict [{label}]: {} ({} panic(s) in the harness's tasks; its figures and its check ({} anomalies) say nothing about fusio-manifest)",
+        crate::selfcheck::INVALID_VERDICT,
+        r.harness_faults.len(),
+        r.check.total_anomalies()
+    );
+    for f in r.harness_faults.iter().take(5) {
+        println!("   {f}");
+    }
+}
+
+/// Where the files of an export went.
+pub fn print_exported(e: &Exported, rows: usize, folder: &Path) {
+    println!(
+        "\n✅ Results exported to {} ({rows} rows); sidecars, histories, anomalies and provenance in {}/ (provenance: {})",
+        e.csv.display(),
+        folder.display(),
+        e.run_json.display()
+    );
+}

@@ -1,0 +1,190 @@
+//! The best-row rule, and choosing the best configuration from `comprehensive_sweep.csv`.
+//!
+//! Best-config rule: among rows with `precondition_failure_rate <= 0.20`, the highest
+//! `write_tps`; ties go to the lower `write_p99_ms`. If no row meets the failure-rate bound,
+//! the row with the lowest failure rate is chosen (ties to the higher `write_tps`), and the
+//! caller is told so. [`rank`] is that rule as one total order; everything that ranks rows
+//! uses it.
+
+use std::path::Path;
+
+use crate::config::WorkloadConfig;
+use crate::metrics::MetricsSummary;
+use crate::visualization::summary_columns;
+
+/// The failure-rate bound of the best-config rule.
+pub const BEST_MAX_FAILURE_RATE: f64 = 0.20;
+
+/// The command that writes `comprehensive_sweep.csv`.
+pub const COMPREHENSIVE_COMMAND: &str = "cargo test --release -p fusio-manifest-chaos --test performance_test test_comprehensive_sweep -- --ignored --nocapture";
+
+/// Why the best configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum BestConfigError {
+    /// The file is not there.
+    #[error(
+        "{path} not found: run the comprehensive sweep first ({COMPREHENSIVE_COMMAND}), or set \
+         CHAOS_CONFIG=default to use the built-in configuration"
+    )]
+    Missing {
+        /// The file.
+        path: String,
+    },
+    /// The file is there but unusable.
+    #[error(
+        "{path} is malformed ({reason}): regenerate it with {COMPREHENSIVE_COMMAND}, or set \
+         CHAOS_CONFIG=default to use the built-in configuration"
+    )]
+    Malformed {
+        /// The file.
+        path: String,
+        /// What is wrong.
+        reason: String,
+    },
+}
+
+/// The chosen row and whether it met the failure-rate bound.
+pub struct BestConfig {
+    /// The row.
+    pub row: MetricsSummary,
+    /// False when no row had `precondition_failure_rate <= 0.20` (the lowest rate was taken).
+    pub meets_bound: bool,
+}
+
+impl BestConfig {
+    /// The workload of the chosen row, with `base`'s retry, value size and duration.
+    pub fn workload(&self, base: &WorkloadConfig) -> WorkloadConfig {
+        let r = &self.row;
+        WorkloadConfig {
+            num_writers: r.num_writers,
+            num_readers: r.num_readers,
+            writer_rate: r.writer_rate,
+            reader_rate: r.reader_rate,
+            key_pool_size: r.key_pool_size,
+            key_overlap_ratio: r.key_overlap_ratio,
+            max_retry_count: r.max_retry_count,
+            ..base.clone()
+        }
+    }
+}
+
+/// Reads a 24-column CSV and picks the best row by the rule in the module docs.
+pub fn load_best_config(path: &Path) -> Result<BestConfig, BestConfigError> {
+    let shown = path.display().to_string();
+    let malformed = |reason: String| BestConfigError::Malformed {
+        path: shown.clone(),
+        reason,
+    };
+    if !path.exists() {
+        return Err(BestConfigError::Missing { path: shown });
+    }
+    let mut reader = csv::Reader::from_path(path).map_err(|e| malformed(e.to_string()))?;
+    let header: Vec<String> = reader
+        .headers()
+        .map_err(|e| malformed(e.to_string()))?
+        .iter()
+        .map(str::to_string)
+        .collect();
+    let missing: Vec<String> = summary_columns()
+        .into_iter()
+        .filter(|c| !header.contains(c))
+        .collect();
+    if !missing.is_empty() {
+        return Err(malformed(format!(
+            "missing columns: {}",
+            missing.join(", ")
+        )));
+    }
+    let rows: Vec<MetricsSummary> = reader
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .map_err(|e| malformed(e.to_string()))?;
+    let best = pick_best(&rows).ok_or_else(|| malformed("no data rows".into()))?;
+    Ok(best)
+}
+
+/// The best-row rule as an order: `Less` when `a` is better than `b`. Rows meeting the
+/// failure-rate bound come first, by `write_tps` (higher first), then `write_p99_ms` (lower
+/// first); the others follow by failure rate (lower first), then `write_tps`.
+pub fn rank(a: &MetricsSummary, b: &MetricsSummary) -> std::cmp::Ordering {
+    let meets = |r: &MetricsSummary| r.precondition_failure_rate <= BEST_MAX_FAILURE_RATE;
+    match (meets(a), meets(b)) {
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (true, true) => b
+            .write_tps
+            .total_cmp(&a.write_tps)
+            .then(a.write_p99_ms.total_cmp(&b.write_p99_ms)),
+        (false, false) => a
+            .precondition_failure_rate
+            .total_cmp(&b.precondition_failure_rate)
+            .then(b.write_tps.total_cmp(&a.write_tps)),
+    }
+}
+
+/// The best row by [`rank`], or `None` for no rows.
+pub fn pick_best(rows: &[MetricsSummary]) -> Option<BestConfig> {
+    let row = rows.iter().min_by(|a, b| rank(a, b))?;
+    Some(BestConfig {
+        row: row.clone(),
+        meets_bound: row.precondition_failure_rate <= BEST_MAX_FAILURE_RATE,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn row(label: &str, fail: f64, tps: f64, p99: f64) -> MetricsSummary {
+        let c = WorkloadConfig::default();
+        let mut s = crate::metrics::MetricsCollector::new(std::sync::Arc::new(
+            crate::metrics::Timeline::new(std::time::Instant::now(), Duration::from_secs(1)),
+        ))
+        .summary(label, &c, Duration::from_secs(1));
+        s.precondition_failure_rate = fail;
+        s.write_tps = tps;
+        s.write_p99_ms = p99;
+        s
+    }
+
+    #[test]
+    fn best_is_fastest_under_the_failure_bound_ties_to_lower_p99() {
+        let rows = [
+            row("fast-but-failing", 0.5, 100.0, 1.0),
+            row("a", 0.1, 10.0, 50.0),
+            row("b", 0.2, 10.0, 40.0),
+            row("slow", 0.0, 5.0, 1.0),
+        ];
+        let best = pick_best(&rows).unwrap();
+        assert_eq!(best.row.config_label, "b");
+        assert!(best.meets_bound);
+        let none_qualify = [row("x", 0.5, 10.0, 1.0), row("y", 0.4, 1.0, 1.0)];
+        let best = pick_best(&none_qualify).unwrap();
+        assert_eq!(best.row.config_label, "y");
+        assert!(!best.meets_bound);
+    }
+
+    #[test]
+    fn missing_and_malformed_files_name_the_file_and_the_command() {
+        let dir = std::env::temp_dir().join(format!("chaos-best-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = dir.join("comprehensive_sweep.csv");
+        let msg = load_best_config(&missing).err().unwrap().to_string();
+        assert!(
+            msg.contains("comprehensive_sweep.csv") && msg.contains("test_comprehensive_sweep"),
+            "{msg}"
+        );
+        std::fs::write(&missing, "config_label,write_tps\nx,1\n").unwrap();
+        let msg = load_best_config(&missing).err().unwrap().to_string();
+        assert!(
+            msg.contains("missing columns") && msg.contains("retry_success_rate"),
+            "{msg}"
+        );
+        std::fs::write(&missing, summary_columns().join(",") + "\n").unwrap();
+        let msg = load_best_config(&missing).err().unwrap().to_string();
+        assert!(msg.contains("no data rows"), "{msg}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}

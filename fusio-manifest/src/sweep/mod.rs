@@ -1,0 +1,147 @@
+//! Running many scenarios at once: the chaos sweep (one workload under each chaos scenario,
+//! in parallel) and the comprehensive sweep (many workloads without chaos, in batches), with
+//! their options ([`options`]), the comprehensive grid ([`grid`]) and the best-row rule
+//! ([`best`]).
+
+pub mod best;
+pub mod grid;
+pub mod options;
+
+pub use best::{load_best_config, pick_best, rank, BestConfig, BestConfigError};
+pub use grid::comprehensive_grid;
+pub use options::SweepOptions;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tokio::sync::Semaphore;
+
+use crate::chaos::ChaosScenario;
+use crate::config::WorkloadConfig;
+use crate::manifest::ManifestOptions;
+use crate::runner::{RunEnv, ScenarioOutcome};
+use crate::utils::{panic_message, scenario_seed};
+use crate::visualization::history_path;
+use crate::workload::RunSpec;
+
+/// Runs every scenario of `scenarios` (filter with [`SweepOptions::select`] first) against its
+/// own prefix, at most `options.parallel` at once. Results come back in scenario order; a
+/// scenario that errors or panics yields an `Err` outcome and does not affect the others.
+pub async fn run_chaos_sweep(
+    env: Arc<RunEnv>,
+    stem: &str,
+    config: &WorkloadConfig,
+    scenarios: Vec<ChaosScenario>,
+    options: &SweepOptions,
+    manifest: ManifestOptions,
+) -> Vec<ScenarioOutcome> {
+    let gate = Arc::new(Semaphore::new(options.parallel));
+    let total = scenarios.len();
+    // At least one progress line per scenario every 30 s; more often for short runs.
+    let progress = (options.duration / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let specs = scenarios.into_iter().enumerate().map(|(i, scenario)| {
+        let manifest = ManifestOptions {
+            lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
+            lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
+        };
+        RunSpec {
+            label: scenario.label.clone(),
+            config: WorkloadConfig {
+                duration: options.duration,
+                ..config.clone()
+            },
+            seed: scenario_seed(env.seed, i),
+            history_path: history_path(&env.out_dir, stem, &scenario.label),
+            manifest,
+            progress_every: Some(progress),
+            chaos: Some(scenario),
+            op_timeout: env.op_timeout,
+        }
+    });
+    let tasks = specs.enumerate().map(|(i, spec)| {
+        let gate = gate.clone();
+        let announce = format!("[{}/{total}] Starting scenario: {}", i + 1, spec.label);
+        spawn_scenario(&env, i, spec, async move {
+            let permit = gate.acquire_owned().await;
+            println!("{announce}");
+            permit
+        })
+    });
+    collect(futures_util::future::join_all(tasks).await)
+}
+
+/// Runs `spec` as scenario `index` in its own task once `ready` resolves (holding what it
+/// yields, e.g. a semaphore permit, until the run ends); a panic becomes an `Err` outcome.
+fn spawn_scenario<G: Send + 'static>(
+    env: &Arc<RunEnv>,
+    index: usize,
+    spec: RunSpec,
+    ready: impl std::future::Future<Output = G> + Send + 'static,
+) -> impl std::future::Future<Output = (String, u64, Result<ScenarioOutcome, tokio::task::JoinError>)>
+{
+    let env = env.clone();
+    let (label, seed) = (spec.label.clone(), spec.seed);
+    let task = tokio::spawn(async move {
+        let _held = ready.await;
+        ScenarioOutcome::run(&env, env.storage_layer(index as u64), spec).await
+    });
+    async move { (label, seed, task.await) }
+}
+
+fn collect(
+    joined: Vec<(String, u64, Result<ScenarioOutcome, tokio::task::JoinError>)>,
+) -> Vec<ScenarioOutcome> {
+    joined
+        .into_iter()
+        .map(|(label, seed, r)| match r {
+            Ok(outcome) => outcome,
+            Err(e) => ScenarioOutcome {
+                label,
+                seed,
+                result: Err(panic_message(&e)),
+            },
+        })
+        .collect()
+}
+
+/// Runs `configs` without chaos, `batch` at a time, printing a progress line with an ETA after
+/// each batch. Labels are [`WorkloadConfig::label`].
+pub async fn run_config_sweep(
+    env: Arc<RunEnv>,
+    stem: &str,
+    configs: Vec<WorkloadConfig>,
+    batch: usize,
+) -> Vec<ScenarioOutcome> {
+    let started = Instant::now();
+    let total = configs.len();
+    let batch = batch.max(1);
+    let batches = total.div_ceil(batch);
+    let mut outcomes = Vec::with_capacity(total);
+    for (b, chunk) in configs.chunks(batch).enumerate() {
+        let tasks = chunk.iter().enumerate().map(|(j, config)| {
+            let index = b * batch + j;
+            let label = config.label();
+            let spec = RunSpec {
+                history_path: history_path(&env.out_dir, stem, &label),
+                label,
+                config: config.clone(),
+                seed: scenario_seed(env.seed, index),
+                manifest: ManifestOptions::default(),
+                progress_every: None,
+                chaos: None,
+                op_timeout: env.op_timeout,
+            };
+            spawn_scenario(&env, index, spec, async {})
+        });
+        outcomes.extend(collect(futures_util::future::join_all(tasks).await));
+        let done = b + 1;
+        let per_batch = started.elapsed().as_secs_f64() / done as f64;
+        println!(
+            "== batch {done}/{batches} done: {}/{total} configurations, elapsed {:.0}s, ETA {:.0}s",
+            outcomes.len(),
+            started.elapsed().as_secs_f64(),
+            per_batch * (batches - done) as f64
+        );
+    }
+    outcomes
+}
