@@ -285,11 +285,21 @@ impl S3 for EmbeddedS3 {
             .ok_or_else(|| no_bucket(&input.bucket))?;
         let mut contents = Vec::new();
         let mut next_token = None;
-        let range = bucket.range::<String, _>((
-            std::ops::Bound::Excluded(&start_after),
-            std::ops::Bound::Unbounded,
-        ));
-        for (key, obj) in range.filter(|(k, _)| k.starts_with(&prefix)) {
+        // The page starts at the prefix (or just after `start_after`, whichever is later) and
+        // stops at the first key outside the prefix: O(page), not O(all keys), under the lock
+        // every other request waits for.
+        let range = if start_after.as_str() >= prefix.as_str() {
+            bucket.range::<String, _>((
+                std::ops::Bound::Excluded(&start_after),
+                std::ops::Bound::Unbounded,
+            ))
+        } else {
+            bucket.range::<String, _>((
+                std::ops::Bound::Included(&prefix),
+                std::ops::Bound::Unbounded,
+            ))
+        };
+        for (key, obj) in range.take_while(|(k, _)| k.starts_with(&prefix)) {
             if contents.len() == max_keys {
                 next_token = contents.last().and_then(|o: &Object| o.key.clone());
                 break;
