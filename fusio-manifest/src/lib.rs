@@ -32,6 +32,7 @@ pub mod checker;
 pub mod client;
 pub mod config;
 pub mod history;
+pub mod host;
 pub mod manifest;
 pub mod metrics;
 pub mod provenance;

@@ -131,7 +131,8 @@ pub struct MetricsCollector {
     timeline: std::sync::Arc<Timeline>,
 }
 
-fn new_histogram() -> Mutex<Histogram<u64>> {
+/// An empty latency histogram in microseconds, 1 us .. 1 hour.
+pub(crate) fn new_histogram() -> Mutex<Histogram<u64>> {
     // 1 us .. 1 hour at 3 significant figures; the bounds are constants, so this cannot fail.
     Mutex::new(match Histogram::new_with_bounds(1, 3_600_000_000, 3) {
         Ok(h) => h,

@@ -7,6 +7,7 @@
 //!   - `STEM_timeline.csv`: one [`TimelineRow`] per scenario and second;
 //!   - `STEM_events.csv`: one [`EventRow`] per chaos event;
 //!   - `STEM_verification.csv`: one [`VerificationRow`] (isolation verdict) per scenario;
+//!   - `STEM_host.csv`: one [`HostRow`] (host health, `OK` or `HOST-SATURATED`) per scenario;
 //!   - `STEM_run.json`: provenance ([`crate::provenance`]);
 //!   - `STEM.LABEL.history.jsonl`: the recorded history of each scenario (streamed while the
 //!     run goes, so it is the one file not written atomically: a crashed run leaves a
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 pub use crate::checker::VerificationRow;
+pub use crate::host::HostRow;
 use crate::metrics::MetricsSummary;
 pub use crate::metrics::TimelineRow;
 use crate::provenance::RunRecord;
@@ -215,6 +217,12 @@ pub fn write_run(
         .collect();
     let path = files.sidecar("verification");
     write_csv(&path, &verification).map_err(at(path))?;
+    let host: Vec<HostRow> = results
+        .iter()
+        .map(|r| r.host.row(&r.summary.config_label))
+        .collect();
+    let path = files.sidecar("host");
+    write_csv(&path, &host).map_err(at(path))?;
     for r in results {
         let path = files.anomalies(&r.summary.config_label);
         write_atomic(&path, &r.check.anomalies_jsonl()).map_err(at(path))?;
@@ -296,6 +304,7 @@ mod tests {
             ("timeline", header::<TimelineRow>()),
             ("events", header::<EventRow>()),
             ("verification", header::<VerificationRow>()),
+            ("host", header::<HostRow>()),
         ];
         for (file, columns) in ours {
             assert_eq!(shared.get(file), Some(&columns), "header of {file}");

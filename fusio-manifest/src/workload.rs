@@ -26,6 +26,7 @@ use crate::checker::{CheckReport, Checker};
 use crate::client::{self, BackgroundReport, ClientContext};
 use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
+use crate::host::{HostProbe, HostReport, InFlight};
 use crate::manifest::{build_manifest, ManifestOptions, RunExecutor};
 use crate::metrics::{MetricsCollector, MetricsSummary, RawCounts, Timeline, TimelineRow};
 use crate::report;
@@ -83,6 +84,8 @@ pub struct RunResult {
     pub background: BackgroundReport,
     /// Harness faults (panics) during the run: non-empty means the run is `INVALID`.
     pub harness_faults: Vec<String>,
+    /// How healthy the host was while the clients ran.
+    pub host: HostReport,
 }
 
 impl RunResult {
@@ -164,6 +167,7 @@ async fn run_scoped(
         faults: run.layer.network().fault_counts(),
         background: ended.background,
         harness_faults: Vec::new(),
+        host: ended.host,
     };
     report::print_run(&result, BACKGROUND_LIMIT);
     Ok(result)
@@ -179,6 +183,7 @@ struct LiveRun {
     history_writer: Option<HistoryWriter>,
     timeline: Arc<Timeline>,
     metrics: Arc<MetricsCollector>,
+    probe: Option<HostProbe>,
 }
 
 fn history_error(
@@ -233,6 +238,7 @@ fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<
         history_writer: Some(history_writer),
         timeline,
         metrics,
+        probe: Some(HostProbe::start(in_flight_gauge(backend))),
     })
 }
 
@@ -275,8 +281,15 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> Duration {
     ctx.start.elapsed()
 }
 
+/// The embedded S3 server's requests-in-flight gauge, for the host probe.
+fn in_flight_gauge(backend: &Backend) -> Option<InFlight> {
+    let _ = backend;
+    None
+}
+
 /// What teardown leaves for analysis and the result.
 struct Ended {
+    host: HostReport,
     events: Vec<ChaosEvent>,
     background: BackgroundReport,
     final_head_txn: Option<u64>,
@@ -289,6 +302,7 @@ struct Ended {
 /// segment), aborts every background task of the manifest ([`RunExecutor::shutdown`]) and
 /// flushes the history.
 async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> {
+    let host = run.probe.take().map(HostProbe::finish).unwrap_or_default();
     let events = run
         .controller
         .as_mut()
@@ -314,6 +328,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
             .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
     }
     Ok(Ended {
+        host,
         events,
         background,
         final_head_txn,

@@ -90,10 +90,11 @@ async fn test_chaos_sweep() {
         options.duration
     );
     println!("workload: {}", config.label());
-    if options.parallel > 1 && scenarios.iter().any(|s| s.uses_cpu()) {
+    if options.parallel > 1 && !options.isolate_cpu && scenarios.iter().any(|s| s.uses_cpu()) {
         println!(
-            "note: CPU chaos is process wide: while a CPU scenario runs, its burners also load \
-             every other scenario running in parallel (CHAOS_SEQUENTIAL=1 isolates them)"
+            "note: CPU chaos is process wide: with CHAOS_PARALLEL={} its burners also load every \
+             other scenario running beside it (CHAOS_PARALLEL=auto runs CPU scenarios alone)",
+            options.parallel
         );
     }
     let started = std::time::Instant::now();

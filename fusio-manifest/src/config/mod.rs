@@ -106,8 +106,8 @@ pub const VARS: &[Var] = &[
     ),
     var(
         "CHAOS_PARALLEL",
-        "7 chaos, 8 comprehensive",
-        "scenarios run at once (at least 1)",
+        "auto",
+        "scenarios run at once (at least 1). `auto`: a sweep runs its scenarios without CPU chaos together (8 at most in the comprehensive sweep), then each CPU-chaos scenario alone, since burner threads load the whole process",
     ),
     var("CHAOS_SEQUENTIAL", "0", "`1`: one scenario at a time"),
     var(

@@ -215,7 +215,8 @@ pub struct Settings {
     pub workload: WorkloadOverrides,
     /// `CHAOS_CONFIG=default`: the chaos sweep uses the built-in workload.
     pub builtin_config: bool,
-    /// `CHAOS_PARALLEL`.
+    /// `CHAOS_PARALLEL`: a fixed number of scenarios at once; `None` (unset or `auto`) lets
+    /// the sweep decide and run CPU-chaos scenarios alone.
     pub parallel: Option<usize>,
     /// `CHAOS_SEQUENTIAL=1`.
     pub sequential: bool,
@@ -304,7 +305,10 @@ impl Settings {
         Ok(Self {
             workload: WorkloadOverrides::read(vars)?,
             builtin_config,
-            parallel: vars.positive("CHAOS_PARALLEL")?.map(|n| n as usize),
+            parallel: match vars.text("CHAOS_PARALLEL")?.as_deref() {
+                Some("auto") => None,
+                _ => vars.positive("CHAOS_PARALLEL")?.map(|n| n as usize),
+            },
             sequential: vars.flag("CHAOS_SEQUENTIAL")?,
             scenarios: vars
                 .text("CHAOS_SCENARIOS")?
@@ -413,6 +417,7 @@ mod tests {
     fn good_values_are_read_and_secrets_are_not_kept_in_the_record() {
         let s = Settings::from_pairs([
             ("CHAOS_OP_TIMEOUT_MS", "5"),
+            ("CHAOS_PARALLEL", "auto"),
             ("CHAOS_SCENARIOS", " baseline, ,lease-expiry"),
             ("CHAOS_NUM_WRITER", "8"),
             ("AWS_ACCESS_KEY_ID", "AKIA"),
@@ -423,6 +428,7 @@ mod tests {
         ])
         .expect("valid");
         assert_eq!(s.op_timeout, Some(Duration::from_millis(5)));
+        assert_eq!(s.parallel, None);
         assert_eq!(
             s.scenarios,
             Some(vec!["baseline".to_string(), "lease-expiry".to_string()])

@@ -4,7 +4,10 @@
 pub mod run;
 pub mod sweep;
 
-pub use run::{print_exported, print_progress, print_run, print_run_header, print_verifications};
+pub use run::{
+    print_exported, print_host, print_phase, print_progress, print_run, print_run_header,
+    print_verifications,
+};
 pub use sweep::{
     print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,
     print_summary_table, retry_verdict, RetryVerdict,

@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::host::{HostReport, SATURATED, SATURATION_P99_LAG};
 use crate::metrics::RawCounts;
 use crate::runner::{Exported, RunEnv, ScenarioOutcome};
 use crate::workload::RunResult;
@@ -23,6 +24,23 @@ pub fn print_run_header(env: &RunEnv) {
              cargo command"
         );
     }
+}
+
+/// Which scenarios of a sweep run together in phase `index` of `count`.
+pub fn print_phase(index: usize, count: usize, labels: &[&str], parallel: usize) {
+    if count == 1 {
+        return;
+    }
+    let how = if labels.len() == 1 {
+        "alone (CPU chaos loads the whole process)".to_string()
+    } else {
+        format!("together, up to {parallel} at once")
+    };
+    println!(
+        "\n=== phase {}/{count}: {} {how} ===",
+        index + 1,
+        labels.join(", ")
+    );
 }
 
 /// One progress line of a running scenario.
@@ -55,6 +73,32 @@ pub fn print_run(r: &RunResult, background_limit: Duration) {
         println!("  [{label}] recovery after {}", recovery.detail());
     }
     print_figures(r);
+    print_host(label, &r.host);
+}
+
+/// The host-health line of one run, and why a saturated run's figures are not
+/// fusio-manifest's.
+pub fn print_host(label: &str, h: &HostReport) {
+    let cpu = h
+        .process_cpu_pct
+        .map_or("n/a".to_string(), |p| format!("{p:.0}%"));
+    let in_flight = h
+        .s3_in_flight_max
+        .map_or("n/a".to_string(), |n| n.to_string());
+    println!(
+        "  host: probe lag p50/p99/max {:.1}/{:.1}/{:.1} ms, process CPU {cpu} of all cores, S3 requests in flight max {in_flight}: {}",
+        h.lag_p50_ms,
+        h.lag_p99_ms,
+        h.lag_max_ms,
+        h.verdict()
+    );
+    if h.saturated() {
+        println!(
+            "  ⚠️ [{label}] {SATURATED}: the client runtime woke {:.0} ms late at p99 (limit {} ms); these figures describe the machine, not fusio-manifest",
+            h.lag_p99_ms,
+            SATURATION_P99_LAG.as_millis()
+        );
+    }
 }
 
 fn print_figures(r: &RunResult) {

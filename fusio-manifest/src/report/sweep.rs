@@ -35,6 +35,8 @@ pub fn print_summary_table(title: &str, outcomes: &[ScenarioOutcome]) {
                     s.retry_failure_rate * 100.0,
                     if r.is_invalid() {
                         "  ⛔ INVALID: harness fault, not fusio-manifest's figures"
+                    } else if r.host.saturated() {
+                        "  ⚠️ HOST-SATURATED: the machine's figures, not fusio-manifest's"
                     } else {
                         ""
                     }
@@ -148,6 +150,18 @@ pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, p
     criterion_retries(&ok);
     criterion_recovery(&ok);
     criterion_corruption(&ok);
+    let saturated: Vec<&str> = ok
+        .iter()
+        .filter(|r| r.host.saturated())
+        .map(|r| r.summary.config_label.as_str())
+        .collect();
+    if !saturated.is_empty() {
+        println!(
+            "⚠️ host saturated in {}/{total} scenarios ({}): their figures (criteria 3-5) describe the machine, not fusio-manifest",
+            saturated.len(),
+            saturated.join(", ")
+        );
+    }
     println!(
         "{} 7. CSV and PNG written: csv {}, png {}",
         met(csv_written && png_written),

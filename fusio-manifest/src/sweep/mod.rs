@@ -19,6 +19,7 @@ use tokio::sync::Semaphore;
 use crate::chaos::ChaosScenario;
 use crate::config::WorkloadConfig;
 use crate::manifest::ManifestOptions;
+use crate::report;
 use crate::runner::{RunEnv, ScenarioOutcome};
 use crate::utils::{panic_message, scenario_seed};
 use crate::visualization::history_path;
@@ -35,39 +36,57 @@ pub async fn run_chaos_sweep(
     options: &SweepOptions,
     manifest: ManifestOptions,
 ) -> Vec<ScenarioOutcome> {
-    let gate = Arc::new(Semaphore::new(options.parallel));
     let total = scenarios.len();
+    let phases = options.phases(&scenarios);
     // At least one progress line per scenario every 30 s; more often for short runs.
     let progress = (options.duration / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
-    let specs = scenarios.into_iter().enumerate().map(|(i, scenario)| {
-        let manifest = ManifestOptions {
-            lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
-            lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
-        };
-        RunSpec {
-            label: scenario.label.clone(),
-            config: WorkloadConfig {
-                duration: options.duration,
-                ..config.clone()
-            },
-            seed: scenario_seed(env.seed, i),
-            history_path: history_path(&env.out_dir, stem, &scenario.label),
-            manifest,
-            progress_every: Some(progress),
-            chaos: Some(scenario),
-            op_timeout: env.op_timeout,
-        }
-    });
-    let tasks = specs.enumerate().map(|(i, spec)| {
-        let gate = gate.clone();
-        let announce = format!("[{}/{total}] Starting scenario: {}", i + 1, spec.label);
-        spawn_scenario(&env, i, spec, async move {
-            let permit = gate.acquire_owned().await;
-            println!("{announce}");
-            permit
+    let mut specs: Vec<Option<RunSpec>> = scenarios
+        .into_iter()
+        .enumerate()
+        .map(|(i, scenario)| {
+            let manifest = ManifestOptions {
+                lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
+                lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
+            };
+            Some(RunSpec {
+                label: scenario.label.clone(),
+                config: WorkloadConfig {
+                    duration: options.duration,
+                    ..config.clone()
+                },
+                seed: scenario_seed(env.seed, i),
+                history_path: history_path(&env.out_dir, stem, &scenario.label),
+                manifest,
+                progress_every: Some(progress),
+                chaos: Some(scenario),
+                op_timeout: env.op_timeout,
+            })
         })
-    });
-    collect(futures_util::future::join_all(tasks).await)
+        .collect();
+    let mut outcomes: Vec<Option<ScenarioOutcome>> = (0..total).map(|_| None).collect();
+    for (p, phase) in phases.iter().enumerate() {
+        let labels: Vec<&str> = phase
+            .iter()
+            .filter_map(|&i| specs[i].as_ref().map(|s| s.label.as_str()))
+            .collect();
+        report::print_phase(p, phases.len(), &labels, options.parallel);
+        let gate = Arc::new(Semaphore::new(options.parallel));
+        let tasks = phase.iter().filter_map(|&i| {
+            let spec = specs[i].take()?;
+            let gate = gate.clone();
+            let announce = format!("[{}/{total}] Starting scenario: {}", i + 1, spec.label);
+            Some(spawn_scenario(&env, i, spec, async move {
+                let permit = gate.acquire_owned().await;
+                println!("{announce}");
+                permit
+            }))
+        });
+        let done = collect(futures_util::future::join_all(tasks).await);
+        for (&i, outcome) in phase.iter().zip(done) {
+            outcomes[i] = Some(outcome);
+        }
+    }
+    outcomes.into_iter().flatten().collect()
 }
 
 /// Runs `spec` as scenario `index` in its own task once `ready` resolves (holding what it
