@@ -97,6 +97,8 @@ fn parallel_sweep_runs_and_exports_the_seven_scenarios_in_order() {
     let options = SweepOptions {
         duration: Duration::from_secs(4),
         parallel: 7,
+        // In phases (CPU chaos alone): the results must still come back in plan order.
+        isolate_cpu: true,
         only: None,
     };
     let (outcomes, csv_labels) = block_on(async {
@@ -131,6 +133,7 @@ fn write_p50_rises_with_injected_latency() {
     let options = SweepOptions {
         duration: Duration::from_secs(4),
         parallel: ladder.len(),
+        isolate_cpu: false,
         only: Some(ladder.iter().map(|l| l.to_string()).collect()),
     };
     // No retries: every committed write is then a single attempt of ~6 sequential S3
@@ -194,6 +197,7 @@ fn network_blocks_hold_every_commit_until_the_unblock() {
     let options = SweepOptions {
         duration,
         parallel: 1,
+        isolate_cpu: false,
         only: Some(vec!["net-block-10s-3x".into()]),
     };
     let mut outcomes = block_on(async {
