@@ -209,10 +209,9 @@ pub fn export_all(
     Ok(exported)
 }
 
-/// Panics (failing the test) if any scenario crashed, was invalid, or did not pass its
-/// isolation check. Call after [`export_all`], so the results are on disk first.
-pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
-    let problems: Vec<String> = outcomes
+/// One line per scenario that crashed, was invalid, or did not pass its isolation check.
+pub fn problems(outcomes: &[ScenarioOutcome]) -> Vec<String> {
+    outcomes
         .iter()
         .filter_map(|o| match &o.result {
             Err(e) => Some(format!("{}: crashed: {e}", o.label)),
@@ -227,6 +226,12 @@ pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
             }
             Ok(_) => None,
         })
-        .collect();
-    assert!(problems.is_empty(), "{}", problems.join("\n"));
+        .collect()
+}
+
+/// Panics (failing the test) if any scenario crashed, was invalid, or did not pass its
+/// isolation check. Call after [`export_all`], so the results are on disk first.
+pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
+    let found = problems(outcomes);
+    assert!(found.is_empty(), "{}", found.join("\n"));
 }

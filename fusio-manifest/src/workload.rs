@@ -283,8 +283,9 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> Duration {
 
 /// The embedded S3 server's requests-in-flight gauge, for the host probe.
 fn in_flight_gauge(backend: &Backend) -> Option<InFlight> {
-    let _ = backend;
-    None
+    backend
+        .embedded_server()
+        .map(|server| Arc::new(server.in_flight_reader()) as InFlight)
 }
 
 /// What teardown leaves for analysis and the result.

@@ -2,7 +2,7 @@
 //! embedded backend (an `#[ignore]` benchmark; it prints, it does not assert):
 //!
 //! ```text
-//! cargo test --release --test chaos_fidelity -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test chaos_fidelity -- --nocapture
 //! ```
 //!
 //! - Injected latency: real GETs through a [`ChaosFs`] with 100/200/500 ms injected (profile
@@ -236,7 +236,6 @@ fn edge_rows(run: &BlockRun) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "fidelity benchmark; run with --release -- --ignored --nocapture"]
 async fn chaos_fidelity_benchmark() {
     let backend = common::embedded().await;
     let fs = chaos_fs(&backend);

@@ -5,7 +5,7 @@
 //! those of fusio-manifest 0.6.1.
 //!
 //! ```bash
-//! cargo test --release -p fusio-manifest-chaos --test findings_repro -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --test findings_repro -- --nocapture
 //! ```
 
 mod common;
@@ -240,7 +240,6 @@ impl Rig {
 /// reloads HEAD (session.rs:788), sees its own new tag as a foreign change (789-795) and
 /// returns `PreconditionFailed` (799). The HEAD PUT is not re-sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f1_head_answer_lost_reports_conflict_but_commits() {
     let t = Instant::now();
     let r = Rig::new("f1", None, Recovery::Off).await;
@@ -266,7 +265,6 @@ async fn f1_head_answer_lost_reports_conflict_but_commits() {
 /// a write lease claims its txn (manifest.rs:379-381) and adopts it otherwise (398-415), which
 /// publishes the write that was reported failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f2_segment_answer_lost_blocks_writers_until_recovery() {
     let t = Instant::now();
     let r = Rig::new("f2-mech", None, Recovery::Off).await;
@@ -300,7 +298,6 @@ async fn f2_segment_answer_lost_blocks_writers_until_recovery() {
 /// Finding 2, no writer after the fault: the background loop (manifest.rs:150-173, every 3 s)
 /// adopts the stray segment at its next tick.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f2_heals_within_one_recovery_tick_when_writers_pause() {
     let r = Rig::new("f2-pause", None, Recovery::Background).await;
     r.lose_segment_answer().await;
@@ -315,7 +312,6 @@ async fn f2_heals_within_one_recovery_tick_when_writers_pause() {
 /// (session.rs:833), the next `session_write` spawns it (manifest.rs:223-263) before taking
 /// its own lease, so no lease blocks it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f2_heals_within_a_few_attempts_with_sequential_writers() {
     let r = Rig::new("f2-seq", None, Recovery::Background).await;
     r.lose_segment_answer().await;
@@ -345,7 +341,6 @@ async fn f2_heals_within_a_few_attempts_with_sequential_writers() {
 /// with several concurrent clients): every recovery attempt sees a live write lease for txn 2
 /// and skips; no commit for 4 lease TTLs. It heals within one tick once writers stop.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f2_overlapping_writers_livelock_past_the_lease_ttl() {
     let ttl = Duration::from_secs(2);
     let r = Rig::new("f2-overlap", Some(ttl), Recovery::Background).await;
@@ -379,7 +374,6 @@ async fn f2_overlapping_writers_livelock_past_the_lease_ttl() {
 /// `orphan_recovery_inflight` set (manifest.rs:157-173, 229-262 reset it only on completion),
 /// so that manifest never recovers again and the stray segment blocks writers for good.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f2_a_panic_in_orphan_recovery_stops_it_for_good() {
     let r = Rig::new("f2-panic", None, Recovery::Background).await;
     r.lose_segment_answer().await;
@@ -405,7 +399,6 @@ async fn f2_a_panic_in_orphan_recovery_stops_it_for_good() {
 /// Finding 3, a refused request alone is harmless: not applied, retried by commit
 /// (session.rs:811-826 for the segment, 876-890 for HEAD), committed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f3_refused_requests_alone_are_retried() {
     let r = Rig::new("f3-refused", None, Recovery::Off).await;
     assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
@@ -426,7 +419,6 @@ async fn f3_refused_requests_alone_are_retried() {
 /// claims the stray segment's txn, so no orphan recovery adopts it until the lease expires,
 /// however writers behave.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
     let ttl = Duration::from_secs(3);
     let r = Rig::new("f3-block", Some(ttl), Recovery::Background).await;
@@ -459,7 +451,6 @@ async fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
 /// the write lease leaked, exactly as a refused GET does. Two ordinary retryable errors are
 /// enough; the fault sweep's `transient-errors-5pct` stalled this way (seed 11, 53 s).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f3_two_transient_errors_leak_a_write_lease_too() {
     let ttl = Duration::from_secs(3);
     let r = Rig::new("f3-transient", Some(ttl), Recovery::Background).await;
@@ -523,7 +514,6 @@ async fn retry_until_adopted(r: &Rig) -> (u32, u64) {
 /// Finding 4: two write sessions at the same snapshot, disjoint keys. The second commit reloads
 /// HEAD (session.rs:788), finds another tag and fails (789-799) before writing any segment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f4_whole_head_conflict_on_disjoint_keys() {
     let r = Rig::new("f4", None, Recovery::Off).await;
     assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
@@ -549,7 +539,6 @@ async fn f4_whole_head_conflict_on_disjoint_keys() {
 /// Stall points order the steps: the recovery is held after reading HEAD, the writer after
 /// writing its segment.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "findings reproduction; run with --ignored"]
 async fn f5_orphan_recovery_adopts_a_live_commit_that_then_fails() {
     let t = Instant::now();
     let r = Arc::new(Rig::new("f5", None, Recovery::Off).await);

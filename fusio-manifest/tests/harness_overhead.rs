@@ -3,7 +3,7 @@
 //! `S3Manifest` on the same embedded backend. Goal: a ratio of at least 0.9.
 //!
 //! ```text
-//! cargo test --release -p fusio-manifest-chaos --test harness_overhead -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test harness_overhead -- --nocapture
 //! ```
 
 mod common;
@@ -112,7 +112,6 @@ async fn harness_round(backend: &Backend, round: usize, dir: &TempDir) -> f64 {
 }
 
 #[tokio::test(flavor = "multi_thread")]
-#[ignore = "benchmark; run with --release -- --ignored --nocapture"]
 async fn harness_overhead_ratio() {
     let backend = common::embedded().await;
     let dir = TempDir::new("overhead");

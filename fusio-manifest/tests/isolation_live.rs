@@ -10,8 +10,9 @@
 //! store goes unnoticed. With Express latency a write takes ~90 ms, several are always in
 //! flight with the same snapshot, and the outcome no longer depends on how fast the machine is.
 //!
-//! `no_false_alarms_in_20_seeded_runs` takes about 80 s and is ignored by default; run it with
-//! `cargo test --release --test isolation_live -- --ignored --nocapture`.
+//! `no_false_alarms_in_20_seeded_runs` takes about 80 s and is a benchmark, built only with the
+//! `benchmarks` feature: `cargo test --release -p fusio-manifest-chaos --features benchmarks
+//! --test isolation_live -- --nocapture`.
 
 mod common;
 
@@ -135,7 +136,7 @@ async fn same_contended_run_on_the_correct_store_passes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "about 80 s; run with --ignored --nocapture"]
+#[cfg(feature = "benchmarks")]
 async fn no_false_alarms_in_20_seeded_runs() {
     let dir = TempDir::new("isolation-seeded");
     // Odd seeds at loopback speed (many commits, some conflicts), even seeds with Express

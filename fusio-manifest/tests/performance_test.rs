@@ -1,13 +1,19 @@
-//! Entry points users run (all `#[ignore]`; run them in `--release`):
+//! Entry points users run (all `#[ignore]`; run them in `--release`).
+//!
+//! `test_plan` runs the whole plan in order, one step at a time: the comprehensive sweep, the
+//! chaos sweep on its best row, the fault sweep, then the baseline. It is what the plain
+//! `cargo test -- --ignored --nocapture` runs; each step also runs alone when named:
 //!
 //! ```text
+//! cargo test --release -- --ignored --nocapture      # the whole plan
 //! CHAOS_CONFIG=default cargo test --release -p fusio-manifest-chaos --test performance_test test_chaos_sweep -- --ignored --nocapture
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_comprehensive_sweep -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --test performance_test test_fault_sweep -- --ignored --nocapture
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_baseline -- --ignored --nocapture
 //! ```
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use fusio_manifest_chaos::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT, PLAN_DURATION};
 use fusio_manifest_chaos::chaos::{
@@ -20,7 +26,9 @@ use fusio_manifest_chaos::report::{
     print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,
     print_summary_table,
 };
-use fusio_manifest_chaos::runner::{assert_all_valid, export_all, RunEnv, ScenarioOutcome};
+use fusio_manifest_chaos::runner::{
+    assert_all_valid, export_all, problems, RunEnv, ScenarioOutcome,
+};
 use fusio_manifest_chaos::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, SweepOptions,
 };
@@ -41,12 +49,81 @@ async fn run_env(test: &'static str) -> RunEnv {
     or_exit(RunEnv::from_env(entry, S3LatencyProfile::S3Standard).await)
 }
 
+/// Whether this process was asked for `test` by name (a libtest filter argument). A step runs
+/// alone only when named; otherwise `test_plan` runs it in its turn, so the plain
+/// `cargo test -- --ignored` never runs two measurements at once.
+fn named(test: &str) -> bool {
+    std::env::args().skip(1).any(|a| a == test)
+}
+
+/// Runs one step alone when it was named, else says that `test_plan` runs it.
+macro_rules! step_alone {
+    ($test:ident, $step:ident, $doc:literal) => {
+        #[doc = $doc]
+        #[tokio::test(flavor = "multi_thread")]
+        #[ignore = "performance run; use --release -- --ignored"]
+        async fn $test() {
+            if !named(stringify!($test)) {
+                println!(
+                    "{}: part of test_plan; name it to run it alone",
+                    stringify!($test)
+                );
+                return;
+            }
+            assert_all_valid(&$step().await);
+        }
+    };
+}
+
+step_alone!(
+    test_comprehensive_sweep,
+    comprehensive_sweep,
+    "The comprehensive sweep alone (`comprehensive_sweep.csv`)."
+);
+step_alone!(
+    test_chaos_sweep,
+    chaos_sweep,
+    "The plan's main job alone (`chaos_sweep.csv`, `chaos_sweep.png`)."
+);
+step_alone!(
+    test_fault_sweep,
+    fault_sweep,
+    "The fault sweep alone (`fault_sweep.csv`)."
+);
+step_alone!(
+    test_baseline,
+    baseline,
+    "One workload without chaos (`test_baseline.csv`)."
+);
+
+/// The whole plan, in order and one step at a time: the comprehensive sweep, the chaos sweep
+/// on its best row (so it never starts before the file it reads exists), the fault sweep, and
+/// the baseline. Every step's files are written before the next starts; the test fails at the
+/// end if any step had a scenario that crashed or did not PASS (the fault sweep's findings do).
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "the whole plan; use --release -- --ignored"]
+async fn test_plan() {
+    let started = Instant::now();
+    let mut found = Vec::new();
+    println!("\n##### plan 1/4: comprehensive sweep #####");
+    found.extend(problems(&comprehensive_sweep().await));
+    println!("\n##### plan 2/4: chaos sweep #####");
+    found.extend(problems(&chaos_sweep().await));
+    println!("\n##### plan 3/4: fault sweep #####");
+    found.extend(problems(&fault_sweep().await));
+    println!("\n##### plan 4/4: baseline #####");
+    found.extend(problems(&baseline().await));
+    println!(
+        "\n##### plan done in {:.0} s #####",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 /// The built-in workload for 60 s (or `CHAOS_DURATION_SECS`), with every `CHAOS_*` override,
 /// on the embedded backend with the `s3-standard` latency profile unless configured otherwise.
 /// Writes `test_baseline.csv` and its sidecars.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "performance run; use --release -- --ignored"]
-async fn test_baseline() {
+async fn baseline() -> Vec<ScenarioOutcome> {
     let env = run_env("test_baseline").await;
     let config = or_exit(env.settings.workload.apply(WorkloadConfig {
         duration: Duration::from_secs(60),
@@ -69,15 +146,13 @@ async fn test_baseline() {
     };
     let outcomes = vec![ScenarioOutcome::run(&env, env.storage_layer(0), spec).await];
     or_exit(export_all(&env, "test_baseline", &outcomes));
-    assert_all_valid(&outcomes);
+    outcomes
 }
 
 /// The plan's main job: the best workload under the seven chaos scenarios, in parallel.
 /// Loads the best configuration from `comprehensive_sweep.csv` (or the built-in one with
 /// `CHAOS_CONFIG=default`), writes `chaos_sweep.csv`, its sidecars and `chaos_sweep.png`.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "performance run; use --release -- --ignored"]
-async fn test_chaos_sweep() {
+async fn chaos_sweep() -> Vec<ScenarioOutcome> {
     let env = Arc::new(run_env("test_chaos_sweep").await);
     let scenarios = create_chaos_scenarios();
     let options = SweepOptions::new(&env.settings, PLAN_DURATION, scenarios.len());
@@ -117,7 +192,7 @@ async fn test_chaos_sweep() {
         started.elapsed().as_secs_f64(),
         options.duration
     );
-    assert_all_valid(&outcomes);
+    outcomes
 }
 
 /// The workload for the chaos sweep: best row of `comprehensive_sweep.csv`, or the built-in
@@ -159,9 +234,7 @@ fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, Stri
 
 /// 96 configurations over the plan's ranges, 60 s each (`CHAOS_DURATION_SECS`), 8 at a time
 /// (`CHAOS_PARALLEL`). Writes `comprehensive_sweep.csv` and prints the top 5 best and worst.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "performance run; use --release -- --ignored"]
-async fn test_comprehensive_sweep() {
+async fn comprehensive_sweep() -> Vec<ScenarioOutcome> {
     let env = Arc::new(run_env("test_comprehensive_sweep").await);
     let options = SweepOptions::new(&env.settings, Duration::from_secs(60), 8);
     let base = or_exit(env.settings.workload.apply(WorkloadConfig {
@@ -188,16 +261,14 @@ async fn test_comprehensive_sweep() {
     let exported = or_exit(export_all(&env, "comprehensive_sweep", &outcomes));
     print_best_and_worst(&outcomes);
     plot(&exported.csv, &[]);
-    assert_all_valid(&outcomes);
+    outcomes
 }
 
 /// Beyond the plan: S3-level faults (transient errors, ambiguous successes, stalls, refused
 /// blocks, lease expiry) in parallel, like the chaos sweep and with the same options. Client
 /// steps time out after `CHAOS_OP_TIMEOUT_MS` (default 2000). Writes `fault_sweep.csv`, its
 /// sidecars and `fault_sweep.png`, and prints the liveness report.
-#[tokio::test(flavor = "multi_thread")]
-#[ignore = "performance run; use --release -- --ignored"]
-async fn test_fault_sweep() {
+async fn fault_sweep() -> Vec<ScenarioOutcome> {
     let mut env = run_env("test_fault_sweep").await;
     env.op_timeout = env.op_timeout.or(Some(FAULT_SWEEP_OP_TIMEOUT));
     let env = Arc::new(env);
@@ -228,5 +299,5 @@ async fn test_fault_sweep() {
     print_summary_table("Fault Sweep Results Summary", &outcomes);
     print_liveness(&outcomes, &scenarios, options.duration);
     plot(&exported.csv, &["--chaos"]);
-    assert_all_valid(&outcomes);
+    outcomes
 }

@@ -8,10 +8,16 @@
 //!
 //! A test-only [`FaultMode`] (off by default) breaks conditional PUT on purpose, so the
 //! isolation checker and the preflight can be shown to catch a store that is not atomic.
+//!
+//! The server runs on its own tokio runtime (two worker threads named
+//! [`SERVER_THREAD_NAME`]), never on the caller's: real S3 does not slow down when the clients'
+//! host is loaded, so neither may this one when a scenario burns CPU or starts many clients.
+//! [`EmbeddedServer::requests_in_flight`] and [`EmbeddedServer::take_max_in_flight`] report how
+//! many requests it is handling, so a run can tell server queueing apart from client slowness.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -31,12 +37,19 @@ use s3s::dto::{
 use s3s::service::S3ServiceBuilder;
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::runtime::Runtime;
 
 /// Region the embedded server's clients sign for.
 pub const EMBEDDED_REGION: &str = "us-east-1";
 /// The one bucket the embedded server creates at start.
 pub const EMBEDDED_BUCKET: &str = "fusio-manifest-chaos";
+/// Name of the embedded server's runtime threads (at most 15 bytes, Linux's limit for a thread
+/// name, so it shows in full in `/proc/self/task/*/comm`).
+pub const SERVER_THREAD_NAME: &str = "embedded-s3-rt";
+/// Worker threads of the embedded server's runtime.
+const SERVER_WORKER_THREADS: usize = 2;
+/// How long dropping a server outside any async context waits for its threads to exit.
+const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
 /// Deliberate breakage of conditional writes, for must-fail tests only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,12 +87,54 @@ macro_rules! object_output {
     };
 }
 
-/// The in-memory object store behind the server.
+/// The in-memory object store behind the server, with the server state its handle reads and
+/// sets: the fault mode and the in-flight gauge.
 #[derive(Default)]
 struct MemStore {
     buckets: Mutex<BTreeMap<String, BTreeMap<String, StoredObject>>>,
     generation: AtomicU64,
     fault: AtomicU8,
+    in_flight: InFlight,
+}
+
+/// Requests inside the S3 handler: how many now, and the most since the peak was last taken.
+#[derive(Default)]
+struct InFlight {
+    current: AtomicUsize,
+    peak: AtomicUsize,
+}
+
+impl InFlight {
+    /// Counts a request in until the returned guard drops (when the handler returns, with an
+    /// answer or an error, or when its future is dropped because the client went away).
+    fn enter(&self) -> InFlightGuard<'_> {
+        let now = self.current.fetch_add(1, Ordering::SeqCst) + 1;
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        InFlightGuard(self)
+    }
+
+    fn current(&self) -> usize {
+        self.current.load(Ordering::SeqCst)
+    }
+
+    /// The peak since the last call (at least the current count), then starts the next period
+    /// at the current count. A request entering meanwhile lands in one period or the other,
+    /// never in neither.
+    fn take_peak(&self) -> usize {
+        let peak = self.peak.swap(0, Ordering::SeqCst);
+        let now = self.current();
+        self.peak.fetch_max(now, Ordering::SeqCst);
+        peak.max(now)
+    }
+}
+
+/// One request counted in [`InFlight`]; counted out on drop.
+struct InFlightGuard<'a>(&'a InFlight);
+
+impl Drop for InFlightGuard<'_> {
+    fn drop(&mut self) {
+        self.0.current.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 impl MemStore {
@@ -150,6 +205,10 @@ async fn collect_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
     Ok(chunks.concat().into())
 }
 
+/// The S3 handler. Every operation it implements starts with `let _req = self.enter();`, so
+/// [`InFlight`] counts each request for exactly as long as its handler runs. Operations it does
+/// not implement are answered `NotImplemented` by s3s without reaching it, and requests that
+/// fail authentication never reach it either: both are cheap and not counted.
 #[derive(Clone)]
 struct EmbeddedS3(Arc<MemStore>);
 
@@ -159,6 +218,7 @@ impl S3 for EmbeddedS3 {
         &self,
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
+        let _req = self.enter();
         self.0.lock().entry(req.input.bucket).or_default();
         Ok(S3Response::new(CreateBucketOutput::default()))
     }
@@ -167,6 +227,7 @@ impl S3 for EmbeddedS3 {
         &self,
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
+        let _req = self.enter();
         if self.0.lock().contains_key(&req.input.bucket) {
             Ok(S3Response::new(HeadBucketOutput::default()))
         } else {
@@ -178,6 +239,7 @@ impl S3 for EmbeddedS3 {
         &self,
         req: S3Request<PutObjectInput>,
     ) -> S3Result<S3Response<PutObjectOutput>> {
+        let _req = self.enter();
         let input = req.input;
         let body = collect_body(input.body).await?;
         let store = &self.0;
@@ -221,6 +283,7 @@ impl S3 for EmbeddedS3 {
         &self,
         req: S3Request<GetObjectInput>,
     ) -> S3Result<S3Response<GetObjectOutput>> {
+        let _req = self.enter();
         let obj = self.lookup(&req.input.bucket, &req.input.key)?;
         let len = obj.body.len();
         let (body, range) = match req.input.range {
@@ -248,6 +311,7 @@ impl S3 for EmbeddedS3 {
         &self,
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let _req = self.enter();
         let obj = self.lookup(&req.input.bucket, &req.input.key)?;
         let output = object_output!(HeadObjectOutput, obj, {
             content_length: Some(obj.body.len() as i64),
@@ -259,6 +323,7 @@ impl S3 for EmbeddedS3 {
         &self,
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let _req = self.enter();
         let mut buckets = self.0.lock();
         let bucket = buckets
             .get_mut(&req.input.bucket)
@@ -271,6 +336,7 @@ impl S3 for EmbeddedS3 {
         &self,
         req: S3Request<ListObjectsV2Input>,
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let _req = self.enter();
         let input = req.input;
         let prefix = input.prefix.clone().unwrap_or_default();
         let max_keys = input.max_keys.unwrap_or(1000).clamp(1, 1000) as usize;
@@ -328,6 +394,11 @@ impl S3 for EmbeddedS3 {
 }
 
 impl EmbeddedS3 {
+    /// Counts this request in flight until the guard drops; see [`EmbeddedS3`].
+    fn enter(&self) -> InFlightGuard<'_> {
+        self.0.in_flight.enter()
+    }
+
     fn lookup(&self, bucket: &str, key: &str) -> S3Result<StoredObject> {
         let buckets = self.0.lock();
         let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
@@ -345,13 +416,76 @@ fn put_output(etag: String) -> PutObjectOutput {
     }
 }
 
-/// A running embedded S3 server. Dropping it stops accepting connections.
+/// The embedded server's own multi-thread runtime. Dropping it shuts the runtime down without
+/// ever blocking an async context (dropping a tokio `Runtime` inside another runtime panics).
+struct ServerRuntime(Option<Runtime>);
+
+impl ServerRuntime {
+    /// A runtime of [`SERVER_WORKER_THREADS`] workers named [`SERVER_THREAD_NAME`].
+    fn new() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(SERVER_WORKER_THREADS)
+            .thread_name(SERVER_THREAD_NAME)
+            .enable_all()
+            .build()?;
+        Ok(Self(Some(runtime)))
+    }
+
+    fn get(&self) -> &Runtime {
+        self.0.as_ref().expect("the runtime lives until drop")
+    }
+}
+
+impl Drop for ServerRuntime {
+    /// Stops every task (the accept loop, so the listener closes, and every connection) and the
+    /// worker threads. Inside an async context (the usual case: a test or a run dropping its
+    /// backend) this only signals the shutdown, which the workers finish on their own within
+    /// moments; outside one it also waits (up to [`SHUTDOWN_WAIT`]) for the threads to exit.
+    fn drop(&mut self) {
+        let Some(runtime) = self.0.take() else {
+            return;
+        };
+        if tokio::runtime::Handle::try_current().is_ok() {
+            runtime.shutdown_background();
+        } else {
+            runtime.shutdown_timeout(SHUTDOWN_WAIT);
+        }
+    }
+}
+
+/// Accepts connections on `listener` and serves each on its own task, forever. Runs on the
+/// server's runtime, so `tokio::spawn` here (and in hyper's executor) spawns onto it too.
+async fn accept_loop(listener: TcpListener, service: s3s::service::S3Service) {
+    loop {
+        let socket = match listener.accept().await {
+            Ok((socket, _)) => socket,
+            Err(_) => {
+                // E.g. out of file descriptors: back off instead of spinning on the error.
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                continue;
+            }
+        };
+        // Without TCP_NODELAY each small response waits ~40 ms for delayed ACKs.
+        let _ = socket.set_nodelay(true);
+        let service = service.clone();
+        tokio::spawn(async move {
+            let _ = ConnBuilder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(socket), service)
+                .await;
+        });
+    }
+}
+
+/// A running embedded S3 server on its own runtime. Dropping it stops the server: the
+/// listener closes and its runtime threads exit (see [`EmbeddedServer::start`]).
 pub struct EmbeddedServer {
     addr: SocketAddr,
     store: Arc<MemStore>,
-    accept_task: JoinHandle<()>,
     access_key: String,
     secret_key: String,
+    /// Runs the accept loop and every connection; never read, held for its `Drop`, which
+    /// stops the server. Dropped last, after the fields above.
+    _runtime: ServerRuntime,
 }
 
 /// `bytes` random bytes as lower-case hex.
@@ -366,6 +500,12 @@ impl EmbeddedServer {
     /// Its credentials are drawn at random for this server (see
     /// [`EmbeddedServer::credentials`]), so no other local process can write into a running
     /// scenario's bucket by knowing a constant.
+    ///
+    /// The server gets a dedicated tokio runtime of two worker threads named
+    /// [`SERVER_THREAD_NAME`]: the listener, the accept loop and every connection run there,
+    /// not on the caller's runtime, so a loaded or blocked client runtime does not slow the
+    /// server down. Dropping the server shuts that runtime down; this is safe (no panic, no
+    /// blocking) inside an async context.
     pub async fn start() -> std::io::Result<Self> {
         let access_key = format!("chaos-{}", random_hex(8));
         let secret_key = random_hex(20);
@@ -379,29 +519,23 @@ impl EmbeddedServer {
             secret_key.as_str(),
         ));
         let service = builder.build();
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
+        // On failure below, dropping `runtime` shuts it down without panicking.
+        let runtime = ServerRuntime::new()?;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
-        let accept_task = tokio::spawn(async move {
-            loop {
-                let Ok((socket, _)) = listener.accept().await else {
-                    continue;
-                };
-                // Without TCP_NODELAY each small response waits ~40 ms for delayed ACKs.
-                let _ = socket.set_nodelay(true);
-                let service = service.clone();
-                tokio::spawn(async move {
-                    let _ = ConnBuilder::new(TokioExecutor::new())
-                        .serve_connection(TokioIo::new(socket), service)
-                        .await;
-                });
-            }
-        });
+        // Registers the socket with the server runtime's I/O driver, not the caller's.
+        let listener = {
+            let _server_context = runtime.get().enter();
+            TcpListener::from_std(listener)?
+        };
+        runtime.get().spawn(accept_loop(listener, service));
         Ok(Self {
             addr,
             store,
-            accept_task,
             access_key,
             secret_key,
+            _runtime: runtime,
         })
     }
 
@@ -428,10 +562,30 @@ impl EmbeddedServer {
             .map(|b| b.keys().filter(|k| k.starts_with(prefix)).count())
             .unwrap_or(0)
     }
-}
 
-impl Drop for EmbeddedServer {
-    fn drop(&mut self) {
-        self.accept_task.abort();
+    /// Requests the server is handling right now, over all the S3 operations it implements
+    /// (GET, HEAD, PUT, DELETE, LIST, bucket create/head). A request counts from the moment
+    /// s3s hands it to the handler (authenticated and parsed) until the handler returns,
+    /// whether with an answer or an error, or is dropped because its connection went away.
+    /// Requests s3s rejects before the handler (bad signature, unimplemented operation) do not
+    /// count. A sample of server-side queueing, for host-health probes.
+    pub fn requests_in_flight(&self) -> usize {
+        self.store.in_flight.current()
+    }
+
+    /// A reader of [`EmbeddedServer::requests_in_flight`] that can outlive this borrow (it
+    /// keeps the store alive), for a probe task.
+    pub fn in_flight_reader(&self) -> impl Fn() -> usize + Send + Sync + 'static {
+        let store = self.store.clone();
+        move || store.in_flight.current()
+    }
+
+    /// The most requests in flight at once (as counted by
+    /// [`EmbeddedServer::requests_in_flight`]) since the previous call, or since the server
+    /// started; then restarts the count from the number in flight now. Never less than the
+    /// number in flight at the call. Meant to be called by one sampler, once per interval: two
+    /// callers would split the peaks between them.
+    pub fn take_max_in_flight(&self) -> usize {
+        self.store.in_flight.take_peak()
     }
 }

@@ -2,7 +2,6 @@
 //! `check-history` logic, and the checker benchmark; anomaly files in [`saved`].
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use super::*;
 use crate::history::{make_value, value_id, HistoryRecorder};
@@ -942,93 +941,4 @@ fn synthetic_history_with_injected_anomalies_is_flagged() {
         let r = check(&events);
         assert!(r.count(class) > 0, "{class} not flagged:\n{}", console(&r));
     }
-}
-
-/// Peak resident set size of this process (`VmHWM` of `/proc/self/status`).
-fn vm_hwm() -> String {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l["VmHWM:".len()..].trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".to_string())
-}
-
-/// Resets `VmHWM` to the current RSS (Linux `clear_refs`), so each phase reports its own peak.
-fn reset_hwm() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
-fn rate(n: usize, d: std::time::Duration) -> String {
-    format!(
-        "{:.3} s = {:.0} ops/s",
-        d.as_secs_f64(),
-        n as f64 / d.as_secs_f64()
-    )
-}
-
-/// The checker benchmark: `cargo test --release -- --ignored --nocapture bench`.
-#[test]
-#[ignore]
-fn bench_check_1m_ops() {
-    const N: usize = 1_000_000;
-    println!("checker benchmark, {N} synthetic operations");
-
-    reset_hwm();
-    let t = Instant::now();
-    let report = check(synthetic_history(N, 42));
-    assert!(report.is_valid(), "{}", console(&report));
-    assert_eq!(report.ops_checked(), N as u64);
-    println!(
-        "  generate + check, streamed: {}; peak RSS {}",
-        rate(N, t.elapsed()),
-        vm_hwm()
-    );
-
-    let events: Vec<Event> = synthetic_history(N, 42).collect();
-    let mut best = std::time::Duration::MAX;
-    for _ in 0..3 {
-        let t = Instant::now();
-        let report = check(&events);
-        best = best.min(t.elapsed());
-        assert!(report.is_valid());
-    }
-    println!(
-        "  check of {} events in memory (best of 3): {}",
-        events.len(),
-        rate(N, best)
-    );
-    let t = Instant::now();
-    drop(events);
-    println!(
-        "  (dropping those events afterwards: {:.3} s)",
-        t.elapsed().as_secs_f64()
-    );
-
-    let path = temp_path("bench");
-    let t = Instant::now();
-    let (recorder, writer) = HistoryRecorder::create(&path).expect("create history");
-    for e in synthetic_history(N, 42) {
-        recorder.record(e);
-    }
-    drop(recorder);
-    let recorded = t.elapsed();
-    let written = writer.finish().expect("finish");
-    let finished = t.elapsed();
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    println!(
-        "  generate + record: {written} events ({:.0} MB) recorded in {:.3} s, written and fsynced after {:.3} s",
-        bytes as f64 / 1e6,
-        recorded.as_secs_f64(),
-        finished.as_secs_f64()
-    );
-    let t = Instant::now();
-    assert!(check_files(&[&path]).expect("readable"));
-    println!(
-        "  check-history on that file (parse + check): {}",
-        rate(N, t.elapsed())
-    );
-    let _ = std::fs::remove_file(&path);
 }
