@@ -42,6 +42,7 @@ use crate::history::{self, Event, HistoryRecorder, OpKind, Outcome};
 use crate::manifest::HarnessManifest;
 use crate::metrics::{AttemptOutcome, MetricsCollector};
 use crate::selfcheck;
+use crate::utils::error_chain;
 
 /// What every client of one run shares.
 pub struct ClientContext {
@@ -279,7 +280,7 @@ impl AttemptResult {
                 Some(prev),
                 ManifestError::PreconditionFailed,
             ),
-            Err(e) => Self::errored(Outcome::Info, Some(snapshot), Some(prev), e.to_string()),
+            Err(e) => Self::errored(Outcome::Info, Some(snapshot), Some(prev), error_chain(&e)),
         }
     }
 
@@ -295,7 +296,7 @@ impl AttemptResult {
             snapshot_txn,
             read,
             txn_id: None,
-            error: Some(err.to_string()),
+            error: Some(error_chain(&err)),
         }
     }
 }
@@ -593,7 +594,7 @@ async fn read_session(
     let session = match manifest.session_read().await {
         Ok(s) => s,
         Err(e) => {
-            r.report(ReadStep::Done(Err(e.to_string())));
+            r.report(ReadStep::Done(Err(error_chain(&e))));
             return;
         }
     };
@@ -611,7 +612,7 @@ async fn read_session(
                 }
             }
             Err(e) => {
-                failed = Some(e.to_string());
+                failed = Some(error_chain(&e));
                 break;
             }
         }

@@ -35,6 +35,7 @@ pub mod history;
 pub mod host;
 pub mod manifest;
 pub mod metrics;
+pub mod open_files;
 pub mod provenance;
 pub mod report;
 pub mod runner;

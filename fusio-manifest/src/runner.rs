@@ -7,7 +7,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::backend::{Backend, BackendError, BackendKind};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
-use crate::config::{ConfigError, Settings};
+use crate::config::{ConfigError, Settings, WorkloadConfig};
+use crate::open_files;
 use crate::provenance::{EntryPoint, RunFacts, RunRecord, ScenarioRecord};
 use crate::report;
 use crate::utils::layer_seed;
@@ -55,6 +56,8 @@ pub struct RunEnv {
     pub entry: EntryPoint,
     /// When the invocation started.
     pub started_at: SystemTime,
+    /// The open-file limit after raising it to the hard limit ([`open_files`]).
+    pub open_files: Option<u64>,
 }
 
 impl RunEnv {
@@ -112,6 +115,26 @@ impl RunEnv {
                 test: "unknown",
             },
             started_at: SystemTime::now(),
+            open_files: open_files::raise_to_hard_limit(),
+        }
+    }
+
+    /// Warns (naming the fixes) when runs of these workloads, started together, may need
+    /// more file descriptors than the process may open.
+    pub fn warn_if_short_of_files<'a>(
+        &self,
+        configs: impl IntoIterator<Item = &'a WorkloadConfig>,
+    ) {
+        let Some(limit) = self.open_files else {
+            return;
+        };
+        let clients: Vec<usize> = configs
+            .into_iter()
+            .map(|c| c.num_writers + c.num_readers)
+            .collect();
+        let own_server = self.backend.embedded_server().is_some();
+        if let Some(warning) = open_files::shortfall(&clients, own_server, limit) {
+            report::print_warning(&warning);
         }
     }
 
@@ -120,7 +143,11 @@ impl RunEnv {
     pub fn storage_layer(&self, index: u64) -> Arc<StorageLayer> {
         let chaos = NetworkChaos::new(self.profile, layer_seed(self.seed, index));
         chaos.set_fault_points(self.settings.fault_points.clone());
-        Arc::new(StorageLayer::new(chaos))
+        let layer = StorageLayer::new(chaos);
+        match self.backend.embedded_server() {
+            Some(_) => Arc::new(layer.with_own_server()),
+            None => Arc::new(layer),
+        }
     }
 }
 

@@ -1,5 +1,6 @@
-//! Harness self-check: a panic in any task of a run (ours or fusio-manifest's) is a harness
-//! fault, and the run's verdict becomes `INVALID: harness fault` instead of PASS or FAIL.
+//! Harness self-check: a panic in any task of a run (ours or fusio-manifest's), or a request
+//! our own S3 server left unanswered ([`record_fault`], called by the storage layer), is a
+//! harness fault, and the run's verdict becomes `INVALID: harness fault` instead of PASS or FAIL.
 //!
 //! Every task a run starts is spawned with [`spawn`], which carries the run's
 //! [`HarnessFaults`] into the new task as a tokio task-local; fusio-manifest's own background
@@ -96,6 +97,15 @@ pub fn in_run<F: Future>(fut: F) -> impl Future<Output = F::Output> {
     }
 }
 
+/// Records a harness fault that is not a panic (e.g. the embedded S3 server failing to answer)
+/// into the run the calling task belongs to, or, outside any run's tasks, into every run in
+/// progress.
+pub fn record_fault(what: String) {
+    if RUN.try_with(|run| run.record(what.clone())).is_err() {
+        UNATTRIBUTED.lock().push(what);
+    }
+}
+
 /// The verdict of a run with harness faults, as written to the console, CSV and plot.
 pub const INVALID_VERDICT: &str = "INVALID: harness fault";
 
@@ -103,10 +113,7 @@ fn install_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            let what = describe(info);
-            if RUN.try_with(|run| run.record(what.clone())).is_err() {
-                UNATTRIBUTED.lock().push(what);
-            }
+            record_fault(describe(info));
             previous(info);
         }));
     });

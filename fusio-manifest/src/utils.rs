@@ -39,6 +39,25 @@ pub fn scenario_seed(run_seed: u64, index: usize) -> u64 {
     run_seed.wrapping_add(index as u64)
 }
 
+/// An error and every source below it, joined by `: ` (reqwest's top-level message alone,
+/// "error sending request", hides whether the connection was refused, reset or never opened).
+/// A source whose message its parent already contains (a transparent wrapper) is skipped.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut last = out.clone();
+    let mut next = e.source();
+    while let Some(source) = next {
+        let msg = source.to_string();
+        if !last.contains(&msg) {
+            out.push_str(": ");
+            out.push_str(&msg);
+        }
+        last = msg;
+        next = source.source();
+    }
+    out
+}
+
 /// The message of a task that panicked (or why it was cancelled).
 pub fn panic_message(e: &tokio::task::JoinError) -> String {
     if !e.is_panic() {
@@ -50,6 +69,31 @@ pub fn panic_message(e: &tokio::task::JoinError) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("http error: {0}")]
+        Http(#[source] Inner),
+        #[error(transparent)]
+        Transparent(Inner),
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("error sending request")]
+    struct Inner(#[source] std::io::Error);
+
+    #[test]
+    fn error_chain_names_every_cause_once() {
+        let refused = || std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        assert_eq!(
+            error_chain(&Outer::Http(Inner(refused()))),
+            "http error: error sending request: refused"
+        );
+        assert_eq!(
+            error_chain(&Outer::Transparent(Inner(refused()))),
+            "error sending request: refused"
+        );
+    }
 
     #[test]
     fn derived_seeds_differ_by_stream_index_and_run() {

@@ -155,7 +155,7 @@ async fn baseline() -> Vec<ScenarioOutcome> {
 async fn chaos_sweep() -> Vec<ScenarioOutcome> {
     let env = Arc::new(run_env("test_chaos_sweep").await);
     let scenarios = create_chaos_scenarios();
-    let options = SweepOptions::new(&env.settings, PLAN_DURATION, scenarios.len());
+    let options = SweepOptions::host_aware(&env.settings, PLAN_DURATION, scenarios.len());
     let scenarios = or_exit(options.select(scenarios));
     let config = or_exit(chaos_config(&env, options.duration));
     println!(
@@ -273,7 +273,7 @@ async fn fault_sweep() -> Vec<ScenarioOutcome> {
     env.op_timeout = env.op_timeout.or(Some(FAULT_SWEEP_OP_TIMEOUT));
     let env = Arc::new(env);
     let scenarios = create_fault_scenarios();
-    let options = SweepOptions::new(&env.settings, PLAN_DURATION, scenarios.len());
+    let options = SweepOptions::host_aware(&env.settings, PLAN_DURATION, scenarios.len());
     let scenarios = or_exit(options.select(scenarios));
     let config = or_exit(env.settings.workload.apply(WorkloadConfig {
         duration: options.duration,

@@ -1,17 +1,24 @@
 //! The harness self-check end to end: a deliberately broken storage wrapper (a test-only
 //! panic on the first conditional PUT, reached inside fusio-manifest's `session_write`) makes
 //! the run `INVALID: harness fault` in the result, the verification CSV and the console,
-//! never PASS or FAIL; a clean run beside it is not touched.
+//! never PASS or FAIL; a clean run beside it is not touched. A request our own S3 server
+//! leaves unanswered is a harness fault too; a fault the layer injects on purpose is not.
 
 mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{assert_pass, layer, run_env, small_workload, TempDir};
-use fusio_manifest_chaos::chaos::S3OpKind;
+use common::{assert_pass, embedded, layer, run_env, small_workload, TempDir};
+use fusio::fs::FsCas;
+use fusio::path::Path;
+use fusio_manifest_chaos::chaos::fault_points::parse_fault_points;
+use fusio_manifest_chaos::chaos::storage::is_transport_error;
+use fusio_manifest_chaos::chaos::{
+    ChaosFs, NetworkChaos, S3LatencyProfile, S3OpKind, StorageLayer,
+};
 use fusio_manifest_chaos::runner::{export_all, ScenarioOutcome};
-use fusio_manifest_chaos::selfcheck::INVALID_VERDICT;
+use fusio_manifest_chaos::selfcheck::{HarnessFaults, INVALID_VERDICT};
 use fusio_manifest_chaos::workload::RunSpec;
 
 const SEED: u64 = 3;
@@ -59,4 +66,62 @@ async fn a_panicking_wrapper_makes_its_run_invalid_and_only_its_run() {
         .filter_map(|l| l.rsplit(',').next())
         .collect();
     assert_eq!(verdicts, [INVALID_VERDICT, "PASS"], "{csv}");
+}
+
+/// A storage layer that treats its server as the harness's own, seeded by [`SEED`].
+fn own_server_layer() -> Arc<StorageLayer> {
+    Arc::new(StorageLayer::new(NetworkChaos::new(S3LatencyProfile::None, SEED)).with_own_server())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_our_server_leaves_unanswered_is_a_harness_fault() {
+    // Stands in for an embedded server out of file descriptors: it accepts, then hangs up.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind loopback");
+    let addr = listener.local_addr().expect("address");
+    let hang_up = tokio::spawn(async move {
+        while let Ok((socket, _)) = listener.accept().await {
+            drop(socket);
+        }
+    });
+    let backend = embedded().await;
+    let mut settings = backend.settings().clone();
+    settings.endpoint = Some(format!("http://{addr}"));
+    let fs = ChaosFs::new(settings.fusio_client(), own_server_layer());
+    let faults = HarnessFaults::new();
+    let err = faults
+        .scope(fs.load_with_tag(&Path::parse("p/HEAD.json").expect("test path")))
+        .await
+        .expect_err("nobody answers");
+    hang_up.abort();
+    assert!(is_transport_error(&err), "{err}");
+    let recorded = faults.faults();
+    assert!(
+        recorded.len() == 1 && recorded[0].contains("did not answer a GET"),
+        "{recorded:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn injected_faults_and_error_answers_are_not_harness_faults() {
+    let backend = embedded().await;
+    let layer = own_server_layer();
+    let points = parse_fault_points("get:HEAD.json#1=refuse;get:HEAD.json#2=transient")
+        .expect("valid fault points");
+    layer.network().set_fault_points(points);
+    let fs = ChaosFs::new(backend.settings().fusio_client(), layer);
+    let faults = HarnessFaults::new();
+    let head = Path::parse("p/HEAD.json").expect("test path");
+    for _ in 0..2 {
+        let err = faults
+            .scope(fs.load_with_tag(&head))
+            .await
+            .expect_err("an injected fault");
+        assert!(!is_transport_error(&err), "{err}");
+    }
+    // The third load reaches the server, which answers "no such key".
+    let missing = faults.scope(fs.load_with_tag(&head)).await;
+    assert!(matches!(missing, Ok(None)), "{missing:?}");
+    assert!(faults.faults().is_empty(), "{:?}", faults.faults());
 }

@@ -16,6 +16,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use fusio::fs::{CasCondition, FileMeta, FileSystemTag, Fs, FsCas, OpenOptions};
+use fusio::impls::remotes::http::HttpError;
 use fusio::path::Path;
 use fusio::{Error as FsError, FileCommit, IoBuf, IoBufMut, Read, Write};
 use fusio_core::MaybeSendFuture;
@@ -59,6 +60,9 @@ pub struct StorageLayer {
     op_sink: OnceLock<Arc<dyn S3OpSink>>,
     /// `kind as u8 + 1` of the next operation that panics on purpose; 0: none.
     panic_on: AtomicU8,
+    /// The S3 server is ours (the embedded one): a request it fails to answer is a harness
+    /// fault, not a network fault fusio-manifest must live with.
+    server_is_ours: bool,
 }
 
 /// An operation that passed [`StorageLayer::before`]: what [`StorageLayer::after`] needs.
@@ -78,7 +82,18 @@ impl StorageLayer {
             network,
             op_sink: OnceLock::new(),
             panic_on: AtomicU8::new(0),
+            server_is_ours: false,
         }
+    }
+
+    /// Marks the server as the harness's own (the embedded S3 server): from now on a request
+    /// that gets no HTTP answer at all (connection refused or reset, out of file descriptors)
+    /// is recorded as a harness fault of the calling run ([`crate::selfcheck::record_fault`]),
+    /// so that run is `INVALID` instead of blaming fusio-manifest. Chaos the layer injects on
+    /// purpose never reaches the server and is not affected.
+    pub fn with_own_server(mut self) -> Self {
+        self.server_is_ours = true;
+        self
     }
 
     /// The network conditions (to start and stop chaos).
@@ -163,6 +178,9 @@ impl StorageLayer {
     /// The part of an operation after storage answered `result`: the second half of the
     /// delay, an injected stall, a block in force, a lost answer. Records the operation.
     pub async fn after<T>(&self, pass: Pass, result: Result<T, FsError>) -> Result<T, FsError> {
+        if let Err(e) = &result {
+            self.check_transport(pass.kind, e);
+        }
         let net = &self.network;
         sleep_nonzero(pass.rest).await;
         if let FaultDecision::Stall(d) = pass.decision {
@@ -207,6 +225,17 @@ impl StorageLayer {
         }
     }
 
+    /// Records a request our own server left unanswered as a harness fault.
+    fn check_transport(&self, kind: S3OpKind, e: &FsError) {
+        if self.server_is_ours && is_transport_error(e) {
+            crate::selfcheck::record_fault(format!(
+                "the embedded S3 server did not answer a {}: {}",
+                kind.name(),
+                crate::utils::error_chain(e)
+            ));
+        }
+    }
+
     /// Before a request leaves: wait out a holding block, or fail during a refusing one.
     async fn gate_request(&self) -> Result<(), FsError> {
         let net = &self.network;
@@ -235,6 +264,22 @@ impl StorageLayer {
             sink.s3_op_done();
         }
     }
+}
+
+/// Whether `e` is an HTTP request that got no answer (connect, send or body errors of fusio's
+/// reqwest client), as opposed to an answer with an error status or an injected fault.
+pub fn is_transport_error(e: &FsError) -> bool {
+    let mut next: Option<&(dyn std::error::Error + 'static)> = match e {
+        FsError::Remote(inner) | FsError::Other(inner) => Some(inner.as_ref()),
+        _ => None,
+    };
+    while let Some(err) = next {
+        if let Some(HttpError::Reqwest(_)) = err.downcast_ref::<HttpError>() {
+            return true;
+        }
+        next = err.source();
+    }
+    false
 }
 
 async fn sleep_nonzero(d: Duration) {

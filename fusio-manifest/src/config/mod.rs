@@ -107,7 +107,7 @@ pub const VARS: &[Var] = &[
     var(
         "CHAOS_PARALLEL",
         "auto",
-        "scenarios run at once (at least 1). `auto`: a sweep runs its scenarios without CPU chaos together (8 at most in the comprehensive sweep), then each CPU-chaos scenario alone, since burner threads load the whole process",
+        "scenarios run at once (at least 1). `auto`: the chaos and fault sweeps run one scenario per 2 cores at once (one at a time on 2-3 cores; one scenario keeps about one core busy), then each CPU-chaos scenario alone, since burner threads load the whole process; the comprehensive sweep runs 8 at once",
     ),
     var("CHAOS_SEQUENTIAL", "0", "`1`: one scenario at a time"),
     var(

@@ -6,7 +6,7 @@ pub mod sweep;
 
 pub use run::{
     print_exported, print_host, print_phase, print_progress, print_run, print_run_header,
-    print_verifications,
+    print_verifications, print_warning,
 };
 pub use sweep::{
     print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,

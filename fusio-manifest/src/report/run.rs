@@ -26,13 +26,20 @@ pub fn print_run_header(env: &RunEnv) {
     }
 }
 
-/// Which scenarios of a sweep run together in phase `index` of `count`.
+/// Prints a warning about the host or the configuration, before the runs it concerns.
+pub fn print_warning(message: &str) {
+    eprintln!("⚠️  {message}");
+}
+
+/// Prints which scenarios of a sweep run together in phase `index` of `count`.
 pub fn print_phase(index: usize, count: usize, labels: &[&str], parallel: usize) {
     if count == 1 {
         return;
     }
     let how = if labels.len() == 1 {
         "alone (CPU chaos loads the whole process)".to_string()
+    } else if parallel == 1 {
+        "one at a time".to_string()
     } else {
         format!("together, up to {parallel} at once")
     };

@@ -70,6 +70,12 @@ pub async fn run_chaos_sweep(
             .filter_map(|&i| specs[i].as_ref().map(|s| s.label.as_str()))
             .collect();
         report::print_phase(p, phases.len(), &labels, options.parallel);
+        env.warn_if_short_of_files(
+            phase
+                .iter()
+                .take(options.parallel)
+                .filter_map(|&i| specs[i].as_ref().map(|s| &s.config)),
+        );
         let gate = Arc::new(Semaphore::new(options.parallel));
         let tasks = phase.iter().filter_map(|&i| {
             let spec = specs[i].take()?;
@@ -137,6 +143,7 @@ pub async fn run_config_sweep(
     let batches = total.div_ceil(batch);
     let mut outcomes = Vec::with_capacity(total);
     for (b, chunk) in configs.chunks(batch).enumerate() {
+        env.warn_if_short_of_files(chunk);
         let tasks = chunk.iter().enumerate().map(|(j, config)| {
             let index = b * batch + j;
             let label = config.label();

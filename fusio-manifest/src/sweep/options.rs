@@ -5,6 +5,17 @@ use std::time::Duration;
 use crate::chaos::ChaosScenario;
 use crate::config::{ConfigError, Settings};
 
+/// Cores one scenario of the default workload needs to itself for its figures to describe
+/// fusio-manifest: by the end of a 300 s run a scenario (its clients, fusio's HTTP client and
+/// the embedded server answering it) keeps about one core busy, and the host's own work needs
+/// room beside it (measured: README, "Measured figures").
+pub const CORES_PER_SCENARIO: usize = 2;
+
+/// How many scenarios without CPU chaos `CHAOS_PARALLEL=auto` runs at once on `cores` cores.
+pub fn host_slots(cores: usize) -> usize {
+    (cores / CORES_PER_SCENARIO).max(1)
+}
+
 /// How a sweep runs: duration per scenario, how many at once, which scenarios.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SweepOptions {
@@ -23,7 +34,8 @@ pub struct SweepOptions {
 impl SweepOptions {
     /// `CHAOS_DURATION_SECS` (default `duration`), `CHAOS_PARALLEL` (default `auto`: up to
     /// `parallel` at once, CPU chaos alone), `CHAOS_SEQUENTIAL=1` (parallel = 1) and
-    /// `CHAOS_SCENARIOS=a,b` from `settings`.
+    /// `CHAOS_SCENARIOS=a,b` from `settings`. For batches of many short configurations (the
+    /// comprehensive sweep); a measurement sweep uses [`SweepOptions::host_aware`].
     pub fn new(settings: &Settings, duration: Duration, parallel: usize) -> Self {
         Self {
             duration: settings.workload.duration.unwrap_or(duration),
@@ -35,6 +47,28 @@ impl SweepOptions {
             },
             only: settings.scenarios.clone(),
         }
+    }
+
+    /// Like [`SweepOptions::new`] for a sweep of `scenarios` scenarios, but `auto` runs at most
+    /// [`host_slots`] of this host's cores at once (one at a time on 2 or 3 cores), so no
+    /// scenario's figures describe the others' load.
+    pub fn host_aware(settings: &Settings, duration: Duration, scenarios: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::for_cores(settings, duration, scenarios, cores)
+    }
+
+    /// [`SweepOptions::host_aware`] on a host with `cores` cores.
+    pub fn for_cores(
+        settings: &Settings,
+        duration: Duration,
+        scenarios: usize,
+        cores: usize,
+    ) -> Self {
+        let mut options = Self::new(settings, duration, scenarios);
+        if options.isolate_cpu {
+            options.parallel = options.parallel.min(host_slots(cores));
+        }
+        options
     }
 
     /// The scenarios of `all` that `CHAOS_SCENARIOS` selects (all when unset). An unknown
@@ -98,5 +132,23 @@ mod tests {
         let fixed = Settings::from_pairs([("CHAOS_PARALLEL", "7")]).expect("valid");
         let fixed = SweepOptions::new(&fixed, Duration::from_secs(1), 7);
         assert_eq!(fixed.phases(&scenarios), vec![(0..7).collect::<Vec<_>>()]);
+    }
+
+    #[test]
+    fn auto_runs_one_scenario_per_two_cores_and_a_fixed_number_is_kept() {
+        let auto = Settings::default();
+        let second = Duration::from_secs(1);
+        let slots = |cores| SweepOptions::for_cores(&auto, second, 7, cores).parallel;
+        assert_eq!(
+            [slots(1), slots(2), slots(3), slots(8), slots(64)],
+            [1, 1, 1, 4, 7]
+        );
+        let fixed = Settings::from_pairs([("CHAOS_PARALLEL", "5")]).expect("valid");
+        assert_eq!(SweepOptions::for_cores(&fixed, second, 7, 2).parallel, 5);
+        let sequential = Settings::from_pairs([("CHAOS_SEQUENTIAL", "1")]).expect("valid");
+        assert_eq!(
+            SweepOptions::for_cores(&sequential, second, 7, 64).parallel,
+            1
+        );
     }
 }
