@@ -79,7 +79,8 @@ pub struct BackgroundReport {
 }
 
 impl ClientContext {
-    fn now_us(&self) -> u64 {
+    /// Microseconds since the run started (the history's clock).
+    pub fn now_us(&self) -> u64 {
         self.start.elapsed().as_micros() as u64
     }
 

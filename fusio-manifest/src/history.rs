@@ -13,10 +13,12 @@
 //! | `invoke` | `client`, `op`, `attempt`, `kind` (`write`/`read`), `t_us`, `key`? | when an attempt (write) or an operation (read, `attempt` 0) starts |
 //! | `write` | `client`, `op`, `attempt`, `t_us`, `outcome`, `key`, `snapshot_txn`?, `read_done`, `read`?, `wrote`, `txn_id`?, `error`? | when a write attempt ends |
 //! | `read` | `client`, `op`, `t_us`, `outcome`, `snapshot_txn`?, `scan`, `reads`, `error`? | when a read operation ends |
+//! | `compact` | `client`, `started_us`, `t_us`, `outcome`, `checkpoint`?, `error`? | when a compactor's pass (`compact_and_gc`) ends; the checker does not judge it (a compaction changes no value) |
 //! | `final` | `t_us`, `head_txn`, `state` | once, after the workload: a full scan at the latest snapshot |
 //!
 //! Field meanings:
-//! - `client`: `w0`, `w1`, ... for writers, `r0`, `r1`, ... for readers; `op`: the client's
+//! - `client`: `w0`, `w1`, ... for writers, `r0`, `r1`, ... for readers, `c0`, ... for
+//!   compactors; `op`: the client's
 //!   operation number; `attempt`: 0 for the first attempt of an operation, +1 per retry.
 //! - `outcome`: `ok` (committed / read succeeded), `fail` (definite: the write was NOT
 //!   applied, e.g. `PreconditionFailed`), `info` (indeterminate: the write may or may not have
@@ -174,6 +176,23 @@ pub enum Event {
         #[serde(default)]
         reads: Vec<(String, Option<String>)>,
         /// The error, if not `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+    },
+    /// One pass of a compactor (`compact_and_gc`) ended.
+    Compact {
+        /// Compactor id (`c0`, `c1`, ...).
+        client: String,
+        /// When the pass started, microseconds since the run started.
+        started_us: u64,
+        /// When it ended.
+        t_us: u64,
+        /// `ok`, or `info` on an error (a compaction may have been published anyway).
+        outcome: Outcome,
+        /// The newest run (checkpoint) id the pass left in HEAD, on `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        checkpoint: Option<String>,
+        /// The error, on `info`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },

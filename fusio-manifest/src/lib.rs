@@ -30,6 +30,7 @@ pub mod backend;
 pub mod chaos;
 pub mod checker;
 pub mod client;
+pub mod compactor;
 pub mod config;
 pub mod history;
 pub mod host;

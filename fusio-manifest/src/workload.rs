@@ -19,11 +19,13 @@ use tokio::task::JoinSet;
 
 use crate::backend::Backend;
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
+use crate::chaos::storage::Deleted;
 use crate::chaos::{
     ChaosController, ChaosEvent, ChaosScenario, FaultCounts, S3OpKind, StorageLayer,
 };
 use crate::checker::{CheckReport, Checker};
 use crate::client::{self, BackgroundReport, ClientContext};
+use crate::compactor::{CompactionReport, Compactors};
 use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
 use crate::host::{HostProbe, HostReport, InFlight};
@@ -65,6 +67,8 @@ pub struct RunResult {
     pub check: CheckReport,
     /// Where the history was written.
     pub history_path: PathBuf,
+    /// The run's prefix in the bucket (its manifest's objects are under it).
+    pub prefix: String,
     /// HEAD txn id read at the end (`None` if the final read failed).
     pub final_head_txn: Option<u64>,
     /// S3 operations completed when the run was torn down.
@@ -86,6 +90,10 @@ pub struct RunResult {
     pub harness_faults: Vec<String>,
     /// How healthy the host was while the clients ran.
     pub host: HostReport,
+    /// What the compactors did (all zero without `CHAOS_COMPACT_EVERY_MS`).
+    pub compactions: CompactionReport,
+    /// Segment and checkpoint objects deleted (by compaction and GC).
+    pub deleted: Deleted,
 }
 
 impl RunResult {
@@ -148,7 +156,7 @@ async fn run_scoped(
     spec: RunSpec,
 ) -> Result<RunResult, RunError> {
     let mut run = setup(backend, layer, &spec)?;
-    let elapsed = drive(&run, &spec).await;
+    let (elapsed, compactions) = drive(&run, &spec).await;
     let ended = teardown(&mut run, &spec).await?;
     let analysis = analyse(&spec.history_path, ended.events, elapsed)?;
     let summary = run.metrics.summary(&spec.label, &run.config, elapsed);
@@ -158,6 +166,7 @@ async fn run_scoped(
         timeline: run.timeline.rows(&spec.label, elapsed.as_secs()),
         check: analysis.check,
         history_path: spec.history_path,
+        prefix: run.prefix.clone(),
         final_head_txn: ended.final_head_txn,
         s3_ops_at_end: ended.s3_ops_at_end,
         s3_ops_by_kind: ended.s3_ops_by_kind,
@@ -168,6 +177,8 @@ async fn run_scoped(
         background: ended.background,
         harness_faults: Vec::new(),
         host: ended.host,
+        compactions,
+        deleted: run.layer.deleted(),
     };
     report::print_run(&result, BACKGROUND_LIMIT);
     Ok(result)
@@ -175,6 +186,7 @@ async fn run_scoped(
 
 /// A run between setup and teardown: what its clients share and what watches them.
 struct LiveRun {
+    prefix: String,
     config: Arc<WorkloadConfig>,
     layer: Arc<StorageLayer>,
     executor: RunExecutor,
@@ -200,10 +212,11 @@ fn history_error(
 fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<LiveRun, RunError> {
     let config = Arc::new(spec.config.clone());
     let executor = RunExecutor::default();
+    let prefix = backend.new_prefix(&spec.label);
     let manifest = Arc::new(build_manifest(
         backend.settings().fusio_client(),
         layer.clone(),
-        &backend.new_prefix(&spec.label),
+        &prefix,
         executor.clone(),
         &spec.manifest,
     ));
@@ -230,6 +243,7 @@ fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<
         abandoned: Default::default(),
     });
     Ok(LiveRun {
+        prefix,
         config,
         layer,
         executor,
@@ -243,14 +257,16 @@ fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<
 }
 
 /// Runs every client's schedule to its end (with a progress line every
-/// `spec.progress_every`) and returns how long that took. Chaos stays on until the ops in
+/// `spec.progress_every`) and the compactors beside them; returns how long the clients took
+/// and what the compactors did. Chaos stays on until the ops in
 /// flight at the end have finished, so every measured op saw the scenario's conditions for
 /// its whole life. A client that panicked is recorded by the self-check; the others' results
 /// still count.
-async fn drive(run: &LiveRun, spec: &RunSpec) -> Duration {
+async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
     let Some(ctx) = run.ctx.clone() else {
-        return Duration::ZERO;
+        return (Duration::ZERO, CompactionReport::default());
     };
+    let compactors = Compactors::start(&ctx);
     let progress = spec.progress_every.map(|every| {
         let metrics = run.metrics.clone();
         let label = spec.label.clone();
@@ -275,10 +291,12 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> Duration {
     });
     let clients: Vec<_> = writers.chain(readers).collect();
     futures_util::future::join_all(clients).await;
+    let elapsed = ctx.start.elapsed();
+    let compactions = compactors.finish(BACKGROUND_LIMIT).await;
     if let Some(p) = progress {
         p.abort();
     }
-    ctx.start.elapsed()
+    (elapsed, compactions)
 }
 
 /// The embedded S3 server's requests-in-flight gauge, for the host probe.

@@ -566,3 +566,41 @@ async fn f5_orphan_recovery_adopts_a_live_commit_that_then_fails() {
         t.elapsed()
     );
 }
+
+/// Finding 6: after a compaction, a read of a compacted key fails with S3's 404. The run's
+/// payload is `checkpoints/ckpt-….bin`; `get_checkpoint_payload_range` tries the `.json` name
+/// first (checkpoint.rs:476) and falls back to `.bin` only when the error is an I/O
+/// `NotFound` (`is_not_found_fs_error`, checkpoint.rs:576-585), but fusio's S3 client reports
+/// a missing object as `Remote(HttpNotSuccess { status: 404 })`, so the fallback never runs.
+/// No fault point is armed: the layer passes every request through.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f6_reads_after_a_compaction_fail_with_404() {
+    let r = Rig::new("f6", None, Recovery::Off).await;
+    for i in 0..3 {
+        r.write(&format!("k{i}"), &format!("v{i}")).await.unwrap();
+    }
+    assert_eq!(
+        r.read("k1").await.as_deref(),
+        Some("v1"),
+        "before compaction"
+    );
+    let (id, _) = r.m.compactor().compact_and_gc().await.unwrap();
+    let checkpoints = format!("{}/checkpoints/{}", r.prefix, id.as_str());
+    let keys = common::list_keys(&r.raw, &format!("{}/checkpoints", r.prefix)).await;
+    assert!(keys.contains(&format!("{checkpoints}.bin")), "{keys:?}");
+    assert!(!keys.contains(&format!("{checkpoints}.json")), "{keys:?}");
+    assert_eq!(
+        r.head().await,
+        (3, Some(3)),
+        "same txn, HEAD now names the run"
+    );
+    let session = r.m.session_read().await.unwrap();
+    let got = session.get(&"k1".to_string()).await;
+    session.end().await.unwrap();
+    let err = got.expect_err("the compacted key cannot be read");
+    assert!(err.to_string().contains("404"), "{err:?}");
+    eprintln!(
+        "f6: after compacting into {}, get(k1) failed: {err}",
+        id.as_str()
+    );
+}

@@ -60,9 +60,22 @@ pub struct StorageLayer {
     op_sink: OnceLock<Arc<dyn S3OpSink>>,
     /// `kind as u8 + 1` of the next operation that panics on purpose; 0: none.
     panic_on: AtomicU8,
+    /// Segment objects deleted (`.../segments/...` keys).
+    deleted_segments: AtomicU64,
+    /// Checkpoint objects deleted (`.../checkpoints/...` keys).
+    deleted_checkpoints: AtomicU64,
     /// The S3 server is ours (the embedded one): a request it fails to answer is a harness
     /// fault, not a network fault fusio-manifest must live with.
     server_is_ours: bool,
+}
+
+/// Objects of the manifest's own kinds deleted through a layer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Deleted {
+    /// Segment objects (`segments/seg-*`): GC after a compaction.
+    pub segments: u64,
+    /// Checkpoint objects (`checkpoints/ckpt-*`, runs): replaced runs and old checkpoints.
+    pub checkpoints: u64,
 }
 
 /// An operation that passed [`StorageLayer::before`]: what [`StorageLayer::after`] needs.
@@ -82,6 +95,8 @@ impl StorageLayer {
             network,
             op_sink: OnceLock::new(),
             panic_on: AtomicU8::new(0),
+            deleted_segments: AtomicU64::new(0),
+            deleted_checkpoints: AtomicU64::new(0),
             server_is_ours: false,
         }
     }
@@ -113,6 +128,24 @@ impl StorageLayer {
             count: k.count.load(Ordering::Relaxed),
             errors: k.errors.load(Ordering::Relaxed),
             total_us: k.total_us.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Segment and checkpoint objects deleted so far (by fusio-manifest's compaction and GC:
+    /// nothing else deletes them).
+    pub fn deleted(&self) -> Deleted {
+        Deleted {
+            segments: self.deleted_segments.load(Ordering::Relaxed),
+            checkpoints: self.deleted_checkpoints.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Counts a successful DELETE of `key` by the kind of object it held.
+    fn count_delete(&self, key: &str) {
+        if key.contains("/segments/") || key.starts_with("segments/") {
+            self.deleted_segments.fetch_add(1, Ordering::Relaxed);
+        } else if key.contains("/checkpoints/") || key.starts_with("checkpoints/") {
+            self.deleted_checkpoints.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -360,9 +393,15 @@ where
     }
 
     async fn remove(&self, path: &Path) -> Result<(), FsError> {
-        self.layer
-            .run(S3OpKind::Delete, path.as_ref(), self.inner.remove(path))
-            .await
+        let key: &str = path.as_ref();
+        let removed = self
+            .layer
+            .run(S3OpKind::Delete, key, self.inner.remove(path))
+            .await;
+        if removed.is_ok() {
+            self.layer.count_delete(key);
+        }
+        removed
     }
 
     async fn copy(&self, from: &Path, to: &Path) -> Result<(), FsError> {

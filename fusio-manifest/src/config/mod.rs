@@ -95,6 +95,16 @@ pub const VARS: &[Var] = &[
     ),
     var("CHAOS_VALUE_SIZE", "1024", "bytes per written value"),
     var(
+        "CHAOS_COMPACT_EVERY_MS",
+        "0",
+        "interval between passes of fusio-manifest's compactor (`compact_and_gc`), run beside the clients over the same storage wrapper; 0: no compactor",
+    ),
+    var(
+        "CHAOS_COMPACTORS",
+        "1",
+        "compactors running at once when `CHAOS_COMPACT_EVERY_MS` is set, each on its own phase of the interval",
+    ),
+    var(
         "CHAOS_DURATION_SECS",
         "300 sweep, 60 comprehensive/baseline",
         "duration of each scenario (more than 0)",

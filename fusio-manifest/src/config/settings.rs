@@ -122,6 +122,10 @@ pub struct WorkloadOverrides {
     pub value_size: Option<usize>,
     /// `CHAOS_DURATION_SECS`.
     pub duration: Option<Duration>,
+    /// `CHAOS_COMPACT_EVERY_MS`.
+    pub compact_every_ms: Option<u64>,
+    /// `CHAOS_COMPACTORS`.
+    pub compactors: Option<usize>,
 }
 
 impl WorkloadOverrides {
@@ -137,6 +141,8 @@ impl WorkloadOverrides {
             retry_backoff_ms: vars.parse("CHAOS_RETRY_BACKOFF_MS")?,
             value_size: vars.parse("CHAOS_VALUE_SIZE")?,
             duration: vars.duration_secs("CHAOS_DURATION_SECS")?,
+            compact_every_ms: vars.parse("CHAOS_COMPACT_EVERY_MS")?,
+            compactors: vars.parse("CHAOS_COMPACTORS")?,
         })
     }
 
@@ -153,6 +159,8 @@ impl WorkloadOverrides {
             retry_backoff_ms: self.retry_backoff_ms.unwrap_or(base.retry_backoff_ms),
             value_size: self.value_size.unwrap_or(base.value_size),
             duration: self.duration.unwrap_or(base.duration),
+            compact_every_ms: self.compact_every_ms.unwrap_or(base.compact_every_ms),
+            compactors: self.compactors.unwrap_or(base.compactors),
         };
         c.validate()?;
         Ok(c)
@@ -411,6 +419,24 @@ mod tests {
         }
         assert!(err(&[("FUSIO_CHAOS_BACKEND", "s3")]).contains("AWS_ACCESS_KEY_ID"));
         assert!(err(&[("HTTP_PROXY", "http://proxy:3128")]).contains("NO_PROXY"));
+    }
+
+    #[test]
+    fn the_compactor_options_reach_the_workload_and_zero_compactors_is_refused() {
+        let on =
+            Settings::from_pairs([("CHAOS_COMPACT_EVERY_MS", "500"), ("CHAOS_COMPACTORS", "2")])
+                .expect("valid");
+        let config = on.workload.apply(WorkloadConfig::default()).expect("valid");
+        assert_eq!((config.compact_every_ms, config.compactors), (500, 2));
+        let none =
+            Settings::from_pairs([("CHAOS_COMPACT_EVERY_MS", "500"), ("CHAOS_COMPACTORS", "0")])
+                .expect("parses");
+        let msg = none
+            .workload
+            .apply(WorkloadConfig::default())
+            .expect_err("no compactor to run")
+            .to_string();
+        assert!(msg.contains("CHAOS_COMPACTORS"), "{msg}");
     }
 
     #[test]

@@ -40,6 +40,17 @@ pub struct WorkloadConfig {
     /// How long clients issue operations.
     #[serde(with = "duration_secs")]
     pub duration: Duration,
+    /// Interval between passes of each compactor, in ms (0 = no compactor).
+    #[serde(default)]
+    pub compact_every_ms: u64,
+    /// Compactors running at once when `compact_every_ms` is set (deployments do run two
+    /// by mistake).
+    #[serde(default = "one")]
+    pub compactors: usize,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl Default for WorkloadConfig {
@@ -57,6 +68,8 @@ impl Default for WorkloadConfig {
             retry_backoff_ms: 0,
             value_size: 1024,
             duration: Duration::from_secs(300),
+            compact_every_ms: 0,
+            compactors: 1,
         }
     }
 }
@@ -124,6 +137,13 @@ impl WorkloadConfig {
                 "CHAOS_VALUE_SIZE",
                 self.value_size.to_string(),
                 "must be at least 64 bytes (the value names its writer, op and attempt)",
+            );
+        }
+        if self.compact_every_ms > 0 && self.compactors == 0 {
+            return bad(
+                "CHAOS_COMPACTORS",
+                "0".into(),
+                "must be at least 1 (CHAOS_COMPACT_EVERY_MS=0 turns the compactor off)",
             );
         }
         if self.duration.is_zero() {

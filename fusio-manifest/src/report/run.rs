@@ -80,7 +80,20 @@ pub fn print_run(r: &RunResult, background_limit: Duration) {
         println!("  [{label}] recovery after {}", recovery.detail());
     }
     print_figures(r);
+    print_compactions(r);
     print_host(label, &r.host);
+}
+
+/// What the compactors did and what compaction and GC deleted (nothing without compactors).
+fn print_compactions(r: &RunResult) {
+    let (c, d) = (&r.compactions, &r.deleted);
+    if c.passes + c.errors + c.cancelled + d.segments + d.checkpoints == 0 {
+        return;
+    }
+    println!(
+        "  compactor: {} passes ok, {} failed, {} cancelled at the end; deleted {} segment and {} checkpoint objects",
+        c.passes, c.errors, c.cancelled, d.segments, d.checkpoints
+    );
 }
 
 /// The host-health line of one run, and why a saturated run's figures are not
