@@ -128,19 +128,12 @@ impl ClientContext {
         let mut tasks = std::mem::take(&mut *self.background.lock());
         tasks.retain(|t| !t.is_finished());
         let deadline = tokio::time::Instant::now() + limit;
-        let mut report = BackgroundReport {
+        let running_at_end = tasks.len();
+        BackgroundReport {
             abandoned: self.abandoned.load(Ordering::Relaxed),
-            running_at_end: tasks.len(),
-            cancelled: 0,
-        };
-        for mut t in tasks {
-            if tokio::time::timeout_at(deadline, &mut t).await.is_err() {
-                t.abort();
-                let _ = t.await;
-                report.cancelled += 1;
-            }
+            running_at_end,
+            cancelled: crate::utils::join_or_cancel(tasks, deadline).await,
         }
-        report
     }
 }
 

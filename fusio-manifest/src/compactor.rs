@@ -72,14 +72,7 @@ impl Compactors {
     /// has no timeout; a compaction holds no lease, so cancelling it leaks nothing).
     pub async fn finish(self, limit: Duration) -> CompactionReport {
         let deadline = tokio::time::Instant::now() + limit;
-        let mut cancelled = 0;
-        for mut task in self.tasks {
-            if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
-                task.abort();
-                let _ = task.await;
-                cancelled += 1;
-            }
-        }
+        let cancelled = crate::utils::join_or_cancel(self.tasks, deadline).await as u64;
         CompactionReport {
             passes: self.passes.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),

@@ -66,6 +66,24 @@ pub fn panic_message(e: &tokio::task::JoinError) -> String {
     format!("panicked: {e}")
 }
 
+/// Waits for `tasks` until `deadline`, then aborts each one still running and waits for its
+/// cancellation (so anything it trips is recorded before the caller goes on). Returns how many
+/// were cancelled.
+pub async fn join_or_cancel(
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<()>>,
+    deadline: tokio::time::Instant,
+) -> usize {
+    let mut cancelled = 0;
+    for mut task in tasks {
+        if tokio::time::timeout_at(deadline, &mut task).await.is_err() {
+            task.abort();
+            let _ = task.await;
+            cancelled += 1;
+        }
+    }
+    cancelled
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

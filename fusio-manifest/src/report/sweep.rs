@@ -7,7 +7,9 @@ use crate::chaos::recovery::longest_commit_gap;
 use crate::chaos::ChaosScenario;
 use crate::checker::AnomalyClass;
 use crate::checker::Verdict;
+use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
+use crate::report::run::print_warning;
 use crate::runner::ScenarioOutcome;
 use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
 use crate::workload::RunResult;
@@ -311,12 +313,33 @@ pub fn print_liveness(
     }
 }
 
-/// Prints the 5 best and 5 worst configurations by the best-config rule ([`rank`]).
+/// Prints the 5 best and 5 worst configurations by the best-config rule ([`rank`]), among the
+/// rows whose host was healthy (among all, with a warning, when every row was saturated), as
+/// the chaos sweep's choice of the best row does.
 pub fn print_best_and_worst(outcomes: &[ScenarioOutcome]) {
-    let mut rows: Vec<&MetricsSummary> = outcomes
+    let results: Vec<&RunResult> = outcomes
         .iter()
-        .filter_map(|o| o.result.as_ref().ok().map(|r| &r.summary))
+        .filter_map(|o| o.result.as_ref().ok())
         .collect();
+    let healthy: Vec<&RunResult> = results
+        .iter()
+        .copied()
+        .filter(|r| !r.host.saturated())
+        .collect();
+    let saturated = results.len() - healthy.len();
+    if healthy.is_empty() && saturated > 0 {
+        print_warning(&format!(
+            "all {saturated} rows were {SATURATED}: the ranking below describes this machine, not \
+             fusio-manifest; run fewer at a time (CHAOS_PARALLEL) or on a larger host"
+        ));
+    } else if saturated > 0 {
+        println!(
+            "\n{saturated} of {} rows were {SATURATED} (see the _host.csv sidecar) and are not ranked",
+            results.len()
+        );
+    }
+    let ranked = if healthy.is_empty() { results } else { healthy };
+    let mut rows: Vec<&MetricsSummary> = ranked.iter().map(|r| &r.summary).collect();
     rows.sort_by(|a, b| rank(a, b));
     let line = |s: &MetricsSummary| {
         println!(

@@ -5,12 +5,18 @@
 //! the row with the lowest failure rate is chosen (ties to the higher `write_tps`), and the
 //! caller is told so. [`rank`] is that rule as one total order; everything that ranks rows
 //! uses it.
+//!
+//! Rows whose run was `HOST-SATURATED` (the `host` column of the CSV's `STEM_host.csv`
+//! sidecar) describe the machine, not fusio-manifest, so the rule only ranks the others; when
+//! every row was saturated it ranks them all and the caller is told so.
 
+use std::collections::HashSet;
 use std::path::Path;
 
 use crate::config::WorkloadConfig;
+use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
-use crate::visualization::summary_columns;
+use crate::visualization::{sidecar_path, summary_columns};
 
 /// The failure-rate bound of the best-config rule.
 pub const BEST_MAX_FAILURE_RATE: f64 = 0.20;
@@ -43,12 +49,18 @@ pub enum BestConfigError {
     },
 }
 
-/// The chosen row and whether it met the failure-rate bound.
+/// The chosen row, whether it met the failure-rate bound, and what host health left out.
 pub struct BestConfig {
     /// The row.
     pub row: MetricsSummary,
     /// False when no row had `precondition_failure_rate <= 0.20` (the lowest rate was taken).
     pub meets_bound: bool,
+    /// Rows left out because their run was `HOST-SATURATED`.
+    pub saturated_skipped: usize,
+    /// True when every row was saturated, so the chosen one was too.
+    pub saturated: bool,
+    /// False when the file had no host sidecar to read (rows were not checked).
+    pub host_checked: bool,
 }
 
 impl BestConfig {
@@ -99,8 +111,42 @@ pub fn load_best_config(path: &Path) -> Result<BestConfig, BestConfigError> {
         .deserialize()
         .collect::<Result<_, _>>()
         .map_err(|e| malformed(e.to_string()))?;
-    let best = pick_best(&rows).ok_or_else(|| malformed("no data rows".into()))?;
+    let saturated = saturated_labels(path).map_err(malformed)?;
+    let mut best = pick_best(&rows, saturated.as_ref().unwrap_or(&HashSet::new()))
+        .ok_or_else(|| malformed("no data rows".into()))?;
+    best.host_checked = saturated.is_some();
     Ok(best)
+}
+
+/// One row of the host sidecar, as far as the best-row rule reads it.
+#[derive(serde::Deserialize)]
+struct HostColumns {
+    config_label: String,
+    host: String,
+}
+
+/// The labels the host sidecar of the CSV at `path` marks `HOST-SATURATED`, or `None` when the
+/// sidecar is not there (a file from before host probes, or copied without its folder).
+fn saturated_labels(path: &Path) -> Result<Option<HashSet<String>>, String> {
+    let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) else {
+        return Ok(None);
+    };
+    let host = sidecar_path(dir, &stem.to_string_lossy(), "host");
+    if !host.exists() {
+        return Ok(None);
+    }
+    let shown = |e: csv::Error| format!("{}: {e}", host.display());
+    let rows: Vec<HostColumns> = csv::Reader::from_path(&host)
+        .map_err(shown)?
+        .deserialize()
+        .collect::<Result<_, _>>()
+        .map_err(shown)?;
+    Ok(Some(
+        rows.into_iter()
+            .filter(|r| r.host == SATURATED)
+            .map(|r| r.config_label)
+            .collect(),
+    ))
 }
 
 /// The best-row rule as an order: `Less` when `a` is better than `b`. Rows meeting the
@@ -122,12 +168,26 @@ pub fn rank(a: &MetricsSummary, b: &MetricsSummary) -> std::cmp::Ordering {
     }
 }
 
-/// The best row by [`rank`], or `None` for no rows.
-pub fn pick_best(rows: &[MetricsSummary]) -> Option<BestConfig> {
-    let row = rows.iter().min_by(|a, b| rank(a, b))?;
+/// The best row by [`rank`] among those whose label is not in `saturated` (among all when every
+/// row is), or `None` for no rows.
+pub fn pick_best(rows: &[MetricsSummary], saturated: &HashSet<String>) -> Option<BestConfig> {
+    let healthy: Vec<&MetricsSummary> = rows
+        .iter()
+        .filter(|r| !saturated.contains(&r.config_label))
+        .collect();
+    let all_saturated = healthy.is_empty();
+    let saturated_skipped = rows.len() - healthy.len();
+    let candidates = match all_saturated {
+        true => rows.iter().collect(),
+        false => healthy,
+    };
+    let row = candidates.into_iter().min_by(|a, b| rank(a, b))?;
     Some(BestConfig {
         row: row.clone(),
         meets_bound: row.precondition_failure_rate <= BEST_MAX_FAILURE_RATE,
+        saturated_skipped: if all_saturated { 0 } else { saturated_skipped },
+        saturated: all_saturated,
+        host_checked: true,
     })
 }
 
@@ -157,13 +217,60 @@ mod tests {
             row("b", 0.2, 10.0, 40.0),
             row("slow", 0.0, 5.0, 1.0),
         ];
-        let best = pick_best(&rows).unwrap();
+        let healthy = HashSet::new();
+        let best = pick_best(&rows, &healthy).unwrap();
         assert_eq!(best.row.config_label, "b");
         assert!(best.meets_bound);
         let none_qualify = [row("x", 0.5, 10.0, 1.0), row("y", 0.4, 1.0, 1.0)];
-        let best = pick_best(&none_qualify).unwrap();
+        let best = pick_best(&none_qualify, &healthy).unwrap();
         assert_eq!(best.row.config_label, "y");
         assert!(!best.meets_bound);
+    }
+
+    #[test]
+    fn saturated_rows_are_never_best_unless_every_row_is() {
+        let rows = [row("saturated", 0.1, 50.0, 1.0), row("ok", 0.1, 10.0, 1.0)];
+        let saturated: HashSet<String> = ["saturated".to_string()].into();
+        let best = pick_best(&rows, &saturated).unwrap();
+        assert_eq!(best.row.config_label, "ok");
+        assert_eq!((best.saturated_skipped, best.saturated), (1, false));
+        let all: HashSet<String> = ["saturated".to_string(), "ok".to_string()].into();
+        let best = pick_best(&rows, &all).unwrap();
+        assert_eq!(best.row.config_label, "saturated");
+        assert!(best.saturated);
+    }
+
+    #[test]
+    fn the_host_sidecar_beside_the_csv_is_read_and_a_malformed_one_is_named() {
+        use crate::host::HostRow;
+        use crate::visualization::write_csv;
+        let dir = std::env::temp_dir().join(format!("chaos-best-host-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = dir.join("comprehensive_sweep.csv");
+        let rows = [row("fast", 0.1, 50.0, 1.0), row("slow", 0.1, 10.0, 1.0)];
+        write_csv(&csv, &rows).unwrap();
+        let best = load_best_config(&csv).unwrap();
+        assert_eq!(
+            (best.row.config_label.as_str(), best.host_checked),
+            ("fast", false)
+        );
+
+        let host_csv = sidecar_path(&dir, "comprehensive_sweep", "host");
+        std::fs::create_dir_all(host_csv.parent().unwrap()).unwrap();
+        let host = |label: &str, verdict: &str| HostRow {
+            config_label: label.into(),
+            host: verdict.into(),
+            ..Default::default()
+        };
+        write_csv(&host_csv, &[host("fast", SATURATED), host("slow", "OK")]).unwrap();
+        let best = load_best_config(&csv).unwrap();
+        assert_eq!(best.row.config_label, "slow");
+        assert!(best.host_checked && best.saturated_skipped == 1);
+
+        std::fs::write(&host_csv, "config_label\nfast\n").unwrap();
+        let msg = load_best_config(&csv).err().unwrap().to_string();
+        assert!(msg.contains("comprehensive_sweep_host.csv"), "{msg}");
+        std::fs::remove_dir_all(&dir).ok();
     }
 
     #[test]

@@ -11,6 +11,18 @@ use crate::config::{ConfigError, Settings};
 /// room beside it (measured: README, "Measured figures").
 pub const CORES_PER_SCENARIO: usize = 2;
 
+/// The comprehensive sweep's wall-time budget when `CHAOS_DURATION_SECS` is unset: the plan's
+/// "~20-25 minutes" for the whole grid.
+pub const GRID_BUDGET: Duration = Duration::from_secs(20 * 60);
+
+/// Shortest per-configuration duration the budget may give (shorter runs hold too few commits
+/// to rank by).
+pub const GRID_MIN_DURATION: Duration = Duration::from_secs(10);
+
+/// Longest per-configuration duration (the plan's 60 s), reached where the host runs enough at
+/// once.
+pub const GRID_MAX_DURATION: Duration = Duration::from_secs(60);
+
 /// How many scenarios without CPU chaos `CHAOS_PARALLEL=auto` runs at once on `cores` cores.
 pub fn host_slots(cores: usize) -> usize {
     (cores / CORES_PER_SCENARIO).max(1)
@@ -67,6 +79,33 @@ impl SweepOptions {
         let mut options = Self::new(settings, duration, scenarios);
         if options.isolate_cpu {
             options.parallel = options.parallel.min(host_slots(cores));
+        }
+        options
+    }
+
+    /// Options for a grid of `configs` configurations without chaos (the comprehensive sweep):
+    /// at most `max_parallel` at once and, under `auto`, at most [`host_slots`] of this host's
+    /// cores; unless `CHAOS_DURATION_SECS` is set, each configuration runs for
+    /// [`GRID_BUDGET`] divided by the number of batches, between [`GRID_MIN_DURATION`] and
+    /// [`GRID_MAX_DURATION`] (12 s one at a time on 2 cores, 60 s eight at a time on 16).
+    pub fn grid(settings: &Settings, configs: usize, max_parallel: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::grid_for_cores(settings, configs, max_parallel, cores)
+    }
+
+    /// [`SweepOptions::grid`] on a host with `cores` cores.
+    pub fn grid_for_cores(
+        settings: &Settings,
+        configs: usize,
+        max_parallel: usize,
+        cores: usize,
+    ) -> Self {
+        let mut options = Self::for_cores(settings, GRID_MAX_DURATION, max_parallel, cores);
+        if settings.workload.duration.is_none() {
+            let batches = configs.div_ceil(options.parallel).max(1) as u64;
+            let secs = (GRID_BUDGET.as_secs() / batches)
+                .clamp(GRID_MIN_DURATION.as_secs(), GRID_MAX_DURATION.as_secs());
+            options.duration = Duration::from_secs(secs);
         }
         options
     }
@@ -150,5 +189,22 @@ mod tests {
             SweepOptions::for_cores(&sequential, second, 7, 64).parallel,
             1
         );
+    }
+
+    #[test]
+    fn the_grid_fits_its_budget_on_small_hosts_and_keeps_explicit_settings() {
+        let grid = |pairs: &[(&str, &str)], cores| {
+            let settings = Settings::from_pairs(pairs.iter().copied()).expect("valid");
+            let o = SweepOptions::grid_for_cores(&settings, 96, 8, cores);
+            (o.parallel, o.duration.as_secs())
+        };
+        assert_eq!(grid(&[], 2), (1, 12));
+        assert_eq!(grid(&[], 4), (2, 25));
+        assert_eq!(grid(&[], 16), (8, 60));
+        assert_eq!(grid(&[], 64), (8, 60));
+        assert_eq!(grid(&[("CHAOS_PARALLEL", "8")], 2), (8, 60));
+        assert_eq!(grid(&[("CHAOS_DURATION_SECS", "3")], 2), (1, 3));
+        let tiny = SweepOptions::grid_for_cores(&Settings::default(), 100_000, 1, 2);
+        assert_eq!(tiny.duration, GRID_MIN_DURATION);
     }
 }
