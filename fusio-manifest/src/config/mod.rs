@@ -106,7 +106,7 @@ pub const VARS: &[Var] = &[
     ),
     var(
         "CHAOS_DURATION_SECS",
-        "300 sweep, 60 comprehensive/baseline",
+        "300 sweeps, 60 baseline; comprehensive: 20 min over its batches (12 on 2 cores, 60 from 16)",
         "duration of each scenario (more than 0)",
     ),
     var(
@@ -117,7 +117,7 @@ pub const VARS: &[Var] = &[
     var(
         "CHAOS_PARALLEL",
         "auto",
-        "scenarios run at once (at least 1). `auto`: the chaos and fault sweeps run one scenario per 2 cores at once (one at a time on 2-3 cores; one scenario keeps about one core busy), then each CPU-chaos scenario alone, since burner threads load the whole process; the comprehensive sweep runs 8 at once",
+        "scenarios run at once (at least 1). `auto`: the chaos and fault sweeps run one scenario per 2 cores at once (one at a time on 2-3 cores; one scenario keeps about one core busy), then each CPU-chaos scenario alone, since burner threads load the whole process; the comprehensive sweep runs one configuration per 2 cores, at most 8",
     ),
     var("CHAOS_SEQUENTIAL", "0", "`1`: one scenario at a time"),
     var(
