@@ -37,7 +37,9 @@ Optional sidecars in the run folder ``DIR/STEM/`` (used by the chaos figure):
   the scenario's start; ``block_start``/``block_end`` pairs delimit network
   blocks, other events are ignored).
 * ``STEM_verification.csv``: config_label, ops_checked, the anomaly counts of
-  ``ANOMALY_COLUMNS``, verdict.  A verdict is one of
+  ``ANOMALY_COLUMNS``, what the run's actors did (``ACTOR_COLUMNS``: compactor
+  passes and errors, segments and checkpoints deleted, manifests, pinned read
+  sessions and their oldest snapshot, clock skew), verdict.  A verdict is one of
 
   - ``PASS`` and ``FAIL``;
   - ``UNKNOWN: <reason>``: the checker could not decide (amber; the reason is
@@ -157,7 +159,14 @@ ANOMALY_COLUMNS = (
     "non_snapshot_read", "realtime_violation", "non_monotonic_read",
     "garbage_read", "duplicate_key", "txn_count_mismatch",
 )
-VERIFICATION_COLUMNS = ("config_label", "ops_checked", *ANOMALY_COLUMNS, "verdict")
+# What the run's actors did (compactor, GC, independent clients, clock skew).
+ACTOR_COLUMNS = (
+    "compactions", "compaction_errors", "segments_deleted", "checkpoints_deleted",
+    "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms",
+)
+VERIFICATION_COLUMNS = (
+    "config_label", "ops_checked", *ANOMALY_COLUMNS, *ACTOR_COLUMNS, "verdict",
+)
 HOST_COLUMNS = (
     "config_label", "probe_lag_p50_ms", "probe_lag_p99_ms", "probe_lag_max_ms",
     "process_cpu_pct", "s3_in_flight_max", "host",

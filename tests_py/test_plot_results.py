@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from conftest import (
-    CHAOS_SCENARIOS, COLUMNS, HEADERS, HEADERS_JSON, REGEN_CHAOS, RETRY_COLUMNS, RUN_INFO,
+    ACTORS, CHAOS_SCENARIOS, COLUMNS, HEADERS, HEADERS_JSON, REGEN_CHAOS, RETRY_COLUMNS, RUN_INFO,
     RUN_INFO_FOOTER, SCRIPT, chaos_rows, host_rows, make_chaos_csv, make_comprehensive_csv,
     png_size, run_file, run_plot, timeline_rows, write_csv, write_rows, write_run_info,
 )
@@ -342,6 +342,18 @@ def test_sidecars_in_the_old_layout_are_named_not_read(tmp_path):
         assert (f"{folder / f'chaos_sweep_{kind}.csv'} is missing (chaos_sweep_{kind}.csv "
                 f"beside chaos_sweep.csv is from an older harness layout and is not read)"
                 in result.stderr)
+
+
+def test_actor_counts_are_not_anomalies():
+    module = load_module()
+    assert list(module.ACTOR_COLUMNS) == ACTORS
+    assert HEADERS["verification"][-1 - len(ACTORS):-1] == ACTORS
+    row = {name: 0 for name in module.ANOMALY_COLUMNS}
+    row.update(compactions=12, segments_deleted=30, manifests=9, pinned_reads=4,
+               pinned_oldest_ms=30000, clock_skew_ms=-120000)
+    assert module.anomaly_summary(row) == " · no anomalies"
+    row["lost_write"] = 2
+    assert module.anomaly_summary(row) == "\nlost_write=2"
 
 
 def test_verification_with_the_old_scenario_column_is_reported(tmp_path):

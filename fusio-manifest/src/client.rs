@@ -39,15 +39,15 @@ use tokio::task::JoinHandle;
 
 use crate::config::WorkloadConfig;
 use crate::history::{self, Event, HistoryRecorder, OpKind, Outcome};
-use crate::manifest::HarnessManifest;
+use crate::manifest::{ClientManifests, HarnessManifest};
 use crate::metrics::{AttemptOutcome, MetricsCollector};
 use crate::selfcheck;
 use crate::utils::error_chain;
 
 /// What every client of one run shares.
 pub struct ClientContext {
-    /// The system under test.
-    pub manifest: Arc<HarnessManifest>,
+    /// The system under test: each client's manifest.
+    pub manifests: ClientManifests,
     /// Where measurements go.
     pub metrics: Arc<MetricsCollector>,
     /// Where every operation is recorded.
@@ -65,6 +65,8 @@ pub struct ClientContext {
     pub background: Mutex<Vec<JoinHandle<()>>>,
     /// Operations whose client stopped waiting at a step timeout.
     pub abandoned: AtomicUsize,
+    /// What the pinned readers did.
+    pub pinned: Mutex<PinnedReport>,
 }
 
 /// What [`ClientContext::finish_background`] found at the end of a run.
@@ -339,7 +341,7 @@ pub async fn write_op(
         } else {
             Instant::now()
         };
-        let r = write_attempt(ctx, &key, &value_id).await;
+        let r = write_attempt(ctx, writer, &key, &value_id).await;
         ctx.metrics
             .record_attempt(attempt, r.metric, attempt_start.elapsed());
         let (read_done, read) = match r.read {
@@ -382,8 +384,13 @@ enum WriteStep {
     Done(AttemptResult),
 }
 
-async fn write_attempt(ctx: &ClientContext, key: &str, value_id: &str) -> AttemptResult {
-    let manifest = ctx.manifest.clone();
+async fn write_attempt(
+    ctx: &ClientContext,
+    writer: usize,
+    key: &str,
+    value_id: &str,
+) -> AttemptResult {
+    let manifest = ctx.manifests.writer(writer).clone();
     let (key, value_id) = (key.to_string(), value_id.to_string());
     let value_size = ctx.config.value_size;
     let keeper = ctx.keep_leases;
@@ -527,61 +534,135 @@ pub async fn read_op(
     keys: Vec<String>,
     intended: Instant,
 ) {
-    let client = reader_id(reader);
-    ctx.history.record(Event::Invoke {
-        client: client.clone(),
+    let manifest = ctx.manifests.reader(reader).clone();
+    let read = Observe {
+        client: reader_id(reader),
         op,
-        attempt: 0,
-        kind: OpKind::Read,
-        t_us: ctx.now_us(),
-        key: None,
-    });
-    let wanted = keys.len();
-    let manifest = ctx.manifest.clone();
-    let keeper = ctx.keep_leases;
-    let mut steps =
-        ctx.start_steps(|r| async move { read_session(&manifest, keys, keeper, r).await });
-    let (mut snapshot, mut reads) = (None, Vec::with_capacity(wanted));
-    let error = loop {
-        match steps.next(ctx).await {
-            Next::Step(ReadStep::Opened(s)) => snapshot = Some(s),
-            Next::Step(ReadStep::Got(k, v)) => reads.push((k, v)),
-            Next::Step(ReadStep::Done(r)) => break r.err(),
-            Next::TimedOut => {
-                steps.abandon(ctx);
-                // Every value was read under the snapshot: a release that hangs does not
-                // change what was observed.
-                break (reads.len() < wanted).then(|| ctx.timeout_message());
-            }
-            Next::Died(why) => break Some(why),
-        }
+        keys,
+        pace: Duration::ZERO,
     };
-    steps.release(ctx);
-    let outcome = if error.is_none() {
-        Outcome::Ok
-    } else {
-        reads.clear();
-        Outcome::Fail
-    };
-    ctx.metrics
-        .record_read(outcome == Outcome::Ok, intended.elapsed());
-    ctx.history.record(Event::Read {
-        client,
-        op,
-        t_us: ctx.now_us(),
-        outcome,
-        snapshot_txn: snapshot,
-        scan: false,
-        reads,
-        error,
-    });
+    let ok = read.run(ctx, manifest).await;
+    ctx.metrics.record_read(ok, intended.elapsed());
 }
 
-/// One read operation's session task: open, get each key, end, reporting each step; once the
-/// client stops waiting, the session is ended after the current step.
+/// Client id of pinned reader `i` in the history.
+pub fn pinned_id(i: usize) -> String {
+    format!("p{i}")
+}
+
+/// What the pinned readers of a run did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PinnedReport {
+    /// Pinned sessions that read every key.
+    pub sessions: u64,
+    /// Pinned sessions that failed (a get or the open failed, or a step timed out).
+    pub failed: u64,
+    /// Oldest snapshot read from: the longest a successful session stayed open, ms.
+    pub oldest_ms: u64,
+}
+
+/// Runs one pinned read for pinned reader `reader`: one read session held open while it reads
+/// `keys`, one every `pace` (its snapshot ages meanwhile; its lease is kept alive like every
+/// session's), then ended. Recorded as one read operation invoked when the session opened, so
+/// the checker holds every value to the state at that one snapshot. Not part of the read
+/// latency figures.
+pub async fn pinned_read_op(
+    ctx: &ClientContext,
+    reader: usize,
+    op: u64,
+    keys: Vec<String>,
+    pace: Duration,
+) {
+    let opened = Instant::now();
+    let manifest = ctx.manifests.pinned(reader).clone();
+    let read = Observe {
+        client: pinned_id(reader),
+        op,
+        keys,
+        pace,
+    };
+    let ok = read.run(ctx, manifest).await;
+    let mut report = ctx.pinned.lock();
+    if ok {
+        report.sessions += 1;
+        report.oldest_ms = report.oldest_ms.max(opened.elapsed().as_millis() as u64);
+    } else {
+        report.failed += 1;
+    }
+}
+
+/// One read operation: which client, which keys, how far apart its gets are.
+struct Observe {
+    client: String,
+    op: u64,
+    keys: Vec<String>,
+    pace: Duration,
+}
+
+impl Observe {
+    /// Records the invocation, runs the read session on `manifest`, records what it saw;
+    /// whether every key was read.
+    async fn run(self, ctx: &ClientContext, manifest: Arc<HarnessManifest>) -> bool {
+        let Self {
+            client,
+            op,
+            keys,
+            pace,
+        } = self;
+        ctx.history.record(Event::Invoke {
+            client: client.clone(),
+            op,
+            attempt: 0,
+            kind: OpKind::Read,
+            t_us: ctx.now_us(),
+            key: None,
+        });
+        let wanted = keys.len();
+        let keeper = ctx.keep_leases;
+        let mut steps = ctx
+            .start_steps(|r| async move { read_session(&manifest, keys, pace, keeper, r).await });
+        let (mut snapshot, mut reads) = (None, Vec::with_capacity(wanted));
+        let error = loop {
+            match steps.next(ctx).await {
+                Next::Step(ReadStep::Opened(s)) => snapshot = Some(s),
+                Next::Step(ReadStep::Got(k, v)) => reads.push((k, v)),
+                Next::Step(ReadStep::Done(r)) => break r.err(),
+                Next::TimedOut => {
+                    steps.abandon(ctx);
+                    // Every value was read under the snapshot: a release that hangs does not
+                    // change what was observed.
+                    break (reads.len() < wanted).then(|| ctx.timeout_message());
+                }
+                Next::Died(why) => break Some(why),
+            }
+        };
+        steps.release(ctx);
+        let outcome = if error.is_none() {
+            Outcome::Ok
+        } else {
+            reads.clear();
+            Outcome::Fail
+        };
+        ctx.history.record(Event::Read {
+            client,
+            op,
+            t_us: ctx.now_us(),
+            outcome,
+            snapshot_txn: snapshot,
+            scan: false,
+            reads,
+            error,
+        });
+        outcome == Outcome::Ok
+    }
+}
+
+/// One read operation's session task: open, get each key (`pace` apart), end, reporting each
+/// step; once the client stops waiting, the session is ended after the current step.
 async fn read_session(
     manifest: &HarnessManifest,
     keys: Vec<String>,
+    pace: Duration,
     keep_leases: bool,
     r: Reporter<ReadStep>,
 ) {
@@ -597,7 +678,10 @@ async fn read_session(
         return release(session.end(), keeper).await;
     }
     let mut failed = None;
-    for key in keys {
+    for (i, key) in keys.into_iter().enumerate() {
+        if i > 0 && !pace.is_zero() {
+            tokio::time::sleep(pace).await;
+        }
         match session.get(&key).await {
             Ok(v) => {
                 let v = v.map(|v| history::value_id(&v).to_string());
@@ -639,7 +723,7 @@ pub async fn read_final_state(ctx: &ClientContext) -> Result<u64, ManifestError>
 }
 
 async fn scan_latest(ctx: &ClientContext) -> Result<(u64, Vec<(String, String)>), ManifestError> {
-    let session = ctx.manifest.session_read().await?;
+    let session = ctx.manifests.reference().session_read().await?;
     let head_txn = session.snapshot().txn_id.0;
     let scanned = session.scan().await;
     let _ = session.end().await;

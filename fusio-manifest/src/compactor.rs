@@ -96,7 +96,7 @@ async fn compactor_loop(
     while next < end {
         tokio::time::sleep_until(next.into()).await;
         let started_us = ctx.now_us();
-        let result = ctx.manifest.compactor().compact_and_gc().await;
+        let result = ctx.manifests.reference().compactor().compact_and_gc().await;
         let (outcome, checkpoint, error) = match &result {
             Ok((id, _tag)) => (Outcome::Ok, Some(id.as_str().to_string()), None),
             Err(e) => (Outcome::Info, None, Some(error_chain(e))),

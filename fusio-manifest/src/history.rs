@@ -17,8 +17,8 @@
 //! | `final` | `t_us`, `head_txn`, `state` | once, after the workload: a full scan at the latest snapshot |
 //!
 //! Field meanings:
-//! - `client`: `w0`, `w1`, ... for writers, `r0`, `r1`, ... for readers, `c0`, ... for
-//!   compactors; `op`: the client's
+//! - `client`: `w0`, `w1`, ... for writers, `r0`, `r1`, ... for readers, `p0`, ... for pinned
+//!   readers (one `read` per pinned session), `c0`, ... for compactors; `op`: the client's
 //!   operation number; `attempt`: 0 for the first attempt of an operation, +1 per retry.
 //! - `outcome`: `ok` (committed / read succeeded), `fail` (definite: the write was NOT
 //!   applied, e.g. `PreconditionFailed`), `info` (indeterminate: the write may or may not have

@@ -5,6 +5,11 @@
 //! store alive. [`RunExecutor`] tracks every task the manifest spawns; [`RunExecutor::shutdown`]
 //! aborts them all and makes later spawns inert, so nothing of a finished run keeps calling
 //! storage.
+//!
+//! [`ClientManifests`] gives each client of a run its manifest: one shared by all, or one per
+//! client (`CHAOS_MANIFESTS=per-client`), each with its own HTTP client, caches, orphan-recovery
+//! loop and lease store, and optionally a skewed wall clock ([`RunExecutor::with_clock_offset`]),
+//! as separate processes would have.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -25,6 +30,7 @@ use fusio_manifest::{
 use tokio::task::AbortHandle;
 
 use crate::chaos::{ChaosFs, StorageLayer};
+use crate::config::{ManifestMode, WorkloadConfig};
 
 /// The filesystem every harness manifest runs on.
 pub type HarnessFs = ChaosFs<AmazonS3>;
@@ -42,13 +48,32 @@ pub type HarnessManifest = Manifest<
 >;
 
 /// A tokio executor that remembers the tasks spawned through it, to abort them at the end.
+/// It is also fusio-manifest's [`Timer`]; its wall clock may run off by a fixed offset.
 #[derive(Clone, Default)]
 pub struct RunExecutor {
     tasks: Arc<Mutex<Vec<AbortHandle>>>,
     closed: Arc<AtomicBool>,
+    clock_offset_ms: i64,
 }
 
 impl RunExecutor {
+    /// This executor (same tasks, same shutdown) with its wall clock `offset_ms` off the
+    /// host's (negative: behind). fusio-manifest reads wall time only through
+    /// [`Timer::system_time`]: lease expiry (lease/mod.rs:119-126), orphan recovery's view of
+    /// active leases (manifest.rs:305-307) and GC and checkpoint ages (compactor.rs). Monotonic
+    /// time ([`Timer::now`]) is not skewed: it only measures elapsed time within one process.
+    pub fn with_clock_offset(&self, offset_ms: i64) -> Self {
+        Self {
+            clock_offset_ms: offset_ms,
+            ..self.clone()
+        }
+    }
+
+    /// The wall-clock offset, ms.
+    pub fn clock_offset_ms(&self) -> i64 {
+        self.clock_offset_ms
+    }
+
     /// Aborts every task spawned so far; tasks spawned later are aborted at once.
     pub fn shutdown(&self) {
         self.closed.store(true, Ordering::SeqCst);
@@ -131,7 +156,12 @@ impl Timer for RunExecutor {
     }
 
     fn system_time(&self) -> SystemTime {
-        SystemTime::now()
+        let offset = Duration::from_millis(self.clock_offset_ms.unsigned_abs());
+        if self.clock_offset_ms >= 0 {
+            SystemTime::now() + offset
+        } else {
+            SystemTime::now() - offset
+        }
     }
 }
 
@@ -169,6 +199,91 @@ pub fn build_manifest(
     Manifest::new_with_context(head, segments, checkpoints, leases, Arc::new(context))
 }
 
+/// The manifests of one run's clients: a reference manifest (compactors, the final read) and
+/// one per writer, reader and pinned reader, all the reference one when shared.
+pub struct ClientManifests {
+    reference: Arc<HarnessManifest>,
+    writers: Vec<Arc<HarnessManifest>>,
+    readers: Vec<Arc<HarnessManifest>>,
+    pinned: Vec<Arc<HarnessManifest>>,
+}
+
+impl ClientManifests {
+    /// The manifests `config` asks for ([`ManifestMode`]), each made by `build` with the run's
+    /// `executor`; with [`ManifestMode::PerClient`], writer 0's executor runs
+    /// `config.clock_skew_ms` off.
+    pub fn build(
+        config: &WorkloadConfig,
+        executor: &RunExecutor,
+        mut build: impl FnMut(RunExecutor) -> HarnessManifest,
+    ) -> Self {
+        let reference = Arc::new(build(executor.clone()));
+        if config.manifests == ManifestMode::Shared {
+            return Self::shared(reference, config);
+        }
+        let writers = (0..config.num_writers)
+            .map(|w| {
+                let skew = if w == 0 { config.clock_skew_ms } else { 0 };
+                Arc::new(build(executor.with_clock_offset(skew)))
+            })
+            .collect();
+        let mut others = |n: usize| -> Vec<Arc<HarnessManifest>> {
+            (0..n).map(|_| Arc::new(build(executor.clone()))).collect()
+        };
+        let readers = others(config.num_readers);
+        let pinned = others(config.pinned_readers);
+        Self {
+            reference,
+            writers,
+            readers,
+            pinned,
+        }
+    }
+
+    /// One manifest for every client: `manifest`.
+    pub fn shared(manifest: Arc<HarnessManifest>, config: &WorkloadConfig) -> Self {
+        Self {
+            writers: vec![manifest.clone(); config.num_writers],
+            readers: vec![manifest.clone(); config.num_readers],
+            pinned: vec![manifest.clone(); config.pinned_readers],
+            reference: manifest,
+        }
+    }
+
+    /// The manifest of the compactors and the final read (unskewed).
+    pub fn reference(&self) -> &Arc<HarnessManifest> {
+        &self.reference
+    }
+
+    /// Writer `i`'s manifest (the reference one for a client the config did not count).
+    pub fn writer(&self, i: usize) -> &Arc<HarnessManifest> {
+        self.writers.get(i).unwrap_or(&self.reference)
+    }
+
+    /// Reader `i`'s manifest (the reference one for a client the config did not count).
+    pub fn reader(&self, i: usize) -> &Arc<HarnessManifest> {
+        self.readers.get(i).unwrap_or(&self.reference)
+    }
+
+    /// Pinned reader `i`'s manifest (the reference one for a client the config did not count).
+    pub fn pinned(&self, i: usize) -> &Arc<HarnessManifest> {
+        self.pinned.get(i).unwrap_or(&self.reference)
+    }
+
+    /// Distinct `Manifest` values (1 when shared).
+    pub fn distinct(&self) -> usize {
+        let mut all: Vec<*const HarnessManifest> = std::iter::once(&self.reference)
+            .chain(&self.writers)
+            .chain(&self.readers)
+            .chain(&self.pinned)
+            .map(Arc::as_ptr)
+            .collect();
+        all.sort_unstable();
+        all.dedup();
+        all.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::AtomicBool;
@@ -187,5 +302,22 @@ mod tests {
         assert!(joined.is_err_and(|e| e.is_cancelled()));
         assert!(!ran.load(Ordering::SeqCst));
         assert_eq!(executor.live_tasks(), 0);
+    }
+
+    #[test]
+    fn a_skewed_clock_is_off_by_its_offset_and_shares_the_runs_tasks() {
+        let executor = RunExecutor::default();
+        let ms = |t: SystemTime| {
+            t.duration_since(SystemTime::UNIX_EPOCH)
+                .expect("after 1970")
+                .as_millis() as i64
+        };
+        for offset in [90_000, -90_000] {
+            let skewed = executor.with_clock_offset(offset);
+            let off = ms(skewed.system_time()) - ms(executor.system_time());
+            assert!((off - offset).abs() < 1_000, "{offset}: off by {off}");
+            assert_eq!(skewed.clock_offset_ms(), offset);
+            assert!(Arc::ptr_eq(&skewed.tasks, &executor.tasks));
+        }
     }
 }

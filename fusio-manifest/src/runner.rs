@@ -130,7 +130,7 @@ impl RunEnv {
         };
         let clients: Vec<usize> = configs
             .into_iter()
-            .map(|c| c.num_writers + c.num_readers)
+            .map(|c| c.num_writers + c.num_readers + c.pinned_readers)
             .collect();
         let own_server = self.backend.embedded_server().is_some();
         if let Some(warning) = open_files::shortfall(&clients, own_server, limit) {

@@ -12,6 +12,8 @@ pub enum SeedStream {
     Writer,
     /// Readers: tag `"READ"`.
     Reader,
+    /// Pinned readers: tag `"PINR"`.
+    Pinned,
 }
 
 impl SeedStream {
@@ -19,6 +21,7 @@ impl SeedStream {
         match self {
             Self::Writer => 0x5752_4954,
             Self::Reader => 0x5245_4144,
+            Self::Pinned => 0x5049_4E52,
         }
     }
 }

@@ -207,14 +207,7 @@ pub fn write_run(
     let events: Vec<EventRow> = results.iter().flat_map(|r| event_rows(r)).collect();
     let path = files.sidecar("events");
     write_csv(&path, &events).map_err(at(path))?;
-    let verification: Vec<VerificationRow> = results
-        .iter()
-        .map(|r| {
-            let mut row = r.check.verification_row(&r.summary.config_label);
-            row.verdict = r.verdict();
-            row
-        })
-        .collect();
+    let verification: Vec<VerificationRow> = results.iter().map(|r| r.verification_row()).collect();
     let path = files.sidecar("verification");
     write_csv(&path, &verification).map_err(at(path))?;
     let host: Vec<HostRow> = results

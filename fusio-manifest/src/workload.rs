@@ -23,13 +23,13 @@ use crate::chaos::storage::Deleted;
 use crate::chaos::{
     ChaosController, ChaosEvent, ChaosScenario, FaultCounts, S3OpKind, StorageLayer,
 };
-use crate::checker::{CheckReport, Checker};
-use crate::client::{self, BackgroundReport, ClientContext};
+use crate::checker::{CheckReport, Checker, VerificationRow};
+use crate::client::{self, BackgroundReport, ClientContext, PinnedReport};
 use crate::compactor::{CompactionReport, Compactors};
 use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
 use crate::host::{HostProbe, HostReport, InFlight};
-use crate::manifest::{build_manifest, ManifestOptions, RunExecutor};
+use crate::manifest::{build_manifest, ClientManifests, ManifestOptions, RunExecutor};
 use crate::metrics::{MetricsCollector, MetricsSummary, RawCounts, Timeline, TimelineRow};
 use crate::report;
 use crate::selfcheck::{self, HarnessFaults};
@@ -94,9 +94,33 @@ pub struct RunResult {
     pub compactions: CompactionReport,
     /// Segment and checkpoint objects deleted (by compaction and GC).
     pub deleted: Deleted,
+    /// Distinct `Manifest` values the clients used (1 when shared).
+    pub manifests: usize,
+    /// What the pinned readers did (all zero without `CHAOS_PINNED_READERS`).
+    pub pinned: PinnedReport,
+    /// Offset of writer 0's wall clock, ms (0: no skew).
+    pub clock_skew_ms: i64,
 }
 
 impl RunResult {
+    /// The run's row of `STEM_verification.csv`: the check's counts, the run's verdict and
+    /// what its actors did.
+    pub fn verification_row(&self) -> VerificationRow {
+        VerificationRow {
+            verdict: self.verdict(),
+            compactions: self.compactions.passes,
+            compaction_errors: self.compactions.errors,
+            segments_deleted: self.deleted.segments,
+            checkpoints_deleted: self.deleted.checkpoints,
+            manifests: self.manifests as u64,
+            pinned_reads: self.pinned.sessions,
+            pinned_read_errors: self.pinned.failed,
+            pinned_oldest_ms: self.pinned.oldest_ms,
+            clock_skew_ms: self.clock_skew_ms,
+            ..self.check.verification_row(&self.summary.config_label)
+        }
+    }
+
     /// Whether the harness itself failed during the run (a panic in any of its tasks): its
     /// figures and its isolation check say nothing about fusio-manifest.
     pub fn is_invalid(&self) -> bool {
@@ -179,6 +203,9 @@ async fn run_scoped(
         host: ended.host,
         compactions,
         deleted: run.layer.deleted(),
+        manifests: run.manifests,
+        pinned: ended.pinned,
+        clock_skew_ms: run.config.clock_skew_ms,
     };
     report::print_run(&result, BACKGROUND_LIMIT);
     Ok(result)
@@ -187,6 +214,7 @@ async fn run_scoped(
 /// A run between setup and teardown: what its clients share and what watches them.
 struct LiveRun {
     prefix: String,
+    manifests: usize,
     config: Arc<WorkloadConfig>,
     layer: Arc<StorageLayer>,
     executor: RunExecutor,
@@ -211,17 +239,20 @@ fn history_error(
 /// controller and the run clock.
 fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<LiveRun, RunError> {
     let config = Arc::new(spec.config.clone());
-    let executor = RunExecutor::default();
-    let prefix = backend.new_prefix(&spec.label);
-    let manifest = Arc::new(build_manifest(
-        backend.settings().fusio_client(),
-        layer.clone(),
-        &prefix,
-        executor.clone(),
-        &spec.manifest,
-    ));
+    // The history first: a failure there leaves no manifest's background tasks running.
     let (history, history_writer) = HistoryRecorder::create(&spec.history_path)
         .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
+    let executor = RunExecutor::default();
+    let prefix = backend.new_prefix(&spec.label);
+    let manifests = ClientManifests::build(&config, &executor, |executor| {
+        build_manifest(
+            backend.settings().fusio_client(),
+            layer.clone(),
+            &prefix,
+            executor,
+            &spec.manifest,
+        )
+    });
     let start = Instant::now();
     let controller = spec.chaos.clone().map(|scenario| {
         let mut c = ChaosController::new(scenario, layer.clone(), start);
@@ -231,8 +262,9 @@ fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<
     let timeline = Arc::new(Timeline::new(start, config.duration));
     layer.attach_op_sink(timeline.clone());
     let metrics = Arc::new(MetricsCollector::new(timeline.clone()));
+    let distinct = manifests.distinct();
     let ctx = Arc::new(ClientContext {
-        manifest,
+        manifests,
         metrics: metrics.clone(),
         history,
         start,
@@ -241,9 +273,11 @@ fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<
         keep_leases: !spec.manifest.lapse_leases,
         background: Default::default(),
         abandoned: Default::default(),
+        pinned: Default::default(),
     });
     Ok(LiveRun {
         prefix,
+        manifests: distinct,
         config,
         layer,
         executor,
@@ -289,7 +323,12 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
         let seed = client_seed(spec.seed, SeedStream::Reader, r);
         selfcheck::spawn(async move { reader_loop(ctx, r, seed).await })
     });
-    let clients: Vec<_> = writers.chain(readers).collect();
+    let pinned = (0..run.config.pinned_readers).map(|p| {
+        let ctx = ctx.clone();
+        let seed = client_seed(spec.seed, SeedStream::Pinned, p);
+        selfcheck::spawn(async move { pinned_reader_loop(ctx, p, seed).await })
+    });
+    let clients: Vec<_> = writers.chain(readers).chain(pinned).collect();
     futures_util::future::join_all(clients).await;
     let elapsed = ctx.start.elapsed();
     let compactions = compactors.finish(BACKGROUND_LIMIT).await;
@@ -311,6 +350,7 @@ struct Ended {
     host: HostReport,
     events: Vec<ChaosEvent>,
     background: BackgroundReport,
+    pinned: PinnedReport,
     final_head_txn: Option<u64>,
     s3_ops_at_end: u64,
     s3_ops_by_kind: Vec<(S3OpKind, u64)>,
@@ -328,12 +368,17 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         .map(|c| c.stop())
         .unwrap_or_default();
     run.layer.network().disable_profile();
-    let (background, final_head_txn) = match run.ctx.take() {
+    let (background, pinned, final_head_txn) = match run.ctx.take() {
         Some(ctx) => {
             let background = ctx.finish_background(BACKGROUND_LIMIT).await;
-            (background, client::read_final_state(&ctx).await.ok())
+            let pinned = *ctx.pinned.lock();
+            (
+                background,
+                pinned,
+                client::read_final_state(&ctx).await.ok(),
+            )
         }
-        None => (BackgroundReport::default(), None),
+        None => (BackgroundReport::default(), PinnedReport::default(), None),
     };
     run.executor.shutdown();
     let s3_ops_at_end = run.layer.total_ops();
@@ -350,6 +395,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         host,
         events,
         background,
+        pinned,
         final_head_txn,
         s3_ops_at_end,
         s3_ops_by_kind,
@@ -473,6 +519,31 @@ async fn writer_loop(ctx: Arc<ClientContext>, writer: usize, seed: u64) {
 
 /// Keys per read operation.
 const KEYS_PER_READ: usize = 2;
+
+/// Pinned reader `reader`: one pinned read session after another until the run's end, each
+/// open for `pin_secs` (less when the run ends sooner), reading a random key every
+/// [`WorkloadConfig::PIN_PACE`]. Sessions start staggered across readers.
+async fn pinned_reader_loop(ctx: Arc<ClientContext>, reader: usize, seed: u64) {
+    let config = ctx.config.clone();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let end = ctx.start + config.duration;
+    let pin = Duration::from_secs(config.pin_secs);
+    let stagger = pin.mul_f64(reader as f64 / config.pinned_readers.max(1) as f64);
+    tokio::time::sleep(stagger.min(config.duration)).await;
+    let pace = WorkloadConfig::PIN_PACE;
+    for op in 0u64.. {
+        let span = end.saturating_duration_since(Instant::now()).min(pin);
+        if span < pace {
+            break;
+        }
+        // A get at the open and one every `pace` after it, the last `span` after the open.
+        let gets = (span.as_millis() / pace.as_millis()) as usize + 1;
+        let keys = (0..gets)
+            .map(|_| WorkloadConfig::key_name(rng.random_range(0..config.key_pool_size)))
+            .collect();
+        client::pinned_read_op(&ctx, reader, op, keys, pace).await;
+    }
+}
 
 async fn reader_loop(ctx: Arc<ClientContext>, reader: usize, seed: u64) {
     let config = ctx.config.clone();

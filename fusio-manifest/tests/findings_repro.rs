@@ -21,7 +21,9 @@ use fusio_manifest_chaos::backend::{new_prefix, Backend};
 use fusio_manifest_chaos::chaos::{
     BlockMode, FaultPoint, FaultPointStatus, S3OpKind, StorageLayer,
 };
-use fusio_manifest_chaos::manifest::{HarnessManifest, ManifestOptions, RunExecutor};
+use fusio_manifest_chaos::manifest::{
+    build_manifest, HarnessManifest, ManifestOptions, RunExecutor,
+};
 use serde_json::Value;
 use tokio::task::JoinError;
 
@@ -43,7 +45,7 @@ enum Recovery {
 const HOLD_FIRST_RECOVERY: &str = "list:leases#1=stall(3600s)";
 
 struct Rig {
-    _backend: Backend,
+    backend: Backend,
     raw: AmazonS3,
     layer: Arc<StorageLayer>,
     executor: RunExecutor,
@@ -99,7 +101,7 @@ impl Rig {
         };
         let (m, executor) = manifest_on(&backend, &layer, &prefix, &options);
         let rig = Self {
-            _backend: backend,
+            backend,
             raw,
             layer,
             executor,
@@ -125,6 +127,18 @@ impl Rig {
             );
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
+    }
+
+    /// Another manifest over the same store (another process, in effect), sharing the rig's
+    /// executor but with its wall clock `clock_offset_ms` off.
+    fn peer(&self, clock_offset_ms: i64) -> HarnessManifest {
+        build_manifest(
+            self.backend.settings().fusio_client(),
+            self.layer.clone(),
+            &self.prefix,
+            self.executor.with_clock_offset(clock_offset_ms),
+            &ManifestOptions::default(),
+        )
     }
 
     fn point(&self, spec: &str) {
@@ -602,5 +616,53 @@ async fn f6_reads_after_a_compaction_fail_with_404() {
     eprintln!(
         "f6: after compacting into {}, get(k1) failed: {err}",
         id.as_str()
+    );
+}
+
+/// Finding 7: leases are judged by the reader's wall clock. A manifest whose clock runs ahead of
+/// a writer's by more than the lease TTL (60 s) lists the writer's live write lease as expired
+/// (`expires_at_ms > now_ms` with its own now, lease/mod.rs:304), so its orphan recovery does
+/// not see the txn as active (manifest.rs:305-315) and adopts the writer's segment between the
+/// segment PUT and the HEAD CAS (379-381, 398-415); the writer's HEAD CAS then gets 412 and its
+/// commit returns `PreconditionFailed` (session.rs:896-900) for a committed write. The same recovery with an
+/// unskewed clock adopts nothing. (A writer whose clock is behind writes leases that are
+/// already expired for everyone else: the same path.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f7_a_clock_ahead_by_more_than_the_lease_ttl_adopts_a_live_commit() {
+    let t = Instant::now();
+    let r = Arc::new(Rig::new("f7", None, Recovery::Off).await);
+    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+    let hold_writer = "condput:segments/#1=stall(4s)";
+    r.point(hold_writer);
+    let rw = r.clone();
+    let writer = tokio::spawn(async move { rw.write("k1", "v1").await });
+    while r.segments().await.len() < 2 {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "segment 2 never written"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    // Segment 2 is written; the writer's HEAD CAS waits behind the stalled answer.
+    assert_eq!(
+        r.peer(0).recover_orphans().await.unwrap(),
+        0,
+        "clocks in step: the writer's live lease protects txn 2"
+    );
+    assert_eq!(
+        r.peer(120_000).recover_orphans().await.unwrap(),
+        1,
+        "a clock two minutes ahead sees the live lease as expired"
+    );
+    assert_eq!(r.head().await, (2, Some(2)));
+    assert_conflict(writer.await.unwrap(), "writer whose segment was adopted");
+    assert_eq!(
+        r.read("k1").await.as_deref(),
+        Some("v1"),
+        "yet it is committed"
+    );
+    eprintln!(
+        "f7: a peer 120 s ahead adopted a live commit, which returned PreconditionFailed; took {:?}",
+        t.elapsed()
     );
 }

@@ -81,7 +81,8 @@ impl fmt::Display for Verdict {
     }
 }
 
-/// One row of the verification CSV (columns in this order, see [`VerificationRow::header`]).
+/// One row of the verification CSV: the isolation check's counts and verdict, and what the
+/// run's actors did (so a row shows the compactor, GC and clients it judged were at work).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerificationRow {
     /// The run's configuration (scenario) label, as in the other result files.
@@ -108,19 +109,26 @@ pub struct VerificationRow {
     pub duplicate_key: u64,
     /// Count of [`AnomalyClass::TxnCountMismatch`].
     pub txn_count_mismatch: u64,
+    /// Compactor passes that succeeded (0 without `CHAOS_COMPACT_EVERY_MS`).
+    pub compactions: u64,
+    /// Compactor passes that failed.
+    pub compaction_errors: u64,
+    /// Segment objects deleted (GC after a compaction).
+    pub segments_deleted: u64,
+    /// Checkpoint objects deleted (replaced runs, old checkpoints).
+    pub checkpoints_deleted: u64,
+    /// Distinct fusio-manifest `Manifest` values the clients used (1 when shared).
+    pub manifests: u64,
+    /// Pinned read sessions that read every key (0 without `CHAOS_PINNED_READERS`).
+    pub pinned_reads: u64,
+    /// Pinned read sessions that failed.
+    pub pinned_read_errors: u64,
+    /// Oldest snapshot a successful pinned session read from, ms after it was taken.
+    pub pinned_oldest_ms: u64,
+    /// Offset of writer 0's wall clock, ms (0: no skew).
+    pub clock_skew_ms: i64,
     /// The [`Verdict`] as displayed: `PASS`, `FAIL` or `UNKNOWN: <reason>`.
     pub verdict: String,
-}
-
-impl VerificationRow {
-    /// The CSV header a row serializes to: `config_label`, `ops_checked`, the
-    /// [`AnomalyClass::ALL`] names, `verdict`.
-    pub fn header() -> Vec<&'static str> {
-        let mut header = vec!["config_label", "ops_checked"];
-        header.extend(AnomalyClass::ALL.iter().map(|c| c.name()));
-        header.push("verdict");
-        header
-    }
 }
 
 impl CheckReport {
@@ -231,7 +239,8 @@ impl CheckReport {
         self.verdict() == Verdict::Pass
     }
 
-    /// The verification CSV row for the run labelled `config_label`.
+    /// The verification CSV row of the check for the run labelled `config_label` (actor
+    /// columns zero: the run fills them in).
     pub fn verification_row(&self, config_label: &str) -> VerificationRow {
         let c = |class| self.count(class);
         VerificationRow {
@@ -248,6 +257,7 @@ impl CheckReport {
             duplicate_key: c(AnomalyClass::DuplicateKey),
             txn_count_mismatch: c(AnomalyClass::TxnCountMismatch),
             verdict: self.verdict().to_string(),
+            ..Default::default()
         }
     }
 

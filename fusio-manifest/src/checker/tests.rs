@@ -229,6 +229,35 @@ fn clean_history() -> H {
     })
 }
 
+/// A pinned read (one session held open for 30 s while writers commit) must see exactly the
+/// state at its snapshot: the old value is clean; "not found" for a key that existed at the
+/// snapshot (a lost read) or a value committed after it is a non-snapshot read.
+#[test]
+fn a_pinned_read_sees_its_snapshot_for_as_long_as_it_stays_open() {
+    let pinned = |seen: Option<&'static str>| {
+        first_write_then(|h| {
+            h.ok("w1:1:0", "k1", (100, 200), 1, Some("w0:1:0"))
+                .ok("w1:2:0", "k2", (300, 400), 2, None)
+                .read(
+                    "p0",
+                    0,
+                    (12, 30_000),
+                    1,
+                    &[("k1", seen), ("k2", None)],
+                    false,
+                )
+                .fin(3, &[("k1", "w1:1:0"), ("k2", "w1:2:0")])
+        })
+    };
+    assert_passes(&pinned(Some("w0:1:0")));
+    let lost = assert_only(&pinned(None), AnomalyClass::NonSnapshotRead);
+    let text = &lost.anomalies()[0].explanation;
+    assert!(text.contains("stale"), "{text}");
+    let future = assert_only(&pinned(Some("w1:1:0")), AnomalyClass::NonSnapshotRead);
+    let text = &future.anomalies()[0].explanation;
+    assert!(text.contains("future"), "{text}");
+}
+
 #[test]
 fn clean_history_passes() {
     let r = clean_history().check();
@@ -588,7 +617,7 @@ fn verification_header_matches_the_serialized_row() {
     let bytes = w.into_inner().expect("written to a Vec");
     let text = String::from_utf8(bytes).expect("UTF-8");
     let mut lines = text.lines();
-    let header = VerificationRow::header();
+    let header = crate::visualization::header::<VerificationRow>();
     assert_eq!(lines.next(), Some(header.join(",").as_str()));
     assert_eq!(header[0], "config_label");
     let values: Vec<&str> = lines.next().expect("a row").split(',').collect();

@@ -12,7 +12,7 @@ mod settings;
 mod workload;
 
 pub use settings::{parse_scenarios, BackendChoice, Settings, WorkloadOverrides};
-pub use workload::WorkloadConfig;
+pub use workload::{ManifestMode, WorkloadConfig};
 
 /// A bad or missing environment variable.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -103,6 +103,26 @@ pub const VARS: &[Var] = &[
         "CHAOS_COMPACTORS",
         "1",
         "compactors running at once when `CHAOS_COMPACT_EVERY_MS` is set, each on its own phase of the interval",
+    ),
+    var(
+        "CHAOS_PINNED_READERS",
+        "0",
+        "pinned readers: each holds one read session (snapshot pinned, lease kept alive) for `CHAOS_PIN_SECS`, reading a key every 500 ms, then opens the next",
+    ),
+    var(
+        "CHAOS_PIN_SECS",
+        "30",
+        "how long each pinned read session stays open (at least 1)",
+    ),
+    var(
+        "CHAOS_MANIFESTS",
+        "shared",
+        "`shared`: all clients use one fusio-manifest `Manifest` value; `per-client`: each client (and the compactors and final read) its own, with its own HTTP client, orphan-recovery loop, lease store and clock, as separate processes",
+    ),
+    var(
+        "CHAOS_CLOCK_SKEW_MS",
+        "0",
+        "offset of writer 0's wall clock in ms (negative: behind), as fusio-manifest sees it for lease expiry, orphan recovery and GC; needs `CHAOS_MANIFESTS=per-client`",
     ),
     var(
         "CHAOS_DURATION_SECS",

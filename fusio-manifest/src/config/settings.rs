@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::str::FromStr;
 use std::time::Duration;
 
-use super::{unknown_var_warning, unknown_vars, ConfigError, WorkloadConfig, SECRET_VARS, VARS};
+use super::{
+    unknown_var_warning, unknown_vars, ConfigError, ManifestMode, WorkloadConfig, SECRET_VARS, VARS,
+};
 use crate::backend::{S3Settings, DEFAULT_REGION};
 use crate::chaos::fault_points::{parse_fault_points, FaultPoint};
 use crate::chaos::S3LatencyProfile;
@@ -126,6 +128,14 @@ pub struct WorkloadOverrides {
     pub compact_every_ms: Option<u64>,
     /// `CHAOS_COMPACTORS`.
     pub compactors: Option<usize>,
+    /// `CHAOS_PINNED_READERS`.
+    pub pinned_readers: Option<usize>,
+    /// `CHAOS_PIN_SECS`.
+    pub pin_secs: Option<u64>,
+    /// `CHAOS_MANIFESTS`.
+    pub manifests: Option<ManifestMode>,
+    /// `CHAOS_CLOCK_SKEW_MS`.
+    pub clock_skew_ms: Option<i64>,
 }
 
 impl WorkloadOverrides {
@@ -143,6 +153,10 @@ impl WorkloadOverrides {
             duration: vars.duration_secs("CHAOS_DURATION_SECS")?,
             compact_every_ms: vars.parse("CHAOS_COMPACT_EVERY_MS")?,
             compactors: vars.parse("CHAOS_COMPACTORS")?,
+            pinned_readers: vars.parse("CHAOS_PINNED_READERS")?,
+            pin_secs: vars.parse("CHAOS_PIN_SECS")?,
+            manifests: vars.parse("CHAOS_MANIFESTS")?,
+            clock_skew_ms: vars.parse("CHAOS_CLOCK_SKEW_MS")?,
         })
     }
 
@@ -161,6 +175,10 @@ impl WorkloadOverrides {
             duration: self.duration.unwrap_or(base.duration),
             compact_every_ms: self.compact_every_ms.unwrap_or(base.compact_every_ms),
             compactors: self.compactors.unwrap_or(base.compactors),
+            pinned_readers: self.pinned_readers.unwrap_or(base.pinned_readers),
+            pin_secs: self.pin_secs.unwrap_or(base.pin_secs),
+            manifests: self.manifests.unwrap_or(base.manifests),
+            clock_skew_ms: self.clock_skew_ms.unwrap_or(base.clock_skew_ms),
         };
         c.validate()?;
         Ok(c)
@@ -437,6 +455,30 @@ mod tests {
             .expect_err("no compactor to run")
             .to_string();
         assert!(msg.contains("CHAOS_COMPACTORS"), "{msg}");
+    }
+
+    #[test]
+    fn clock_skew_needs_per_client_manifests_and_bad_modes_are_named() {
+        let apply = |pairs: &[(&'static str, &'static str)]| {
+            Settings::from_pairs(pairs.iter().copied())
+                .and_then(|s| s.workload.apply(WorkloadConfig::default()))
+        };
+        let skewed = apply(&[
+            ("CHAOS_MANIFESTS", "per-client"),
+            ("CHAOS_CLOCK_SKEW_MS", "-90000"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            (skewed.manifests, skewed.clock_skew_ms),
+            (ManifestMode::PerClient, -90_000)
+        );
+        let shared = apply(&[("CHAOS_CLOCK_SKEW_MS", "90000")]).expect_err("one clock");
+        assert!(
+            shared.to_string().contains("CHAOS_MANIFESTS=per-client"),
+            "{shared}"
+        );
+        let bad = apply(&[("CHAOS_MANIFESTS", "each")]).expect_err("unknown mode");
+        assert!(bad.to_string().contains("CHAOS_MANIFESTS"), "{bad}");
     }
 
     #[test]

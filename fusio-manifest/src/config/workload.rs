@@ -4,6 +4,7 @@
 //! (`CHAOS_NUM_WRITERS`, ...; the duration is `CHAOS_DURATION_SECS`), read by
 //! [`super::Settings`] and applied with [`super::WorkloadOverrides::apply`].
 
+use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -47,10 +48,63 @@ pub struct WorkloadConfig {
     /// by mistake).
     #[serde(default = "one")]
     pub compactors: usize,
+    /// Pinned readers: each holds one read session (its snapshot pinned, its lease kept alive)
+    /// for `pin_secs`, reading a key every [`WorkloadConfig::PIN_PACE`], then opens the next.
+    #[serde(default)]
+    pub pinned_readers: usize,
+    /// How long each pinned read session stays open, in seconds.
+    #[serde(default = "thirty")]
+    pub pin_secs: u64,
+    /// Whether the clients share one `Manifest` value or each has its own.
+    #[serde(default)]
+    pub manifests: ManifestMode,
+    /// Offset of writer 0's wall clock, in ms (negative: behind); needs
+    /// [`ManifestMode::PerClient`], since a shared manifest has one clock.
+    #[serde(default)]
+    pub clock_skew_ms: i64,
+}
+
+/// How a run's clients reach fusio-manifest (`CHAOS_MANIFESTS`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ManifestMode {
+    /// One `Manifest` value for every client of the run: one HTTP client, one orphan-recovery
+    /// loop, one lease store, one clock.
+    #[default]
+    Shared,
+    /// Each client its own `Manifest` over its own HTTP client, with its own orphan-recovery
+    /// loop, lease store and clock, as separate processes would have.
+    PerClient,
+}
+
+impl ManifestMode {
+    /// The value as `CHAOS_MANIFESTS` spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Shared => "shared",
+            Self::PerClient => "per-client",
+        }
+    }
+}
+
+impl FromStr for ManifestMode {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "shared" => Ok(Self::Shared),
+            "per-client" => Ok(Self::PerClient),
+            _ => Err("expected `shared` or `per-client`".into()),
+        }
+    }
 }
 
 fn one() -> usize {
     1
+}
+
+fn thirty() -> u64 {
+    30
 }
 
 impl Default for WorkloadConfig {
@@ -70,6 +124,10 @@ impl Default for WorkloadConfig {
             duration: Duration::from_secs(300),
             compact_every_ms: 0,
             compactors: 1,
+            pinned_readers: 0,
+            pin_secs: 30,
+            manifests: ManifestMode::Shared,
+            clock_skew_ms: 0,
         }
     }
 }
@@ -90,6 +148,9 @@ mod duration_secs {
 }
 
 impl WorkloadConfig {
+    /// Time between two gets of a pinned read session.
+    pub const PIN_PACE: Duration = Duration::from_millis(500);
+
     /// Checks ranges; the error names the `CHAOS_*` variable that sets the bad field.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let bad = |var, value: String, reason: &str| Err(ConfigError::invalid(var, &value, reason));
@@ -144,6 +205,27 @@ impl WorkloadConfig {
                 "CHAOS_COMPACTORS",
                 "0".into(),
                 "must be at least 1 (CHAOS_COMPACT_EVERY_MS=0 turns the compactor off)",
+            );
+        }
+        if self.pinned_readers > 0 && self.pin_secs == 0 {
+            return bad(
+                "CHAOS_PIN_SECS",
+                "0".into(),
+                "must be at least 1 second when CHAOS_PINNED_READERS is set",
+            );
+        }
+        if self.clock_skew_ms != 0 && self.manifests != ManifestMode::PerClient {
+            return bad(
+                "CHAOS_CLOCK_SKEW_MS",
+                self.clock_skew_ms.to_string(),
+                "needs CHAOS_MANIFESTS=per-client (a shared manifest has one clock for all clients)",
+            );
+        }
+        if self.clock_skew_ms != 0 && self.num_writers == 0 {
+            return bad(
+                "CHAOS_CLOCK_SKEW_MS",
+                self.clock_skew_ms.to_string(),
+                "skews writer 0's clock: needs at least one writer",
             );
         }
         if self.duration.is_zero() {

@@ -80,8 +80,33 @@ pub fn print_run(r: &RunResult, background_limit: Duration) {
         println!("  [{label}] recovery after {}", recovery.detail());
     }
     print_figures(r);
+    print_clients(r);
     print_compactions(r);
     print_host(label, &r.host);
+}
+
+/// How the clients reached fusio-manifest (when not through one shared manifest) and what the
+/// pinned readers did.
+fn print_clients(r: &RunResult) {
+    if r.manifests > 1 {
+        let skew = match r.clock_skew_ms {
+            0 => String::new(),
+            ms => format!("; writer w0's wall clock {ms:+} ms off"),
+        };
+        println!(
+            "  clients: {} manifests (one per client, one for the compactors and the final read){skew}",
+            r.manifests
+        );
+    }
+    let p = &r.pinned;
+    if p.sessions + p.failed > 0 {
+        println!(
+            "  pinned readers: {} sessions read every key, {} failed; oldest snapshot read {:.1} s after it was taken",
+            p.sessions,
+            p.failed,
+            p.oldest_ms as f64 / 1000.0
+        );
+    }
 }
 
 /// What the compactors did and what compaction and GC deleted (nothing without compactors).

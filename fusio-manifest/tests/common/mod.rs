@@ -25,7 +25,7 @@ use fusio_manifest_chaos::client::ClientContext;
 use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::history::{HistoryRecorder, HistoryWriter};
 use fusio_manifest_chaos::manifest::{
-    build_manifest, HarnessManifest, ManifestOptions, RunExecutor,
+    build_manifest, ClientManifests, HarnessManifest, ManifestOptions, RunExecutor,
 };
 use fusio_manifest_chaos::metrics::{MetricsCollector, Timeline};
 use fusio_manifest_chaos::runner::RunEnv;
@@ -306,7 +306,7 @@ impl Clients {
         let start = Instant::now();
         let metrics = Arc::new(MetricsCollector::new(Arc::new(Timeline::new(start, span))));
         let ctx = Arc::new(ClientContext {
-            manifest,
+            manifests: ClientManifests::shared(manifest, &config),
             metrics: metrics.clone(),
             history,
             start,
@@ -315,6 +315,7 @@ impl Clients {
             keep_leases,
             background: Default::default(),
             abandoned: Default::default(),
+            pinned: Default::default(),
         });
         Self {
             ctx,
