@@ -200,6 +200,20 @@ impl WorkloadConfig {
                 "must be at least 64 bytes (the value names its writer, op and attempt)",
             );
         }
+        self.validate_actors()?;
+        if self.duration.is_zero() {
+            return bad(
+                "CHAOS_DURATION_SECS",
+                "0".into(),
+                "must be more than 0 seconds",
+            );
+        }
+        Ok(())
+    }
+
+    /// Checks the actors beside the writers and readers: compactors, pinned readers, skew.
+    fn validate_actors(&self) -> Result<(), ConfigError> {
+        let bad = |var, value: String, reason: &str| Err(ConfigError::invalid(var, &value, reason));
         if self.compact_every_ms > 0 && self.compactors == 0 {
             return bad(
                 "CHAOS_COMPACTORS",
@@ -226,13 +240,6 @@ impl WorkloadConfig {
                 "CHAOS_CLOCK_SKEW_MS",
                 self.clock_skew_ms.to_string(),
                 "skews writer 0's clock: needs at least one writer",
-            );
-        }
-        if self.duration.is_zero() {
-            return bad(
-                "CHAOS_DURATION_SECS",
-                "0".into(),
-                "must be more than 0 seconds",
             );
         }
         Ok(())
