@@ -159,10 +159,11 @@ ANOMALY_COLUMNS = (
     "non_snapshot_read", "realtime_violation", "non_monotonic_read",
     "garbage_read", "duplicate_key", "txn_count_mismatch",
 )
-# What the run's actors did (compactor, GC, independent clients, clock skew).
+# What the run's actors did (compactor, GC, independent clients, clock skew, crashes).
 ACTOR_COLUMNS = (
     "compactions", "compaction_errors", "segments_deleted", "checkpoints_deleted",
     "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms",
+    "crashes",
 )
 VERIFICATION_COLUMNS = (
     "config_label", "ops_checked", *ANOMALY_COLUMNS, *ACTOR_COLUMNS, "verdict",

@@ -24,7 +24,8 @@ RETRY_COLUMNS = [
 ]
 # What the run's actors did: the verification columns just before the verdict.
 ACTORS = ["compactions", "compaction_errors", "segments_deleted", "checkpoints_deleted",
-          "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms"]
+          "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms",
+          "crashes"]
 # Between ops_checked and the actor counts.
 ANOMALIES = HEADERS["verification"][2:-1 - len(ACTORS)]
 DURATION_S = 60
@@ -131,7 +132,7 @@ def verification_rows(labels):
             anomalies[ANOMALIES.index("lost_write")] = 2
             anomalies[ANOMALIES.index("non_monotonic_read")] = 1
         verdict = "FAIL" if any(anomalies) else "PASS"
-        actors = [0, 0, 0, 0, 1, 0, 0, 0, 0]
+        actors = [1 if name == "manifests" else 0 for name in ACTORS]
         rows.append([label, 2400 + 173 * index, *anomalies, *actors, verdict])
     return rows
 

@@ -37,6 +37,7 @@ use rand::Rng;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
+use crate::chaos::CrashPoint;
 use crate::config::WorkloadConfig;
 use crate::history::{self, Event, HistoryRecorder, OpKind, Outcome};
 use crate::manifest::{ClientManifests, HarnessManifest};
@@ -382,6 +383,8 @@ enum WriteStep {
     Read(Option<String>),
     /// The attempt's outcome.
     Done(AttemptResult),
+    /// The writer's process was killed (crash injection) while the attempt ran.
+    Killed(CrashPoint),
 }
 
 async fn write_attempt(
@@ -390,12 +393,20 @@ async fn write_attempt(
     key: &str,
     value_id: &str,
 ) -> AttemptResult {
-    let manifest = ctx.manifests.writer(writer).clone();
+    let process = ctx.manifests.writer(writer);
     let (key, value_id) = (key.to_string(), value_id.to_string());
     let value_size = ctx.config.value_size;
     let keeper = ctx.keep_leases;
     let mut steps = ctx.start_steps(|r| async move {
-        write_session(&manifest, key, &value_id, value_size, keeper, r).await
+        let manifest = process.manifest;
+        let Some(process) = process.executor.process().cloned() else {
+            return write_session(&manifest, key, &value_id, value_size, keeper, r).await;
+        };
+        let tx = r.tx.clone();
+        let session = write_session(&manifest, key, &value_id, value_size, keeper, r);
+        if let Err(point) = process.until_killed(session).await {
+            let _ = tx.send(WriteStep::Killed(point));
+        }
     });
     let (mut snapshot, mut read) = (None, None);
     let result = loop {
@@ -403,6 +414,17 @@ async fn write_attempt(
             Next::Step(WriteStep::Opened(s)) => snapshot = Some(s),
             Next::Step(WriteStep::Read(v)) => read = Some(v),
             Next::Step(WriteStep::Done(r)) => break r,
+            Next::Step(WriteStep::Killed(point)) => {
+                // The process died: after the commit started, its segment or HEAD CAS may
+                // have landed; before, nothing was written but a lease.
+                let outcome = if steps.commit_started() {
+                    Outcome::Info
+                } else {
+                    Outcome::Fail
+                };
+                let why = format!("writer process crashed (injected, {})", point.name());
+                break AttemptResult::errored(outcome, snapshot, read, why);
+            }
             Next::TimedOut => {
                 // Fail only if the commit provably never starts; otherwise unknown.
                 let outcome = if steps.abandon(ctx) {

@@ -82,7 +82,8 @@ impl Compactors {
 }
 
 /// One compactor: a pass every `every`, the first at `phase + every` after the run's start,
-/// none starting after the run's end.
+/// none starting after the run's end. A pass that overruns its interval moves the next one to
+/// the next slot of the schedule: passes never run back to back to catch up.
 async fn compactor_loop(
     ctx: Arc<ClientContext>,
     index: usize,
@@ -113,6 +114,9 @@ async fn compactor_loop(
             checkpoint,
             error,
         });
-        next += every;
+        let now = std::time::Instant::now();
+        while next <= now {
+            next += every;
+        }
     }
 }

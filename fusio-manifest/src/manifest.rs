@@ -29,7 +29,7 @@ use fusio_manifest::{
 };
 use tokio::task::AbortHandle;
 
-use crate::chaos::{ChaosFs, StorageLayer};
+use crate::chaos::{ChaosFs, CrashCounts, CrashPoint, CrashReport, Process, StorageLayer};
 use crate::config::{ManifestMode, WorkloadConfig};
 
 /// The filesystem every harness manifest runs on.
@@ -54,6 +54,7 @@ pub struct RunExecutor {
     tasks: Arc<Mutex<Vec<AbortHandle>>>,
     closed: Arc<AtomicBool>,
     clock_offset_ms: i64,
+    process: Option<Arc<Process>>,
 }
 
 impl RunExecutor {
@@ -72,6 +73,21 @@ impl RunExecutor {
     /// The wall-clock offset, ms.
     pub fn clock_offset_ms(&self) -> i64 {
         self.clock_offset_ms
+    }
+
+    /// This executor (same run, same clock) as a fresh client [`Process`] that crash injection
+    /// can kill: once it dies, the tasks spawned through it stop for good and later spawns
+    /// are inert. Its tasks still end with the run.
+    pub fn new_process(&self) -> Self {
+        Self {
+            process: Some(Arc::new(Process::default())),
+            ..self.clone()
+        }
+    }
+
+    /// The client process this executor spawns for, if it can be killed.
+    pub fn process(&self) -> Option<&Arc<Process>> {
+        self.process.as_ref()
     }
 
     /// Aborts every task spawned so far; tasks spawned later are aborted at once.
@@ -112,11 +128,17 @@ impl Executor for RunExecutor {
         F: Future + fusio::MaybeSend + 'static,
         F::Output: fusio::MaybeSend,
     {
-        if self.closed.load(Ordering::SeqCst) {
-            // A run that has ended starts nothing: the future is dropped without being polled
+        let dead = self.process.as_ref().is_some_and(|p| p.is_killed());
+        if dead || self.closed.load(Ordering::SeqCst) {
+            // A run that has ended, or a killed process, starts nothing: the future is dropped
+            // (forgotten, for a killed process, which runs no destructor) without being polled
             // (spawning it and aborting at once could let it run first on a busy runtime).
             let inert = tokio::spawn(async move {
-                drop(future);
+                if dead {
+                    std::mem::forget(future);
+                } else {
+                    drop(future);
+                }
                 std::future::pending().await
             });
             inert.abort();
@@ -124,7 +146,15 @@ impl Executor for RunExecutor {
         }
         // Spawned as a task of the run that asked, so a panic in fusio-manifest's background
         // work (orphan recovery, lease keepers) makes that run INVALID.
-        let handle = crate::selfcheck::spawn(future);
+        let handle = match self.process.clone() {
+            None => crate::selfcheck::spawn(future),
+            Some(process) => crate::selfcheck::spawn(async move {
+                match process.until_killed(future).await {
+                    Ok(out) => out,
+                    Err(_) => std::future::pending().await,
+                }
+            }),
+        };
         let mut tasks = self.tasks.lock();
         tasks.retain(|t| !t.is_finished());
         tasks.push(handle.abort_handle());
@@ -168,7 +198,9 @@ impl Timer for RunExecutor {
 /// Options for building one manifest.
 #[derive(Clone, Debug, Default)]
 pub struct ManifestOptions {
-    /// Lease TTL override (default: fusio-manifest's 60 s).
+    /// Retention: lease, segment and checkpoint TTLs (default: fusio-manifest's).
+    pub retention: DefaultRetention,
+    /// Lease TTL override of a scenario, over `retention`'s.
     pub lease_ttl: Option<Duration>,
     /// Let session leases lapse: clients do not run fusio-manifest's lease keeper, so a
     /// session that outlives its TTL loses its lease (the `lease-expiry` scenario). Off by
@@ -185,9 +217,9 @@ pub fn build_manifest(
     executor: RunExecutor,
     options: &ManifestOptions,
 ) -> HarnessManifest {
-    let fs = ChaosFs::new(s3, layer);
+    let fs = ChaosFs::new(s3, layer).in_process(executor.process().cloned());
     let prefix = prefix.trim_end_matches('/').to_string();
-    let mut retention = DefaultRetention::default();
+    let mut retention = options.retention;
     if let Some(ttl) = options.lease_ttl {
         retention = retention.with_lease_ttl(ttl);
     }
@@ -199,54 +231,92 @@ pub fn build_manifest(
     Manifest::new_with_context(head, segments, checkpoints, leases, Arc::new(context))
 }
 
+/// Builds one client's manifest with the executor it is given.
+pub type BuildManifest = Arc<dyn Fn(RunExecutor) -> HarnessManifest + Send + Sync>;
+
+/// A writer's current process: its manifest and the executor it spawns through (with a
+/// [`Process`] when crashes are injected).
+#[derive(Clone)]
+pub struct WriterProcess {
+    /// The writer's manifest.
+    pub manifest: Arc<HarnessManifest>,
+    /// The executor the process spawns through (a default one, without a [`Process`], when
+    /// the manifest is shared).
+    pub executor: RunExecutor,
+}
+
+impl WriterProcess {
+    /// The point this process was killed at, if it was.
+    pub fn killed_at(&self) -> Option<CrashPoint> {
+        self.executor.process().and_then(|p| p.killed_at())
+    }
+}
+
 /// The manifests of one run's clients: a reference manifest (compactors, the final read) and
-/// one per writer, reader and pinned reader, all the reference one when shared.
+/// one per writer, reader and pinned reader, all the reference one when shared. With crash
+/// injection each writer runs as a [`Process`]; a killed one is replaced by a fresh process
+/// the next time the writer needs its manifest.
 pub struct ClientManifests {
     reference: Arc<HarnessManifest>,
-    writers: Vec<Arc<HarnessManifest>>,
+    writers: Vec<Mutex<WriterProcess>>,
     readers: Vec<Arc<HarnessManifest>>,
     pinned: Vec<Arc<HarnessManifest>>,
+    build: Option<BuildManifest>,
+    crashes: CrashCounts,
 }
 
 impl ClientManifests {
     /// The manifests `config` asks for ([`ManifestMode`]), each made by `build` with the run's
     /// `executor`; with [`ManifestMode::PerClient`], writer 0's executor runs
-    /// `config.clock_skew_ms` off.
-    pub fn build(
-        config: &WorkloadConfig,
-        executor: &RunExecutor,
-        mut build: impl FnMut(RunExecutor) -> HarnessManifest,
-    ) -> Self {
+    /// `config.clock_skew_ms` off, and with `config.crash_every_ms` each writer is a
+    /// [`Process`] (restarted by `build` after a crash).
+    pub fn build(config: &WorkloadConfig, executor: &RunExecutor, build: BuildManifest) -> Self {
         let reference = Arc::new(build(executor.clone()));
         if config.manifests == ManifestMode::Shared {
             return Self::shared(reference, config);
         }
+        let crashes = config.crash_every_ms > 0;
         let writers = (0..config.num_writers)
             .map(|w| {
                 let skew = if w == 0 { config.clock_skew_ms } else { 0 };
-                Arc::new(build(executor.with_clock_offset(skew)))
+                let mut executor = executor.with_clock_offset(skew);
+                if crashes {
+                    executor = executor.new_process();
+                }
+                Mutex::new(WriterProcess {
+                    manifest: Arc::new(build(executor.clone())),
+                    executor,
+                })
             })
             .collect();
-        let mut others = |n: usize| -> Vec<Arc<HarnessManifest>> {
+        let others = |n: usize| -> Vec<Arc<HarnessManifest>> {
             (0..n).map(|_| Arc::new(build(executor.clone()))).collect()
         };
-        let readers = others(config.num_readers);
-        let pinned = others(config.pinned_readers);
         Self {
+            readers: others(config.num_readers),
+            pinned: others(config.pinned_readers),
             reference,
             writers,
-            readers,
-            pinned,
+            build: crashes.then_some(build),
+            crashes: CrashCounts::default(),
         }
     }
 
     /// One manifest for every client: `manifest`.
     pub fn shared(manifest: Arc<HarnessManifest>, config: &WorkloadConfig) -> Self {
+        let writer = || {
+            Mutex::new(WriterProcess {
+                manifest: manifest.clone(),
+                executor: RunExecutor::default(),
+            })
+        };
         Self {
-            writers: vec![manifest.clone(); config.num_writers],
+            writers: (0..config.num_writers).map(|_| writer()).collect(),
             readers: vec![manifest.clone(); config.num_readers],
             pinned: vec![manifest.clone(); config.pinned_readers],
             reference: manifest,
+            build: None,
+            crashes: CrashCounts::default(),
         }
     }
 
@@ -255,9 +325,51 @@ impl ClientManifests {
         &self.reference
     }
 
-    /// Writer `i`'s manifest (the reference one for a client the config did not count).
-    pub fn writer(&self, i: usize) -> &Arc<HarnessManifest> {
-        self.writers.get(i).unwrap_or(&self.reference)
+    /// Writer `i`'s live process (the reference manifest for a writer the config did not
+    /// count). A process killed by a crash is replaced here by a fresh one: a new manifest
+    /// (HTTP client, caches, orphan recovery, lease store) on the same clock.
+    pub fn writer(&self, i: usize) -> WriterProcess {
+        let Some(slot) = self.writers.get(i) else {
+            return WriterProcess {
+                manifest: self.reference.clone(),
+                executor: RunExecutor::default(),
+            };
+        };
+        let mut slot = slot.lock();
+        if let (Some(point), Some(build)) = (slot.killed_at(), &self.build) {
+            self.crashes.count_killed(point);
+            let executor = slot.executor.new_process();
+            *slot = WriterProcess {
+                manifest: Arc::new(build(executor.clone())),
+                executor,
+            };
+        }
+        slot.clone()
+    }
+
+    /// Arms writer `i`'s live process to crash at `point`; `false` if it is armed already,
+    /// dead, or cannot crash.
+    pub fn arm_crash(&self, i: usize, point: CrashPoint) -> bool {
+        let armed = self
+            .writers
+            .get(i)
+            .and_then(|slot| slot.lock().executor.process().map(|p| p.arm(point)))
+            .unwrap_or(false);
+        if armed {
+            self.crashes.count_armed();
+        }
+        armed
+    }
+
+    /// Crashes so far: restarted processes plus those dead and not yet restarted.
+    pub fn crash_report(&self) -> CrashReport {
+        let mut report = self.crashes.report();
+        for slot in &self.writers {
+            if let Some(point) = slot.lock().killed_at() {
+                report.killed[CrashPoint::index(point)] += 1;
+            }
+        }
+        report
     }
 
     /// Reader `i`'s manifest (the reference one for a client the config did not count).
@@ -270,10 +382,15 @@ impl ClientManifests {
         self.pinned.get(i).unwrap_or(&self.reference)
     }
 
-    /// Distinct `Manifest` values (1 when shared).
+    /// Distinct `Manifest` values in use now (1 when shared).
     pub fn distinct(&self) -> usize {
+        let writers: Vec<Arc<HarnessManifest>> = self
+            .writers
+            .iter()
+            .map(|slot| slot.lock().manifest.clone())
+            .collect();
         let mut all: Vec<*const HarnessManifest> = std::iter::once(&self.reference)
-            .chain(&self.writers)
+            .chain(&writers)
             .chain(&self.readers)
             .chain(&self.pinned)
             .map(Arc::as_ptr)

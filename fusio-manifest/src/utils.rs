@@ -14,6 +14,8 @@ pub enum SeedStream {
     Reader,
     /// Pinned readers: tag `"PINR"`.
     Pinned,
+    /// Crash injection (which point each crash aims at): tag `"CRSH"`.
+    Crash,
 }
 
 impl SeedStream {
@@ -22,6 +24,7 @@ impl SeedStream {
             Self::Writer => 0x5752_4954,
             Self::Reader => 0x5245_4144,
             Self::Pinned => 0x5049_4E52,
+            Self::Crash => 0x4352_5348,
         }
     }
 }

@@ -21,7 +21,8 @@ use crate::backend::Backend;
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
 use crate::chaos::storage::Deleted;
 use crate::chaos::{
-    ChaosController, ChaosEvent, ChaosScenario, FaultCounts, S3OpKind, StorageLayer,
+    ChaosController, ChaosEvent, ChaosScenario, CrashPoint, CrashReport, FaultCounts, S3OpKind,
+    StorageLayer,
 };
 use crate::checker::{CheckReport, Checker, VerificationRow};
 use crate::client::{self, BackgroundReport, ClientContext, PinnedReport};
@@ -29,7 +30,9 @@ use crate::compactor::{CompactionReport, Compactors};
 use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
 use crate::host::{HostProbe, HostReport, InFlight};
-use crate::manifest::{build_manifest, ClientManifests, ManifestOptions, RunExecutor};
+use crate::manifest::{
+    build_manifest, BuildManifest, ClientManifests, ManifestOptions, RunExecutor,
+};
 use crate::metrics::{MetricsCollector, MetricsSummary, RawCounts, Timeline, TimelineRow};
 use crate::report;
 use crate::selfcheck::{self, HarnessFaults};
@@ -100,6 +103,8 @@ pub struct RunResult {
     pub pinned: PinnedReport,
     /// Offset of writer 0's wall clock, ms (0: no skew).
     pub clock_skew_ms: i64,
+    /// Writer crashes injected (all zero without `CHAOS_CRASH_EVERY_MS`).
+    pub crashes: CrashReport,
 }
 
 impl RunResult {
@@ -117,6 +122,7 @@ impl RunResult {
             pinned_read_errors: self.pinned.failed,
             pinned_oldest_ms: self.pinned.oldest_ms,
             clock_skew_ms: self.clock_skew_ms,
+            crashes: self.crashes.total(),
             ..self.check.verification_row(&self.summary.config_label)
         }
     }
@@ -206,6 +212,7 @@ async fn run_scoped(
         manifests: run.manifests,
         pinned: ended.pinned,
         clock_skew_ms: run.config.clock_skew_ms,
+        crashes: ended.crashes,
     };
     report::print_run(&result, BACKGROUND_LIMIT);
     Ok(result)
@@ -244,15 +251,21 @@ fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<
         .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
     let executor = RunExecutor::default();
     let prefix = backend.new_prefix(&spec.label);
-    let manifests = ClientManifests::build(&config, &executor, |executor| {
+    let options = ManifestOptions {
+        retention: config.retention(),
+        ..spec.manifest.clone()
+    };
+    let (settings, store, root) = (backend.settings().clone(), layer.clone(), prefix.clone());
+    let build: BuildManifest = Arc::new(move |executor| {
         build_manifest(
-            backend.settings().fusio_client(),
-            layer.clone(),
-            &prefix,
+            settings.fusio_client(),
+            store.clone(),
+            &root,
             executor,
-            &spec.manifest,
+            &options,
         )
     });
+    let manifests = ClientManifests::build(&config, &executor, build);
     let start = Instant::now();
     let controller = spec.chaos.clone().map(|scenario| {
         let mut c = ChaosController::new(scenario, layer.clone(), start);
@@ -328,9 +341,17 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
         let seed = client_seed(spec.seed, SeedStream::Pinned, p);
         selfcheck::spawn(async move { pinned_reader_loop(ctx, p, seed).await })
     });
+    let crashes = (run.config.crash_every_ms > 0).then(|| {
+        let ctx = ctx.clone();
+        let seed = client_seed(spec.seed, SeedStream::Crash, 0);
+        selfcheck::spawn(async move { crash_loop(ctx, seed).await })
+    });
     let clients: Vec<_> = writers.chain(readers).chain(pinned).collect();
     futures_util::future::join_all(clients).await;
     let elapsed = ctx.start.elapsed();
+    if let Some(c) = crashes {
+        c.abort();
+    }
     let compactions = compactors.finish(BACKGROUND_LIMIT).await;
     if let Some(p) = progress {
         p.abort();
@@ -351,6 +372,7 @@ struct Ended {
     events: Vec<ChaosEvent>,
     background: BackgroundReport,
     pinned: PinnedReport,
+    crashes: CrashReport,
     final_head_txn: Option<u64>,
     s3_ops_at_end: u64,
     s3_ops_by_kind: Vec<(S3OpKind, u64)>,
@@ -368,17 +390,18 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         .map(|c| c.stop())
         .unwrap_or_default();
     run.layer.network().disable_profile();
-    let (background, pinned, final_head_txn) = match run.ctx.take() {
+    let (background, pinned, crashes, final_head_txn) = match run.ctx.take() {
         Some(ctx) => {
             let background = ctx.finish_background(BACKGROUND_LIMIT).await;
             let pinned = *ctx.pinned.lock();
-            (
-                background,
-                pinned,
-                client::read_final_state(&ctx).await.ok(),
-            )
+            let crashes = ctx.manifests.crash_report();
+            let head = client::read_final_state(&ctx)
+                .await
+                .map_err(|e| report::print_final_state_error(&spec.label, &e))
+                .ok();
+            (background, pinned, crashes, head)
         }
-        None => (BackgroundReport::default(), PinnedReport::default(), None),
+        None => Default::default(),
     };
     run.executor.shutdown();
     let s3_ops_at_end = run.layer.total_ops();
@@ -396,6 +419,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         events,
         background,
         pinned,
+        crashes,
         final_head_txn,
         s3_ops_at_end,
         s3_ops_by_kind,
@@ -515,6 +539,20 @@ async fn writer_loop(ctx: Arc<ClientContext>, writer: usize, seed: u64) {
         }
     })
     .await;
+}
+
+/// Crash injection: every `crash_every_ms`, the next writer in turn is armed to crash at a
+/// point drawn from [`CrashPoint::ALL`] (a writer still armed or dead is skipped this turn).
+async fn crash_loop(ctx: Arc<ClientContext>, seed: u64) {
+    let config = ctx.config.clone();
+    let mut rng = StdRng::seed_from_u64(seed);
+    let every = Duration::from_millis(config.crash_every_ms);
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    for turn in 0usize.. {
+        tick.tick().await;
+        let point = CrashPoint::ALL[rng.random_range(0..CrashPoint::ALL.len())];
+        ctx.manifests.arm_crash(turn % config.num_writers, point);
+    }
 }
 
 /// Keys per read operation.

@@ -546,6 +546,35 @@ async fn f4_whole_head_conflict_on_disjoint_keys() {
     eprintln!("f4: disjoint-key commit at the same snapshot failed with PreconditionFailed");
 }
 
+/// A rig named `name` with one commit (`k0`, txn 1) and no background recovery: where
+/// findings 5 and 7 start.
+async fn rig_with_one_commit(name: &str) -> Arc<Rig> {
+    let r = Arc::new(Rig::new(name, None, Recovery::Off).await);
+    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+    r
+}
+
+/// Starts a write of `k1` = `v1` (txn 2) in its own task.
+fn spawn_write_k1(r: &Arc<Rig>) -> tokio::task::JoinHandle<Result<u64, ManifestError>> {
+    let rw = r.clone();
+    tokio::spawn(async move { rw.write("k1", "v1").await })
+}
+
+/// What findings 5 and 7 end with: a recovery adopted `writer`'s segment as txn 2, so its
+/// commit returned `PreconditionFailed`, yet its value is committed.
+async fn assert_live_commit_adopted(
+    r: &Rig,
+    writer: tokio::task::JoinHandle<Result<u64, ManifestError>>,
+) {
+    assert_eq!(r.head().await, (2, Some(2)));
+    assert_conflict(writer.await.unwrap(), "writer whose segment was adopted");
+    assert_eq!(
+        r.read("k1").await.as_deref(),
+        Some("v1"),
+        "yet it is committed"
+    );
+}
+
 /// Finding 5: orphan recovery lists the write leases first (manifest.rs:307) and probes the
 /// segments later (359-381). A writer whose lease appears after that listing and whose segment
 /// lands before the probe has its live segment adopted (398-415); its own HEAD CAS then gets
@@ -555,8 +584,7 @@ async fn f4_whole_head_conflict_on_disjoint_keys() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f5_orphan_recovery_adopts_a_live_commit_that_then_fails() {
     let t = Instant::now();
-    let r = Arc::new(Rig::new("f5", None, Recovery::Off).await);
-    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+    let r = rig_with_one_commit("f5").await;
     let hold_recovery = "get:HEAD.json#1=stall(2s)";
     r.point(hold_recovery);
     let rr = r.clone();
@@ -564,16 +592,9 @@ async fn f5_orphan_recovery_adopts_a_live_commit_that_then_fails() {
     r.until_fired(hold_recovery).await;
     // The recovery has listed leases (none) and read HEAD at txn 1; now the writer starts.
     r.point("condput:segments/#1=stall(4s)");
-    let rw = r.clone();
-    let writer = tokio::spawn(async move { rw.write("k1", "v1").await });
+    let writer = spawn_write_k1(&r);
     assert_eq!(recovery.await.unwrap(), 1, "the live segment was adopted");
-    assert_eq!(r.head().await, (2, Some(2)));
-    assert_conflict(writer.await.unwrap(), "writer whose segment was adopted");
-    assert_eq!(
-        r.read("k1").await.as_deref(),
-        Some("v1"),
-        "yet it is committed"
-    );
+    assert_live_commit_adopted(&r, writer).await;
     assert_eq!(r.segments().await, vec![(1, 1), (2, 2)]);
     eprintln!(
         "f5: recovery adopted a live commit, which returned PreconditionFailed; took {:?}",
@@ -619,23 +640,20 @@ async fn f6_reads_after_a_compaction_fail_with_404() {
     );
 }
 
-/// Finding 7: leases are judged by the reader's wall clock. A manifest whose clock runs ahead of
-/// a writer's by more than the lease TTL (60 s) lists the writer's live write lease as expired
-/// (`expires_at_ms > now_ms` with its own now, lease/mod.rs:304), so its orphan recovery does
-/// not see the txn as active (manifest.rs:305-315) and adopts the writer's segment between the
-/// segment PUT and the HEAD CAS (379-381, 398-415); the writer's HEAD CAS then gets 412 and its
-/// commit returns `PreconditionFailed` (session.rs:896-900) for a committed write. The same recovery with an
-/// unskewed clock adopts nothing. (A writer whose clock is behind writes leases that are
+/// Finding 7: leases are judged by the reader's wall clock. A manifest whose clock runs ahead
+/// of a writer's by more than the lease TTL (60 s) lists the writer's live write lease as
+/// expired (`expires_at_ms > now_ms` with its own now, lease/mod.rs:304), so its orphan
+/// recovery does not see the txn as active (manifest.rs:305-315) and adopts the writer's
+/// segment between the segment PUT and the HEAD CAS (379-381, 398-415); the writer's HEAD CAS
+/// then gets 412 and its commit returns `PreconditionFailed` (session.rs:896-900) for a
+/// committed write. The same recovery with an unskewed clock adopts nothing. (A writer whose clock is behind writes leases that are
 /// already expired for everyone else: the same path.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f7_a_clock_ahead_by_more_than_the_lease_ttl_adopts_a_live_commit() {
     let t = Instant::now();
-    let r = Arc::new(Rig::new("f7", None, Recovery::Off).await);
-    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
-    let hold_writer = "condput:segments/#1=stall(4s)";
-    r.point(hold_writer);
-    let rw = r.clone();
-    let writer = tokio::spawn(async move { rw.write("k1", "v1").await });
+    let r = rig_with_one_commit("f7").await;
+    r.point("condput:segments/#1=stall(4s)");
+    let writer = spawn_write_k1(&r);
     while r.segments().await.len() < 2 {
         assert!(
             t.elapsed() < Duration::from_secs(10),
@@ -654,15 +672,82 @@ async fn f7_a_clock_ahead_by_more_than_the_lease_ttl_adopts_a_live_commit() {
         1,
         "a clock two minutes ahead sees the live lease as expired"
     );
-    assert_eq!(r.head().await, (2, Some(2)));
-    assert_conflict(writer.await.unwrap(), "writer whose segment was adopted");
-    assert_eq!(
-        r.read("k1").await.as_deref(),
-        Some("v1"),
-        "yet it is committed"
-    );
+    assert_live_commit_adopted(&r, writer).await;
     eprintln!(
         "f7: a peer 120 s ahead adopted a live commit, which returned PreconditionFailed; took {:?}",
         t.elapsed()
     );
+}
+
+/// Finding 8: a compaction never wins against steady writes. `compact_once` loads HEAD
+/// (compactor.rs:228), reads the whole L0 delta (262), persists a run (persist_run: checkpoint
+/// PUTs) and CASes HEAD `IfMatch` the tag it loaded (329); any commit in between makes the CAS
+/// fail, and the retry (339-347, at most 6 retries and 3 s of backoff, backoff.rs:46-58) starts
+/// over with an L0 delta that only grew. Here every checkpoint PUT is held 300 ms, so each
+/// attempt outlasts the gap between two commits of a writer committing every ~50 ms: every
+/// attempt loses and `compact_and_gc` returns `PreconditionFailed`; HEAD names no checkpoint.
+/// Once the writer stops, the same compaction succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f8_a_compaction_never_wins_against_steady_writes() {
+    let t = Instant::now();
+    let r = rig_with_one_commit("f8").await;
+    r.point("put:checkpoints/#1..=stall(300ms)");
+    let rc = r.clone();
+    let compaction = tokio::spawn(async move { rc.m.compactor().compact_and_gc().await });
+    let mut commits = 0;
+    while !compaction.is_finished() {
+        assert!(t.elapsed() < Duration::from_secs(60), "compaction hangs");
+        if r.write("k1", &format!("v{commits}")).await.is_ok() {
+            commits += 1;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_conflict(compaction.await.unwrap(), "compaction racing steady writes");
+    let head_key = format!("{}/HEAD.json", r.prefix);
+    let head = r.load_json(&head_key).await.unwrap();
+    assert!(head["checkpoint_id"].is_null(), "{head}");
+    let (id, _) = r.m.compactor().compact_and_gc().await.unwrap();
+    let head = r.load_json(&head_key).await.unwrap();
+    assert_eq!(head["checkpoint_id"].as_str(), Some(id.as_str()), "{head}");
+    eprintln!(
+        "f8: compaction lost every HEAD CAS to {commits} commits and gave up after {:?}; alone it succeeded",
+        t.elapsed()
+    );
+}
+
+/// Finding 9: listing the active leases fails as a whole when one lease is released between
+/// the listing and its read. `list_active` (lease/mod.rs:281-316) LISTs `leases/`, then GETs
+/// each listed object and returns the first error (`res?`, 302): a lease deleted in between (a
+/// session that ended) is a 404, and the whole call fails. `compact_and_gc` calls it after its
+/// compaction is applied (compactor.rs:364), so it reports an error for a compaction that took
+/// place and never reaches GC; orphan recovery calls it first (manifest.rs:305-307). Here the
+/// listing's answer is held while a read session ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f9_a_lease_released_during_a_lease_listing_fails_it_with_404() {
+    let r = rig_with_one_commit("f9").await;
+    r.until_fired(HOLD_FIRST_RECOVERY).await;
+    let reader = r.m.session_read().await.unwrap();
+    let hold_listing = "list:leases#1=stall(2s)";
+    r.point(hold_listing);
+    let rc = r.clone();
+    let compaction = tokio::spawn(async move { rc.m.compactor().compact_and_gc().await });
+    r.until_fired(hold_listing).await;
+    // The LIST (a few ms without a latency model) has answered; its answer is held.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    reader.end().await.unwrap();
+    let err = compaction
+        .await
+        .unwrap()
+        .expect_err("the lease listing fails");
+    assert!(err.to_string().contains("404"), "{err:?}");
+    let head = r
+        .load_json(&format!("{}/HEAD.json", r.prefix))
+        .await
+        .unwrap();
+    assert!(
+        head["checkpoint_id"].is_string(),
+        "yet the compaction was applied: {head}"
+    );
+    assert_eq!(r.segments().await.len(), 1, "and GC deleted nothing");
+    eprintln!("f9: compact_and_gc failed on a lease released mid-listing: {err}");
 }

@@ -25,6 +25,7 @@ async fn leases_mid_read(keep_leases: bool) -> (usize, usize) {
     let options = ManifestOptions {
         lease_ttl: Some(TTL),
         lapse_leases: !keep_leases,
+        ..Default::default()
     };
     let (manifest, executor) = manifest_on(&backend, &layer, &prefix, &options);
     let manifest = Arc::new(manifest);

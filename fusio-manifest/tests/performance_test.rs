@@ -1,14 +1,16 @@
 //! Entry points users run (all `#[ignore]`; run them in `--release`).
 //!
 //! `test_plan` runs the whole plan in order, one step at a time: the comprehensive sweep, the
-//! chaos sweep on its best row, the fault sweep, then the baseline. It is what the plain
-//! `cargo test -- --ignored --nocapture` runs; each step also runs alone when named:
+//! chaos sweep on its best row, the fault sweep, the coverage sweep, then the baseline. It is
+//! what the plain `cargo test -- --ignored --nocapture` runs; each step also runs alone when
+//! named:
 //!
 //! ```text
 //! cargo test --release -- --ignored --nocapture      # the whole plan
 //! CHAOS_CONFIG=default cargo test --release -p fusio-manifest-chaos --test performance_test test_chaos_sweep -- --ignored --nocapture
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_comprehensive_sweep -- --ignored --nocapture
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_fault_sweep -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --test performance_test test_coverage_sweep -- --ignored --nocapture
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_baseline -- --ignored --nocapture
 //! ```
 
@@ -17,17 +19,18 @@ use std::time::{Duration, Instant};
 
 use fusio_manifest_chaos::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT, PLAN_DURATION};
 use fusio_manifest_chaos::chaos::{
-    create_chaos_scenarios, create_fault_scenarios, S3LatencyProfile,
+    create_chaos_scenarios, create_coverage_scenarios, create_fault_scenarios, ChaosScenario,
+    S3LatencyProfile,
 };
 use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::manifest::ManifestOptions;
 use fusio_manifest_chaos::provenance::EntryPoint;
 use fusio_manifest_chaos::report::{
-    print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,
-    print_summary_table,
+    print_best_and_worst, print_coverage, print_liveness, print_retry_verdicts,
+    print_success_criteria, print_summary_table,
 };
 use fusio_manifest_chaos::runner::{
-    assert_all_valid, export_all, problems, RunEnv, ScenarioOutcome,
+    assert_all_valid, export_all, problems, Exported, RunEnv, ScenarioOutcome,
 };
 use fusio_manifest_chaos::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestConfig,
@@ -39,6 +42,14 @@ use fusio_manifest_chaos::workload::RunSpec;
 /// Fails the test with the error's own message (it names the variable or file to fix).
 fn or_exit<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
     r.unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// The built-in workload for `duration`, with every `CHAOS_*` override applied.
+fn builtin_workload(env: &RunEnv, duration: Duration) -> WorkloadConfig {
+    or_exit(env.settings.workload.apply(WorkloadConfig {
+        duration,
+        ..Default::default()
+    }))
 }
 
 /// Reads the environment once for entry point `test` and starts the backend.
@@ -97,22 +108,37 @@ step_alone!(
     "One workload without chaos (`test_baseline.csv`)."
 );
 
+/// The coverage sweep alone (`coverage_sweep.csv`): fails if a scenario crashed, was invalid,
+/// did not PASS, or did not show the actor it names.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "performance run; use --release -- --ignored"]
+async fn test_coverage_sweep() {
+    if !named("test_coverage_sweep") {
+        println!("test_coverage_sweep: part of test_plan; name it to run it alone");
+        return;
+    }
+    let found = coverage_sweep().await;
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
 /// The whole plan, in order and one step at a time: the comprehensive sweep, the chaos sweep
-/// on its best row (so it never starts before the file it reads exists), the fault sweep, and
-/// the baseline. Every step's files are written before the next starts; the test fails at the
+/// on its best row (so it never starts before the file it reads exists), the fault sweep, the
+/// coverage sweep and the baseline. Every step's files are written before the next starts; the test fails at the
 /// end if any step had a scenario that crashed or did not PASS (the fault sweep's findings do).
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "the whole plan; use --release -- --ignored"]
 async fn test_plan() {
     let started = Instant::now();
     let mut found = Vec::new();
-    println!("\n##### plan 1/4: comprehensive sweep #####");
+    println!("\n##### plan 1/5: comprehensive sweep #####");
     found.extend(problems(&comprehensive_sweep().await));
-    println!("\n##### plan 2/4: chaos sweep #####");
+    println!("\n##### plan 2/5: chaos sweep #####");
     found.extend(problems(&chaos_sweep().await));
-    println!("\n##### plan 3/4: fault sweep #####");
+    println!("\n##### plan 3/5: fault sweep #####");
     found.extend(problems(&fault_sweep().await));
-    println!("\n##### plan 4/4: baseline #####");
+    println!("\n##### plan 4/5: coverage sweep #####");
+    found.extend(coverage_sweep().await);
+    println!("\n##### plan 5/5: baseline #####");
     found.extend(problems(&baseline().await));
     println!(
         "\n##### plan done in {:.0} s #####",
@@ -126,10 +152,7 @@ async fn test_plan() {
 /// Writes `test_baseline.csv` and its sidecars.
 async fn baseline() -> Vec<ScenarioOutcome> {
     let env = run_env("test_baseline").await;
-    let config = or_exit(env.settings.workload.apply(WorkloadConfig {
-        duration: Duration::from_secs(60),
-        ..Default::default()
-    }));
+    let config = builtin_workload(&env, Duration::from_secs(60));
     println!(
         "=== Baseline: {} for {:?} ===",
         config.label(),
@@ -174,16 +197,8 @@ async fn chaos_sweep() -> Vec<ScenarioOutcome> {
         );
     }
     let started = std::time::Instant::now();
-    let outcomes = run_chaos_sweep(
-        env.clone(),
-        "chaos_sweep",
-        &config,
-        scenarios,
-        &options,
-        ManifestOptions::default(),
-    )
-    .await;
-    let exported = or_exit(export_all(&env, "chaos_sweep", &outcomes));
+    let (outcomes, exported) =
+        sweep_and_export(&env, "chaos_sweep", &config, scenarios, &options).await;
     print_summary_table("Chaos Sweep Results Summary", &outcomes);
     print_retry_verdicts(&outcomes);
     let png = plot(&exported.csv, &["--chaos"]);
@@ -296,10 +311,7 @@ async fn fault_sweep() -> Vec<ScenarioOutcome> {
     let scenarios = create_fault_scenarios();
     let options = SweepOptions::host_aware(&env.settings, PLAN_DURATION, scenarios.len());
     let scenarios = or_exit(options.select(scenarios));
-    let config = or_exit(env.settings.workload.apply(WorkloadConfig {
-        duration: options.duration,
-        ..Default::default()
-    }));
+    let config = builtin_workload(&env, options.duration);
     println!(
         "\n=== Running Fault Sweep ({} scenarios, {} at a time, {:?} each, client step timeout {:?}) ===",
         scenarios.len(),
@@ -307,18 +319,69 @@ async fn fault_sweep() -> Vec<ScenarioOutcome> {
         options.duration,
         env.op_timeout
     );
-    let outcomes = run_chaos_sweep(
-        env.clone(),
-        "fault_sweep",
-        &config,
-        scenarios.clone(),
-        &options,
-        ManifestOptions::default(),
-    )
-    .await;
-    let exported = or_exit(export_all(&env, "fault_sweep", &outcomes));
+    let (outcomes, exported) =
+        sweep_and_export(&env, "fault_sweep", &config, scenarios.clone(), &options).await;
     print_summary_table("Fault Sweep Results Summary", &outcomes);
     print_liveness(&outcomes, &scenarios, options.duration);
     plot(&exported.csv, &["--chaos"]);
     outcomes
+}
+
+/// Beyond the plan: the other half of fusio-manifest (compaction and GC under writes, pinned
+/// readers against GC, two compactors, clock skew, writer crashes, faults on compaction
+/// objects), each scenario turning its actors on with its own `CHAOS_*` settings over the
+/// built-in workload, sized for [`COVERAGE_DURATION`] (`CHAOS_DURATION_SECS` overrides), one
+/// per 2 cores at once. Writes `coverage_sweep.csv`, its sidecars and `coverage_sweep.png`;
+/// returns every problem: crashed, invalid or failing runs, and runs that did not show the
+/// actor they name.
+async fn coverage_sweep() -> Vec<String> {
+    let env = Arc::new(run_env("test_coverage_sweep").await);
+    let coverage = create_coverage_scenarios();
+    let scenarios: Vec<_> = coverage.iter().map(|c| c.scenario.clone()).collect();
+    let options = SweepOptions::host_aware(&env.settings, COVERAGE_DURATION, scenarios.len());
+    let scenarios = or_exit(options.select(scenarios));
+    let coverage: Vec<_> = coverage
+        .into_iter()
+        .filter(|c| scenarios.iter().any(|s| s.label == c.scenario.label))
+        .collect();
+    let config = builtin_workload(&env, options.duration);
+    println!(
+        "\n=== Running Coverage Sweep ({} scenarios, {} at a time, {:?} each) ===",
+        scenarios.len(),
+        options.parallel,
+        options.duration
+    );
+    let (outcomes, exported) =
+        sweep_and_export(&env, "coverage_sweep", &config, scenarios, &options).await;
+    print_summary_table("Coverage Sweep Results Summary", &outcomes);
+    let mut found = print_coverage(&outcomes, &coverage);
+    plot(&exported.csv, &["--chaos"]);
+    found.splice(0..0, problems(&outcomes));
+    found
+}
+
+/// How long each coverage scenario runs unless `CHAOS_DURATION_SECS` says otherwise: its
+/// retention TTLs and pins are sized for it.
+const COVERAGE_DURATION: Duration = Duration::from_secs(60);
+
+/// Runs `scenarios` on `config` as the sweep named `stem` and writes its result files (CSV,
+/// sidecars, histories) before anything else is printed.
+async fn sweep_and_export(
+    env: &Arc<RunEnv>,
+    stem: &str,
+    config: &WorkloadConfig,
+    scenarios: Vec<ChaosScenario>,
+    options: &SweepOptions,
+) -> (Vec<ScenarioOutcome>, Exported) {
+    let outcomes = run_chaos_sweep(
+        env.clone(),
+        stem,
+        config,
+        scenarios,
+        options,
+        ManifestOptions::default(),
+    )
+    .await;
+    let exported = or_exit(export_all(env, stem, &outcomes));
+    (outcomes, exported)
 }

@@ -123,3 +123,11 @@ pub struct FaultCounts {
     /// Operations refused by a block.
     pub refused: u64,
 }
+
+impl FaultCounts {
+    /// Faults the scenario's rules injected (transient errors, ambiguous successes, stalls;
+    /// not refusals by a block).
+    pub fn injected(&self) -> u64 {
+        self.transient + self.ambiguous + self.stalls
+    }
+}

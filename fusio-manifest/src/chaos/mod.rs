@@ -1,8 +1,11 @@
 //! Fault injection: the storage wrapper every manifest runs on, the network conditions it
-//! applies per scenario, CPU burners, the plan's scenarios and the controller that runs them.
+//! applies per scenario, CPU burners, client crashes, the plan's scenarios and the controller
+//! that runs them.
 
 pub mod controller;
+pub mod coverage;
 pub mod cpu;
+pub mod crash;
 pub mod fault_points;
 pub mod faults;
 pub mod network;
@@ -11,7 +14,9 @@ pub mod scenario;
 pub mod storage;
 
 pub use controller::{ChaosController, ChaosEvent, EventLog};
+pub use coverage::{create_coverage_scenarios, CoverageScenario, Evidence};
 pub use cpu::{CpuBurners, CpuLoad};
+pub use crash::{CrashCounts, CrashPoint, CrashReport, Process};
 pub use fault_points::{
     parse_fault_points, FaultAction, FaultPoint, FaultPointError, FaultPointStatus, Hits,
 };

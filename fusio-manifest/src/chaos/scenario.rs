@@ -9,6 +9,7 @@ use super::cpu::CpuLoad;
 use super::faults::{FaultKind, FaultSpec};
 use super::network::{BlockMode, LatencySpec};
 use super::S3OpKind;
+use crate::config::{ConfigError, WorkloadConfig, WorkloadOverrides};
 
 /// The duration the plan's block schedule is written for.
 pub const PLAN_DURATION: Duration = Duration::from_secs(300);
@@ -76,6 +77,9 @@ pub struct ChaosScenario {
     /// Clients let their session leases lapse instead of keeping them alive (see
     /// [`crate::manifest::ManifestOptions::lapse_leases`]).
     pub lapse_leases: bool,
+    /// `CHAOS_*` workload settings this scenario runs with, over the sweep's workload (its
+    /// actors: compactors, pinned readers, per-client manifests, skew, crashes, retention).
+    pub settings: Vec<(&'static str, &'static str)>,
 }
 
 impl ChaosScenario {
@@ -90,7 +94,27 @@ impl ChaosScenario {
             faults: Vec::new(),
             lease_ttl: None,
             lapse_leases: false,
+            settings: Vec::new(),
         }
+    }
+
+    /// `base` with this scenario's [`ChaosScenario::settings`] applied and validated.
+    pub fn workload(&self, base: WorkloadConfig) -> Result<WorkloadConfig, ConfigError> {
+        if self.settings.is_empty() {
+            return Ok(base);
+        }
+        WorkloadOverrides::from_pairs(self.settings.iter().copied())?.apply(base)
+    }
+
+    /// The settings as a user would set them to run this workload alone, e.g.
+    /// `CHAOS_COMPACT_EVERY_MS=5000 CHAOS_SEGMENT_TTL_SECS=5`.
+    pub fn settings_line(&self) -> String {
+        let pairs: Vec<String> = self
+            .settings
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        pairs.join(" ")
     }
 
     /// The longest single fault window this scenario injects: a block, or a stall.

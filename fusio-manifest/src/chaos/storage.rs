@@ -23,6 +23,7 @@ use fusio_core::MaybeSendFuture;
 use fusio_manifest::ObjectHead;
 use futures_util::{stream, Stream, TryStreamExt};
 
+use super::crash::Process;
 use super::faults::{FaultDecision, InjectedError};
 use super::network::{BlockMode, NetworkChaos};
 use super::S3OpKind;
@@ -325,6 +326,7 @@ async fn sleep_nonzero(d: Duration) {
 pub struct ChaosFs<F> {
     inner: F,
     layer: Arc<StorageLayer>,
+    process: Option<Arc<Process>>,
 }
 
 impl<F: Clone> Clone for ChaosFs<F> {
@@ -332,6 +334,7 @@ impl<F: Clone> Clone for ChaosFs<F> {
         Self {
             inner: self.inner.clone(),
             layer: self.layer.clone(),
+            process: self.process.clone(),
         }
     }
 }
@@ -339,7 +342,18 @@ impl<F: Clone> Clone for ChaosFs<F> {
 impl<F> ChaosFs<F> {
     /// Wraps `inner`; every operation goes through `layer`.
     pub fn new(inner: F, layer: Arc<StorageLayer>) -> Self {
-        Self { inner, layer }
+        Self {
+            inner,
+            layer,
+            process: None,
+        }
+    }
+
+    /// This filesystem as client `process` uses it: a conditional PUT that lands at the
+    /// process's armed [`super::CrashPoint`] kills the process and is never answered.
+    pub fn in_process(mut self, process: Option<Arc<Process>>) -> Self {
+        self.process = process;
+        self
     }
 
     /// The layer this filesystem reports to.
@@ -442,7 +456,14 @@ impl<F: FsCas> FsCas for ChaosFs<F> {
             .inner
             .put_conditional(path, payload, content_type, metadata, condition);
         let key = path.to_string();
-        Box::pin(async move { self.layer.run(S3OpKind::CondPut, &key, op).await })
+        Box::pin(async move {
+            let landed = self.layer.run(S3OpKind::CondPut, &key, op).await;
+            if landed.is_ok() && self.process.as_ref().is_some_and(|p| p.on_landed(&key)) {
+                // Killed with the answer in flight: it never arrives.
+                std::future::pending::<()>().await;
+            }
+            landed
+        })
     }
 }
 

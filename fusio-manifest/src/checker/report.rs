@@ -127,6 +127,8 @@ pub struct VerificationRow {
     pub pinned_oldest_ms: u64,
     /// Offset of writer 0's wall clock, ms (0: no skew).
     pub clock_skew_ms: i64,
+    /// Writer processes killed by crash injection (0 without `CHAOS_CRASH_EVERY_MS`).
+    pub crashes: u64,
     /// The [`Verdict`] as displayed: `PASS`, `FAIL` or `UNKNOWN: <reason>`.
     pub verdict: String,
 }

@@ -125,6 +125,31 @@ pub const VARS: &[Var] = &[
         "offset of writer 0's wall clock in ms (negative: behind), as fusio-manifest sees it for lease expiry, orphan recovery and GC; needs `CHAOS_MANIFESTS=per-client`",
     ),
     var(
+        "CHAOS_CRASH_EVERY_MS",
+        "0",
+        "every this many ms one writer (in turn) is armed to crash at its next lease PUT, segment PUT or HEAD CAS (chosen at random): its process (manifest, background tasks, sessions) dies with the answer in flight and a fresh one takes over; needs `CHAOS_MANIFESTS=per-client`; 0: no crashes",
+    ),
+    var(
+        "CHAOS_LEASE_TTL_SECS",
+        "60",
+        "lease TTL of every session (fusio-manifest's retention; at least 1)",
+    ),
+    var(
+        "CHAOS_SEGMENT_TTL_SECS",
+        "30",
+        "least age of a segment before GC may delete it",
+    ),
+    var(
+        "CHAOS_CHECKPOINT_TTL_SECS",
+        "60",
+        "least age of an old checkpoint before GC may delete it",
+    ),
+    var(
+        "CHAOS_CHECKPOINTS_KEEP",
+        "2",
+        "checkpoints GC always keeps (at least 1)",
+    ),
+    var(
         "CHAOS_DURATION_SECS",
         "300 sweeps, 60 baseline; comprehensive: 20 min over its batches (12 on 2 cores, 60 from 16)",
         "duration of each scenario (more than 0)",

@@ -28,6 +28,16 @@ impl Vars {
         )
     }
 
+    /// `pairs` as the whole environment (values trimmed).
+    fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> Self {
+        Self(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), Some(v.trim().to_string())))
+                .collect(),
+        )
+    }
+
     /// Unset or empty is `None`; a non-UTF-8 value is an error.
     fn text(&self, var: &'static str) -> Result<Option<String>, ConfigError> {
         match self.0.get(var) {
@@ -136,9 +146,27 @@ pub struct WorkloadOverrides {
     pub manifests: Option<ManifestMode>,
     /// `CHAOS_CLOCK_SKEW_MS`.
     pub clock_skew_ms: Option<i64>,
+    /// `CHAOS_CRASH_EVERY_MS`.
+    pub crash_every_ms: Option<u64>,
+    /// `CHAOS_LEASE_TTL_SECS`.
+    pub lease_ttl_secs: Option<u64>,
+    /// `CHAOS_SEGMENT_TTL_SECS`.
+    pub segment_ttl_secs: Option<u64>,
+    /// `CHAOS_CHECKPOINT_TTL_SECS`.
+    pub checkpoint_ttl_secs: Option<u64>,
+    /// `CHAOS_CHECKPOINTS_KEEP`.
+    pub checkpoints_keep: Option<usize>,
 }
 
 impl WorkloadOverrides {
+    /// The overrides `pairs` of `CHAOS_*` variables and values set (other names ignored),
+    /// e.g. a scenario's own settings.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self, ConfigError> {
+        Self::read(&Vars::from_pairs(pairs))
+    }
+
     fn read(vars: &Vars) -> Result<Self, ConfigError> {
         Ok(Self {
             num_writers: vars.parse("CHAOS_NUM_WRITERS")?,
@@ -157,6 +185,11 @@ impl WorkloadOverrides {
             pin_secs: vars.parse("CHAOS_PIN_SECS")?,
             manifests: vars.parse("CHAOS_MANIFESTS")?,
             clock_skew_ms: vars.parse("CHAOS_CLOCK_SKEW_MS")?,
+            crash_every_ms: vars.parse("CHAOS_CRASH_EVERY_MS")?,
+            lease_ttl_secs: vars.parse("CHAOS_LEASE_TTL_SECS")?,
+            segment_ttl_secs: vars.parse("CHAOS_SEGMENT_TTL_SECS")?,
+            checkpoint_ttl_secs: vars.parse("CHAOS_CHECKPOINT_TTL_SECS")?,
+            checkpoints_keep: vars.parse("CHAOS_CHECKPOINTS_KEEP")?,
         })
     }
 
@@ -179,6 +212,11 @@ impl WorkloadOverrides {
             pin_secs: self.pin_secs.unwrap_or(base.pin_secs),
             manifests: self.manifests.unwrap_or(base.manifests),
             clock_skew_ms: self.clock_skew_ms.unwrap_or(base.clock_skew_ms),
+            crash_every_ms: self.crash_every_ms.unwrap_or(base.crash_every_ms),
+            lease_ttl_secs: self.lease_ttl_secs.unwrap_or(base.lease_ttl_secs),
+            segment_ttl_secs: self.segment_ttl_secs.unwrap_or(base.segment_ttl_secs),
+            checkpoint_ttl_secs: self.checkpoint_ttl_secs.unwrap_or(base.checkpoint_ttl_secs),
+            checkpoints_keep: self.checkpoints_keep.unwrap_or(base.checkpoints_keep),
         };
         c.validate()?;
         Ok(c)
@@ -298,12 +336,7 @@ impl Settings {
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, ConfigError> {
-        Self::read(&Vars(
-            pairs
-                .into_iter()
-                .map(|(k, v)| (k.to_string(), Some(v.trim().to_string())))
-                .collect(),
-        ))
+        Self::read(&Vars::from_pairs(pairs))
     }
 
     fn read(vars: &Vars) -> Result<Self, ConfigError> {
@@ -455,6 +488,53 @@ mod tests {
             .expect_err("no compactor to run")
             .to_string();
         assert!(msg.contains("CHAOS_COMPACTORS"), "{msg}");
+    }
+
+    #[test]
+    fn crashes_need_per_client_manifests_and_retention_reaches_fusio() {
+        use fusio_manifest::retention::RetentionPolicy;
+        let apply = |pairs: &[(&'static str, &'static str)]| {
+            WorkloadOverrides::from_pairs(pairs.iter().copied())
+                .and_then(|o| o.apply(WorkloadConfig::default()))
+        };
+        let crashing = apply(&[
+            ("CHAOS_MANIFESTS", "per-client"),
+            ("CHAOS_CRASH_EVERY_MS", "5000"),
+            ("CHAOS_LEASE_TTL_SECS", "5"),
+            ("CHAOS_SEGMENT_TTL_SECS", "3"),
+            ("CHAOS_CHECKPOINT_TTL_SECS", "7"),
+            ("CHAOS_CHECKPOINTS_KEEP", "1"),
+        ])
+        .expect("valid");
+        assert_eq!(crashing.crash_every_ms, 5000);
+        let r = crashing.retention();
+        assert_eq!(r.lease_ttl(), Duration::from_secs(5));
+        assert_eq!(r.segments_min_ttl(), Duration::from_secs(3));
+        assert_eq!(r.checkpoints_min_ttl(), Duration::from_secs(7));
+        assert_eq!(r.checkpoints_keep_last(), 1);
+        let defaults = WorkloadConfig::default().retention();
+        assert_eq!(
+            defaults,
+            fusio_manifest::retention::DefaultRetention::default()
+        );
+        for (pairs, var) in [
+            (
+                &[("CHAOS_CRASH_EVERY_MS", "5000")][..],
+                "CHAOS_CRASH_EVERY_MS",
+            ),
+            (&[("CHAOS_LEASE_TTL_SECS", "0")][..], "CHAOS_LEASE_TTL_SECS"),
+            (
+                &[("CHAOS_CHECKPOINTS_KEEP", "0")][..],
+                "CHAOS_CHECKPOINTS_KEEP",
+            ),
+            (
+                &[("CHAOS_SEGMENT_TTL_SECS", "-1")][..],
+                "CHAOS_SEGMENT_TTL_SECS",
+            ),
+        ] {
+            let msg = apply(pairs).expect_err("refused").to_string();
+            assert!(msg.contains(var), "{pairs:?}: {msg}");
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use fusio_manifest::retention::DefaultRetention;
 use serde::{Deserialize, Serialize};
 
 use super::ConfigError;
@@ -62,6 +63,23 @@ pub struct WorkloadConfig {
     /// [`ManifestMode::PerClient`], since a shared manifest has one clock.
     #[serde(default)]
     pub clock_skew_ms: i64,
+    /// Every this many ms one writer (in turn) is armed to crash at a random point of its
+    /// next commit ([`crate::chaos::CrashPoint`]); 0 = no crashes. Needs
+    /// [`ManifestMode::PerClient`]: a crash kills the writer's own manifest.
+    #[serde(default)]
+    pub crash_every_ms: u64,
+    /// Lease TTL of every session, in seconds (fusio-manifest's default: 60).
+    #[serde(default = "sixty")]
+    pub lease_ttl_secs: u64,
+    /// Least age of a segment before GC may delete it, in seconds (default 30).
+    #[serde(default = "thirty")]
+    pub segment_ttl_secs: u64,
+    /// Least age of an old checkpoint before GC may delete it, in seconds (default 60).
+    #[serde(default = "sixty")]
+    pub checkpoint_ttl_secs: u64,
+    /// Checkpoints GC always keeps, newest first (default 2).
+    #[serde(default = "two")]
+    pub checkpoints_keep: usize,
 }
 
 /// How a run's clients reach fusio-manifest (`CHAOS_MANIFESTS`).
@@ -103,8 +121,16 @@ fn one() -> usize {
     1
 }
 
+fn two() -> usize {
+    2
+}
+
 fn thirty() -> u64 {
     30
+}
+
+fn sixty() -> u64 {
+    60
 }
 
 impl Default for WorkloadConfig {
@@ -128,6 +154,11 @@ impl Default for WorkloadConfig {
             pin_secs: 30,
             manifests: ManifestMode::Shared,
             clock_skew_ms: 0,
+            crash_every_ms: 0,
+            lease_ttl_secs: 60,
+            segment_ttl_secs: 30,
+            checkpoint_ttl_secs: 60,
+            checkpoints_keep: 2,
         }
     }
 }
@@ -242,7 +273,49 @@ impl WorkloadConfig {
                 "skews writer 0's clock: needs at least one writer",
             );
         }
+        if self.crash_every_ms > 0 && self.manifests != ManifestMode::PerClient {
+            return bad(
+                "CHAOS_CRASH_EVERY_MS",
+                self.crash_every_ms.to_string(),
+                "needs CHAOS_MANIFESTS=per-client (a crash kills the writer's own manifest)",
+            );
+        }
+        if self.crash_every_ms > 0 && self.num_writers == 0 {
+            return bad(
+                "CHAOS_CRASH_EVERY_MS",
+                self.crash_every_ms.to_string(),
+                "crashes writers: needs at least one writer",
+            );
+        }
+        self.validate_retention()
+    }
+
+    /// Checks the retention settings.
+    fn validate_retention(&self) -> Result<(), ConfigError> {
+        if self.lease_ttl_secs == 0 {
+            return Err(ConfigError::invalid(
+                "CHAOS_LEASE_TTL_SECS",
+                "0",
+                "must be at least 1 second (sessions cannot keep a lease of 0 s)",
+            ));
+        }
+        if self.checkpoints_keep == 0 {
+            return Err(ConfigError::invalid(
+                "CHAOS_CHECKPOINTS_KEEP",
+                "0",
+                "must be at least 1 (HEAD names the newest checkpoint)",
+            ));
+        }
         Ok(())
+    }
+
+    /// fusio-manifest's retention policy for this workload's manifests.
+    pub fn retention(&self) -> DefaultRetention {
+        DefaultRetention::default()
+            .with_lease_ttl(Duration::from_secs(self.lease_ttl_secs))
+            .with_segments_min_ttl(Duration::from_secs(self.segment_ttl_secs))
+            .with_checkpoints_min_ttl(Duration::from_secs(self.checkpoint_ttl_secs))
+            .with_checkpoints_keep_last(self.checkpoints_keep)
     }
 
     /// Number of keys shared by all writers.

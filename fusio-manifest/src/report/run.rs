@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::chaos::CrashPoint;
 use crate::host::{HostReport, SATURATED, SATURATION_P99_LAG};
 use crate::metrics::RawCounts;
 use crate::runner::{Exported, RunEnv, ScenarioOutcome};
@@ -85,6 +86,14 @@ pub fn print_run(r: &RunResult, background_limit: Duration) {
     print_host(label, &r.host);
 }
 
+/// Why a run has no final state (its verdict is then `UNKNOWN`).
+pub fn print_final_state_error(label: &str, e: &fusio_manifest::types::Error) {
+    println!(
+        "  [{label}] the final state could not be read: {}",
+        crate::utils::error_chain(e)
+    );
+}
+
 /// How the clients reached fusio-manifest (when not through one shared manifest) and what the
 /// pinned readers did.
 fn print_clients(r: &RunResult) {
@@ -96,6 +105,19 @@ fn print_clients(r: &RunResult) {
         println!(
             "  clients: {} manifests (one per client, one for the compactors and the final read){skew}",
             r.manifests
+        );
+    }
+    let c = &r.crashes;
+    if c.armed > 0 {
+        let points: Vec<String> = CrashPoint::ALL
+            .iter()
+            .map(|p| format!("{} {}", p.name(), c.killed[p.index()]))
+            .collect();
+        println!(
+            "  crashes: {} writer processes killed ({}), {} armed; each replaced by a fresh one",
+            c.total(),
+            points.join(", "),
+            c.armed
         );
     }
     let p = &r.pinned;

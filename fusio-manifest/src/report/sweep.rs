@@ -272,6 +272,21 @@ fn criterion_corruption(ok: &[&RunResult]) {
     );
 }
 
+/// The result of a scenario that can be judged; for one that crashed or is `INVALID`, prints
+/// why it is not judged and returns `None`.
+pub(crate) fn judged(o: &ScenarioOutcome) -> Option<&RunResult> {
+    match &o.result {
+        Err(e) => println!("{:<28} not judged: no result ({e})", o.label),
+        Ok(r) if r.is_invalid() => println!(
+            "{:<28} not judged: {} (the harness failed, so the run says nothing about fusio-manifest)",
+            o.label,
+            crate::selfcheck::INVALID_VERDICT
+        ),
+        Ok(r) => return Some(r),
+    }
+    None
+}
+
 /// Prints, per scenario, the longest stretch without a commit against the longest injected
 /// fault window, and flags scenarios that needed far longer than the fault to recover.
 pub fn print_liveness(
@@ -281,15 +296,7 @@ pub fn print_liveness(
 ) {
     println!("\n=== Liveness: longest stretch without a commit vs longest injected fault ===");
     for (o, s) in outcomes.iter().zip(scenarios) {
-        let Ok(r) = &o.result else { continue };
-        if r.is_invalid() {
-            println!(
-                "{:<28} not judged: {} (the harness failed, so the gaps say nothing about fusio-manifest)",
-                o.label,
-                crate::selfcheck::INVALID_VERDICT
-            );
-            continue;
-        }
+        let Some(r) = judged(o) else { continue };
         let end_ms = (r.summary.duration_secs * 1000.0) as u64;
         let (gap, at) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
         let window = s.longest_fault_window(duration).as_millis() as u64;

@@ -26,8 +26,9 @@ use crate::visualization::history_path;
 use crate::workload::RunSpec;
 
 /// Runs every scenario of `scenarios` (filter with [`SweepOptions::select`] first) against its
-/// own prefix, at most `options.parallel` at once. Results come back in scenario order; a
-/// scenario that errors or panics yields an `Err` outcome and does not affect the others.
+/// own prefix, at most `options.parallel` at once, each on `config` with its own settings
+/// ([`ChaosScenario::settings`]) applied. Results come back in scenario order; a scenario that
+/// errors or panics yields an `Err` outcome and does not affect the others.
 pub async fn run_chaos_sweep(
     env: Arc<RunEnv>,
     stem: &str,
@@ -38,32 +39,8 @@ pub async fn run_chaos_sweep(
 ) -> Vec<ScenarioOutcome> {
     let total = scenarios.len();
     let phases = options.phases(&scenarios);
-    // At least one progress line per scenario every 30 s; more often for short runs.
-    let progress = (options.duration / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
-    let mut specs: Vec<Option<RunSpec>> = scenarios
-        .into_iter()
-        .enumerate()
-        .map(|(i, scenario)| {
-            let manifest = ManifestOptions {
-                lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
-                lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
-            };
-            Some(RunSpec {
-                label: scenario.label.clone(),
-                config: WorkloadConfig {
-                    duration: options.duration,
-                    ..config.clone()
-                },
-                seed: scenario_seed(env.seed, i),
-                history_path: history_path(&env.out_dir, stem, &scenario.label),
-                manifest,
-                progress_every: Some(progress),
-                chaos: Some(scenario),
-                op_timeout: env.op_timeout,
-            })
-        })
-        .collect();
-    let mut outcomes: Vec<Option<ScenarioOutcome>> = (0..total).map(|_| None).collect();
+    let (mut specs, mut outcomes) =
+        scenario_specs(&env, stem, config, scenarios, options, &manifest);
     for (p, phase) in phases.iter().enumerate() {
         let labels: Vec<&str> = phase
             .iter()
@@ -77,7 +54,12 @@ pub async fn run_chaos_sweep(
                 .filter_map(|&i| specs[i].as_ref().map(|s| &s.config)),
         );
         let gate = Arc::new(Semaphore::new(options.parallel));
-        let tasks = phase.iter().filter_map(|&i| {
+        let runnable: Vec<usize> = phase
+            .iter()
+            .copied()
+            .filter(|&i| specs[i].is_some())
+            .collect();
+        let tasks = runnable.iter().filter_map(|&i| {
             let spec = specs[i].take()?;
             let gate = gate.clone();
             let announce = format!("[{}/{total}] Starting scenario: {}", i + 1, spec.label);
@@ -88,11 +70,64 @@ pub async fn run_chaos_sweep(
             }))
         });
         let done = collect(futures_util::future::join_all(tasks).await);
-        for (&i, outcome) in phase.iter().zip(done) {
+        for (&i, outcome) in runnable.iter().zip(done) {
             outcomes[i] = Some(outcome);
         }
     }
     outcomes.into_iter().flatten().collect()
+}
+
+/// One run spec per scenario: `config` over the sweep's duration with the scenario's own
+/// settings, and its manifest options over `manifest`. A scenario whose settings are invalid
+/// gets no spec but an `Err` outcome instead.
+fn scenario_specs(
+    env: &RunEnv,
+    stem: &str,
+    config: &WorkloadConfig,
+    scenarios: Vec<ChaosScenario>,
+    options: &SweepOptions,
+    manifest: &ManifestOptions,
+) -> (Vec<Option<RunSpec>>, Vec<Option<ScenarioOutcome>>) {
+    let total = scenarios.len();
+    // At least one progress line per scenario every 30 s; more often for short runs.
+    let progress = (options.duration / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let mut outcomes: Vec<Option<ScenarioOutcome>> = (0..total).map(|_| None).collect();
+    let mut specs: Vec<Option<RunSpec>> = Vec::with_capacity(total);
+    for (i, scenario) in scenarios.into_iter().enumerate() {
+        let seed = scenario_seed(env.seed, i);
+        let base = WorkloadConfig {
+            duration: options.duration,
+            ..config.clone()
+        };
+        let workload = match scenario.workload(base) {
+            Ok(workload) => workload,
+            Err(e) => {
+                outcomes[i] = Some(ScenarioOutcome {
+                    label: scenario.label.clone(),
+                    seed,
+                    result: Err(format!("its settings are invalid: {e}")),
+                });
+                specs.push(None);
+                continue;
+            }
+        };
+        let manifest = ManifestOptions {
+            lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
+            lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
+            ..manifest.clone()
+        };
+        specs.push(Some(RunSpec {
+            label: scenario.label.clone(),
+            config: workload,
+            seed,
+            history_path: history_path(&env.out_dir, stem, &scenario.label),
+            manifest,
+            progress_every: Some(progress),
+            chaos: Some(scenario),
+            op_timeout: env.op_timeout,
+        }));
+    }
+    (specs, outcomes)
 }
 
 /// Runs `spec` as scenario `index` in its own task once `ready` resolves (holding what it
