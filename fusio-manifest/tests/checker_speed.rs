@@ -20,16 +20,27 @@ fn console(r: &CheckReport) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Peak resident set size of this process (`VmHWM` of `/proc/self/status`).
-fn vm_hwm() -> String {
+/// A field of `/proc/self/status`, such as `VmHWM:`.
+fn proc_status(field: &str) -> String {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
             s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .map(|l| l["VmHWM:".len()..].trim().to_string())
+                .find(|l| l.starts_with(field))
+                .map(|l| l[field.len()..].trim().to_string())
         })
         .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// Peak resident set size of this process (`VmHWM`).
+fn vm_hwm() -> String {
+    proc_status("VmHWM:")
+}
+
+/// Resident set size of this process now (`VmRSS`): memory freed by an earlier phase may
+/// still be resident (kept by the allocator) and counts in the next phase's peak.
+fn vm_rss() -> String {
+    proc_status("VmRSS:")
 }
 
 /// Resets `VmHWM` to the current RSS (Linux `clear_refs`), so each phase reports its own peak.
@@ -61,6 +72,7 @@ fn bench_check_1m_ops() {
         vm_hwm()
     );
 
+    reset_hwm();
     let events: Vec<Event> = synthetic_history(N, 42).collect();
     let mut best = std::time::Duration::MAX;
     for _ in 0..3 {
@@ -70,9 +82,10 @@ fn bench_check_1m_ops() {
         assert!(report.is_valid());
     }
     println!(
-        "  check of {} events in memory (best of 3): {}",
+        "  check of {} events in memory (best of 3): {}; peak RSS {} (with the events)",
         events.len(),
-        rate(N, best)
+        rate(N, best),
+        vm_hwm()
     );
     let t = Instant::now();
     drop(events);
@@ -99,10 +112,13 @@ fn bench_check_1m_ops() {
         recorded.as_secs_f64(),
         finished.as_secs_f64()
     );
+    reset_hwm();
+    let start_rss = vm_rss();
     let t = Instant::now();
     assert!(check_files(&[&path]).expect("readable"));
     println!(
-        "  check-history on that file (parse + check): {}",
-        rate(N, t.elapsed())
+        "  check-history on that file (parse + check): {}; peak RSS {} ({start_rss} at its start)",
+        rate(N, t.elapsed()),
+        vm_hwm()
     );
 }
