@@ -73,7 +73,7 @@ pub use saved::{
 };
 pub use synth::synthetic_history;
 
-use crate::history::{read_history, Event, HistoryError, OpKind, Outcome};
+use crate::history::{for_each_event, Event, EventRef, HistoryError, OpKind, Outcome, Reads};
 use intern::{FxHashMap, Interner, ABSENT};
 
 /// Sentinel for an unknown client or key id.
@@ -274,28 +274,32 @@ impl Checker {
     /// recorder writes them); a completion without one has no invocation time, so the
     /// real-time checks skip it.
     pub fn feed(&mut self, event: &Event) {
-        match *event {
-            Event::Invoke {
-                ref client,
+        self.feed_view(EventRef::from(event));
+    }
+
+    /// [`Checker::feed`] for an event as it was read from a file or taken from memory.
+    pub(crate) fn feed_view(&mut self, event: EventRef<'_>) {
+        match event {
+            EventRef::Invoke {
+                client,
                 op,
                 attempt,
                 kind,
                 t_us,
-                ref key,
-            } => self.on_invoke(client, op, attempt, kind, t_us, key.as_deref()),
-            Event::Write {
-                ref client,
+                key,
+            } => self.on_invoke(client, op, attempt, kind, t_us, key),
+            EventRef::Write {
+                client,
                 op,
                 attempt,
                 t_us,
                 outcome,
-                ref key,
+                key,
                 snapshot_txn,
                 read_done,
-                ref read,
-                ref wrote,
+                read,
+                wrote,
                 txn_id,
-                error: _,
             } => {
                 let client = self.clients.intern(client);
                 let key = self.keys.intern(key);
@@ -318,15 +322,14 @@ impl Checker {
                 };
                 self.on_write(wrote, completed, t_us);
             }
-            Event::Read {
-                client: ref name,
+            EventRef::Read {
+                client: name,
                 op,
                 t_us,
                 outcome,
                 snapshot_txn,
                 scan,
-                ref reads,
-                error: _,
+                reads,
             } => {
                 let client = self.clients.intern(name);
                 let obs = self.record_observations(reads);
@@ -340,14 +343,10 @@ impl Checker {
                 };
                 self.on_read(name, read, t_us);
             }
-            Event::Final {
-                t_us: _,
-                head_txn,
-                ref state,
-            } => self.on_final(head_txn, state),
+            EventRef::Final { head_txn, state } => self.on_final(head_txn, state),
             // A compaction changes no key's value: the reads and the final state around it
             // are what the checker judges.
-            Event::Compact { .. } => {}
+            EventRef::Compact => {}
         }
     }
 
@@ -378,9 +377,9 @@ impl Checker {
 
     /// Appends the `(key, value id)` observations of one read operation to
     /// [`Checker::obs`] and returns where they are.
-    fn record_observations(&mut self, reads: &[(String, Option<String>)]) -> Range<usize> {
+    fn record_observations(&mut self, reads: Reads<'_>) -> Range<usize> {
         let start = self.obs.len();
-        for (key, value) in reads {
+        for (key, value) in reads.iter() {
             let key = self.keys.intern(key);
             let value = match value {
                 Some(id) => self.observe(id),
@@ -610,12 +609,11 @@ pub fn check<E: Borrow<Event>>(events: impl IntoIterator<Item = E>) -> CheckRepo
     checker.finish()
 }
 
-/// Streams and checks one history file (see [`Checker`]).
+/// Streams and checks one history file (see [`Checker`]): a helper thread reads and parses
+/// the lines while this one checks them.
 pub fn check_file(path: impl AsRef<Path>) -> Result<CheckReport, HistoryError> {
     let mut checker = Checker::new();
-    for event in read_history(path) {
-        checker.feed(&event?);
-    }
+    for_each_event(path.as_ref(), |event| checker.feed_view(event))?;
     Ok(checker.finish())
 }
 

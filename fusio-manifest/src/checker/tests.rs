@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use super::*;
-use crate::history::{make_value, value_id, HistoryRecorder};
+use crate::history::{make_value, read_history, value_id, HistoryRecorder};
 
 mod saved;
 
@@ -785,6 +785,33 @@ fn check_files_reports_anomalies() {
     std::fs::write(&path, text).expect("write temp file");
     assert!(!check_files(&[&path]).expect("readable"));
     let _ = std::fs::remove_file(&path);
+}
+
+/// Checking a file (read and parsed on a helper thread, fed as borrowed views) reports
+/// exactly what checking its events in memory reports.
+#[test]
+fn check_file_reports_what_check_reports() {
+    let mut inconsistent = clean_history();
+    inconsistent.fin(4, &[]);
+    let histories = [
+        clean_history().events,
+        fifty_garbage_reads().events,
+        sole_occupant("w0:1:0").events,
+        sole_occupant("w1:1:0").events,
+        inconsistent.events,
+        synthetic_history(30_000, 11).collect(),
+    ];
+    for events in histories {
+        let path = temp_path("same-report");
+        let text: String = events
+            .iter()
+            .map(|e| serde_json::to_string(e).unwrap_or_default() + "\n")
+            .collect();
+        std::fs::write(&path, text).expect("write temp file");
+        let from_file = check_file(&path).expect("readable");
+        assert_eq!(console(&from_file), console(&check(&events)));
+        let _ = std::fs::remove_file(&path);
+    }
 }
 
 #[test]

@@ -67,12 +67,31 @@
 //! event to a dedicated writer thread through a bounded channel, which serializes and buffers
 //! it; [`HistoryWriter::finish`] flushes, fsyncs and joins. Events are written in the order
 //! `record` was called, so an attempt's `invoke` precedes its completion when both are recorded
-//! by the same task. [`read_history`] streams a file back, one event per line.
+//! by the same task.
+//!
+//! # Reading
+//!
+//! A file is read in batches of whole lines (about 1 MiB each, more for a longer line). The
+//! `invoke`, `write` and `read` lines in the form the recorder writes them are parsed by hand
+//! into spans of the batch's text, without allocating; any other line goes to
+//! `serde_json::from_str::<Event>`, which accepts or rejects it exactly as it always did (see
+//! `parse.rs`). [`read_history`] streams the events back as owned [`Event`]s, one batch in
+//! memory at a time. [`crate::checker::check_file`] reads and parses on a helper thread while
+//! the calling thread checks: batches go through a bounded channel (at most 4 ahead), so the
+//! memory stays bounded whatever the file's size, and the checker takes each event as a
+//! borrowed view of its batch, in file order. A line that is not valid UTF-8 or not a valid
+//! event is an error naming the file and the line (1-based), after which reading stops.
+
+mod parse;
+mod read;
+#[cfg(test)]
+mod tests;
+mod view;
 
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::io::{self, BufWriter, Write};
+use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 
@@ -81,6 +100,10 @@ use std::thread::JoinHandle;
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
+
+pub(crate) use read::for_each_event;
+pub use read::{read_history, HistoryError, HistoryReader};
+pub(crate) use view::{EventRef, Reads};
 
 /// What kind of operation an `invoke` starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -392,109 +415,4 @@ fn write_events(rx: Receiver<Msg>, file: File) -> io::Result<u64> {
     let file = out.into_inner().map_err(|e| e.into_error())?;
     file.sync_all()?;
     Ok(written)
-}
-
-/// A history file could not be read: which file, which line (1-based) and why.
-#[derive(Debug)]
-pub struct HistoryError {
-    /// The history file.
-    pub path: PathBuf,
-    /// The line (1-based), or `None` when the file could not be opened.
-    pub line: Option<u64>,
-    /// What is wrong.
-    pub message: String,
-}
-
-impl fmt::Display for HistoryError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.line {
-            Some(line) => write!(f, "{}: line {line}: {}", self.path.display(), self.message),
-            None => write!(f, "{}: {}", self.path.display(), self.message),
-        }
-    }
-}
-
-impl std::error::Error for HistoryError {}
-
-/// Streams the events of a history file, one line at a time. Yields an error (and then stops)
-/// if the file cannot be opened or read, or a line is not a valid event.
-pub fn read_history(path: impl AsRef<Path>) -> HistoryReader {
-    let path = path.as_ref().to_path_buf();
-    let (reader, open_error) = match File::open(&path) {
-        Ok(file) => (Some(BufReader::with_capacity(1 << 20, file)), None),
-        Err(e) => (None, Some(e)),
-    };
-    HistoryReader {
-        path,
-        reader,
-        open_error,
-        line: 0,
-        buf: String::new(),
-    }
-}
-
-/// Iterator over the events of a history file (see [`read_history`]).
-pub struct HistoryReader {
-    path: PathBuf,
-    reader: Option<BufReader<File>>,
-    open_error: Option<io::Error>,
-    line: u64,
-    buf: String,
-}
-
-impl fmt::Debug for HistoryReader {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("HistoryReader")
-            .field("path", &self.path)
-            .field("line", &self.line)
-            .finish()
-    }
-}
-
-impl HistoryReader {
-    /// An error at `line` of this file; the iterator stops after it.
-    fn error(&mut self, line: Option<u64>, message: String) -> HistoryError {
-        self.reader = None;
-        HistoryError {
-            path: self.path.clone(),
-            line,
-            message,
-        }
-    }
-}
-
-impl Iterator for HistoryReader {
-    type Item = Result<Event, HistoryError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = self.open_error.take() {
-            return Some(Err(self.error(None, format!("cannot open: {e}"))));
-        }
-        loop {
-            let reader = self.reader.as_mut()?;
-            self.buf.clear();
-            match reader.read_line(&mut self.buf) {
-                Ok(0) => {
-                    self.reader = None;
-                    return None;
-                }
-                Ok(_) => self.line += 1,
-                Err(e) => {
-                    let line = Some(self.line + 1);
-                    return Some(Err(self.error(line, format!("cannot read: {e}"))));
-                }
-            }
-            let text = self.buf.trim();
-            if text.is_empty() {
-                continue;
-            }
-            return Some(match serde_json::from_str::<Event>(text) {
-                Ok(event) => Ok(event),
-                Err(e) => {
-                    let line = Some(self.line);
-                    Err(self.error(line, format!("malformed event: {e}")))
-                }
-            });
-        }
-    }
 }
