@@ -29,6 +29,20 @@ impl SeedStream {
     }
 }
 
+/// A unique path for a test's JSON Lines file in the temp dir:
+/// `fmc-PREFIX-PID-NANOS-NAME.jsonl`.
+#[cfg(test)]
+pub(crate) fn temp_jsonl(prefix: &str, name: &str) -> std::path::PathBuf {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or_default();
+    std::env::temp_dir().join(format!(
+        "fmc-{prefix}-{}-{nanos}-{name}.jsonl",
+        std::process::id()
+    ))
+}
+
 /// The seed of client `index` of `stream` in a run seeded with `run_seed`.
 pub fn client_seed(run_seed: u64, stream: SeedStream, index: usize) -> u64 {
     run_seed ^ (stream.tag() + index as u64).wrapping_mul(SEED_SPREAD)

@@ -689,14 +689,7 @@ fn value_helpers() {
 
 /// A unique path in the temp dir.
 fn temp_path(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    std::env::temp_dir().join(format!(
-        "fmc-checker-{}-{nanos}-{name}.jsonl",
-        std::process::id()
-    ))
+    crate::utils::temp_jsonl("checker", name)
 }
 
 #[test]

@@ -47,14 +47,7 @@ fn assert_as_serde(line: &str) {
 
 /// A unique path in the temp dir.
 fn temp_path(name: &str) -> PathBuf {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    std::env::temp_dir().join(format!(
-        "fmc-history-{}-{nanos}-{name}.jsonl",
-        std::process::id()
-    ))
+    crate::utils::temp_jsonl("history", name)
 }
 
 /// The JSON line of `event`, as the recorder writes it.
