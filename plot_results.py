@@ -157,7 +157,7 @@ EVENTS_COLUMNS = ("config_label", "t_ms", "event", "detail")
 ANOMALY_COLUMNS = (
     "aborted_read", "lost_write", "lost_update", "duplicate_txn_id",
     "non_snapshot_read", "realtime_violation", "non_monotonic_read",
-    "garbage_read", "duplicate_key", "txn_count_mismatch",
+    "garbage_read", "duplicate_key", "txn_count_mismatch", "g0", "g1c", "g_single", "g2",
 )
 # What the run's actors did (compactor, GC, independent clients, clock skew, crashes).
 ACTOR_COLUMNS = (

@@ -674,6 +674,7 @@ impl Observe {
             scan: false,
             reads,
             error,
+            range: None,
         });
         outcome == Outcome::Ok
     }

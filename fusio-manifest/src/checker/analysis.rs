@@ -3,19 +3,39 @@
 use super::intern::{Interner, ABSENT};
 use super::report::{Findings, Stats};
 use super::{
-    AnomalyClass, Attempt, CheckReport, Checker, Evidence, FinalState, OpRef, ReadOp, Session,
-    Status, UNKNOWN,
+    cycles, AnomalyClass, Attempt, CheckReport, Checker, Evidence, FinalState, OpRef, ReadOp,
+    Session, Status, TxnOps, DELETED, MULTI, UNKNOWN,
 };
 use crate::history::{OpKind, Outcome};
 
 /// At most this many operations are listed in one anomaly.
-const MAX_OPS: usize = 8;
+pub(super) const MAX_OPS: usize = 8;
 
 /// No fork group.
 const NO_FORK: u32 = u32::MAX;
 
-/// A committed version of a key, `(txn, value id)`, or none.
+/// A committed version of a key, `(txn, value id)`, or none. In a version chain the value id
+/// of a delete carries [`DELETED`].
 type Version = Option<(u64, u32)>;
+
+/// The value id of the attempt behind a chain entry's value (a delete's without its mark).
+pub(super) fn writer_of(v: u32) -> u32 {
+    if v == ABSENT {
+        v
+    } else {
+        v & !DELETED
+    }
+}
+
+/// Whether a chain entry's value is a delete.
+pub(super) fn is_delete(v: u32) -> bool {
+    v != ABSENT && v & DELETED != 0
+}
+
+/// The key's state a version stands for: a delete leaves none.
+fn live(version: Version) -> Version {
+    version.filter(|&(_, v)| !is_delete(v))
+}
 
 /// Who observed a value.
 #[derive(Debug, Clone, Copy)]
@@ -41,9 +61,9 @@ enum Seen {
 
 /// What the analysis derives for each value id (a compact table, read at random).
 #[derive(Debug, Clone, Copy)]
-struct Info {
+pub(super) struct Info {
     /// The txn of a committed write, if it can be placed.
-    placed: Option<u64>,
+    pub(super) placed: Option<u64>,
     key: u32,
     status: Status,
     /// Acknowledged, indeterminate and observed, or inferred.
@@ -53,29 +73,26 @@ struct Info {
 }
 
 /// Per-key version chains of the placed committed writes, sorted by txn.
-struct Chains {
+pub(super) struct Chains {
     start: Vec<usize>,
     entries: Vec<(u64, u32)>,
 }
 
 impl Chains {
-    fn build(info: &[Info], keys: usize) -> Chains {
+    /// The chains of the `(key, txn, value)` versions `versions` yields (called twice).
+    fn build<I: Iterator<Item = (u32, u64, u32)>>(versions: impl Fn() -> I, keys: usize) -> Chains {
         let mut start = vec![0usize; keys + 2];
-        for i in info {
-            if let (Some(_), true) = (i.placed, i.key != UNKNOWN) {
-                start[i.key as usize + 2] += 1;
-            }
+        for (key, _, _) in versions() {
+            start[key as usize + 2] += 1;
         }
         for k in 2..start.len() {
             start[k] += start[k - 1];
         }
         let mut entries = vec![(0u64, 0u32); start[keys + 1]];
-        for (v, i) in info.iter().enumerate() {
-            if let (Some(t), true) = (i.placed, i.key != UNKNOWN) {
-                let slot = &mut start[i.key as usize + 1];
-                entries[*slot] = (t, v as u32);
-                *slot += 1;
-            }
+        for (key, t, v) in versions() {
+            let slot = &mut start[key as usize + 1];
+            entries[*slot] = (t, v);
+            *slot += 1;
         }
         start.pop();
         // Values are mostly created in txn order, so each chain is nearly sorted already.
@@ -85,7 +102,7 @@ impl Chains {
         Chains { start, entries }
     }
 
-    fn of(&self, key: u32) -> &[(u64, u32)] {
+    pub(super) fn of(&self, key: u32) -> &[(u64, u32)] {
         let k = key as usize;
         &self.entries[self.start[k]..self.start[k + 1]]
     }
@@ -118,6 +135,19 @@ impl Chains {
         }
         *cursor = i;
         i.checked_sub(1).map(|i| c[i])
+    }
+
+    /// The last delete of `key` strictly before txn `t` (its value id, with [`DELETED`]), or
+    /// [`ABSENT`] if none: which absent state of the key a read of no value before `t` saw, at
+    /// the latest.
+    fn deleted_before(&self, key: u32, t: u64) -> u32 {
+        let c = self.of(key);
+        let i = c.partition_point(|e| e.0 < t);
+        c[..i]
+            .iter()
+            .rev()
+            .find(|e| is_delete(e.1))
+            .map_or(ABSENT, |e| e.1)
     }
 
     /// The last version of `key` strictly before txn `t`.
@@ -170,19 +200,80 @@ fn sweep<S: Copy, Q: Copy>(
     }
 }
 
+/// The multi-key transactions of a history: [`TxnOps`] and the lists they index.
+#[derive(Clone, Copy)]
+pub(super) struct Txns<'a> {
+    pub(super) ops: &'a [TxnOps],
+    pub(super) reads: &'a [(u32, u32)],
+    pub(super) writes: &'a [(u32, bool)],
+}
+
 /// Read-only view of the checker's state for the analysis.
-struct Ctx<'a> {
+pub(super) struct Ctx<'a> {
     clients: &'a Interner,
     keys: &'a Interner,
     other_ids: &'a Interner,
-    writes: &'a [Attempt],
-    info: Vec<Info>,
-    reads: &'a [ReadOp],
-    obs: &'a [(u32, u32)],
-    chains: Chains,
+    pub(super) writes: &'a [Attempt],
+    pub(super) info: Vec<Info>,
+    pub(super) reads: &'a [ReadOp],
+    pub(super) obs: &'a [(u32, u32)],
+    ranges: &'a [(String, String)],
+    pub(super) txns: Txns<'a>,
+    pub(super) chains: Chains,
+}
+
+impl<'a> Txns<'a> {
+    /// The `(key, value or ABSENT)` reads of write attempt `a`: a multi-key transaction's, or
+    /// a single-key writer's read of its key.
+    pub(super) fn reads_of(self, a: &Attempt) -> impl Iterator<Item = (u32, u32)> + use<'a> {
+        let (multi, single) = if a.key == MULTI {
+            (&self.reads[self.ops[a.txn as usize].reads.clone()], None)
+        } else {
+            let read = (a.read_done && a.key != UNKNOWN).then_some((a.key, a.read));
+            (&[][..], read)
+        };
+        single.into_iter().chain(multi.iter().copied())
+    }
+
+    /// The `(key, deleted)` writes of write attempt `a`: a multi-key transaction's puts and
+    /// deletes, or a single-key writer's put (if its key is known).
+    pub(super) fn writes_of(self, a: &Attempt) -> impl Iterator<Item = (u32, bool)> + use<'a> {
+        let (multi, single) = if a.key == MULTI {
+            (&self.writes[self.ops[a.txn as usize].writes.clone()], None)
+        } else {
+            (&[][..], (a.key != UNKNOWN).then_some((a.key, false)))
+        };
+        single.into_iter().chain(multi.iter().copied())
+    }
 }
 
 impl Ctx<'_> {
+    /// How many keys the history names.
+    pub(super) fn keys_len(&self) -> u32 {
+        self.keys.len() as u32
+    }
+
+    /// `read r0 op 3`: read operation `r`.
+    pub(super) fn read_name(&self, r: usize) -> String {
+        self.who(Observer::Read(r))
+    }
+
+    /// Every key id, sorted by name.
+    fn keys_by_name(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = (0..self.keys.len() as u32).collect();
+        ids.sort_unstable_by(|&a, &b| self.keys.name(a).cmp(self.keys.name(b)));
+        ids
+    }
+
+    /// The keys of `by_name` (see [`Ctx::keys_by_name`]) in `[from, to)`.
+    fn keys_in<'k>(&self, by_name: &'k [u32], from: &str, to: &str) -> &'k [u32] {
+        let start = by_name.partition_point(|&k| self.keys.name(k) < from);
+        let end = by_name
+            .partition_point(|&k| self.keys.name(k) < to)
+            .max(start);
+        &by_name[start..end]
+    }
+
     fn client(&self, c: u32) -> &str {
         if c == UNKNOWN {
             "?"
@@ -191,8 +282,8 @@ impl Ctx<'_> {
         }
     }
 
-    fn key(&self, k: u32) -> &str {
-        if k == UNKNOWN {
+    pub(super) fn key(&self, k: u32) -> &str {
+        if k == UNKNOWN || k == MULTI {
             "?"
         } else {
             self.keys.name(k)
@@ -204,7 +295,7 @@ impl Ctx<'_> {
         if v == ABSENT {
             return "none".to_string();
         }
-        let a = &self.writes[v as usize];
+        let a = &self.writes[writer_of(v) as usize];
         if a.other == UNKNOWN {
             format!("{}:{}:{}", self.client(a.client), a.op, a.attempt)
         } else {
@@ -212,7 +303,8 @@ impl Ctx<'_> {
         }
     }
 
-    fn write_ref(&self, v: u32) -> OpRef {
+    pub(super) fn write_ref(&self, v: u32) -> OpRef {
+        let v = writer_of(v);
         let a = &self.writes[v as usize];
         let (client, op, attempt) = if a.other != UNKNOWN && a.status == Status::Unwritten {
             // Not a `client:op:attempt` id: name the value id itself.
@@ -236,7 +328,7 @@ impl Ctx<'_> {
         }
     }
 
-    fn read_ref(&self, r: usize) -> OpRef {
+    pub(super) fn read_ref(&self, r: usize) -> OpRef {
         let op = &self.reads[r];
         OpRef {
             client: self.client(op.client).to_string(),
@@ -269,7 +361,8 @@ impl Ctx<'_> {
         }
     }
 
-    fn write_name(&self, v: u32) -> String {
+    pub(super) fn write_name(&self, v: u32) -> String {
+        let v = writer_of(v);
         let a = &self.writes[v as usize];
         if a.other != UNKNOWN && a.status == Status::Unwritten {
             self.value(v)
@@ -278,9 +371,13 @@ impl Ctx<'_> {
         }
     }
 
-    /// A version for an explanation: `value (txn t)` or `none`.
+    /// A version for an explanation: `value (txn t)`, `none (deleted by w (txn t))` or
+    /// `none`.
     fn version(&self, v: Option<(u64, u32)>) -> String {
         match v {
+            Some((t, v)) if is_delete(v) => {
+                format!("none (deleted by {}, txn {t})", self.write_name(v))
+            }
             Some((t, v)) => format!("{} (txn {t})", self.value(v)),
             None => "none".to_string(),
         }
@@ -296,6 +393,7 @@ impl Ctx<'_> {
             .chain(cited().map(|&v| self.write_ref(v)))
             .collect();
         for &v in cited() {
+            let v = writer_of(v);
             let i = self.info[v as usize];
             if let (true, Some(t)) = (i.inferred, i.placed) {
                 text.push_str(&format!(
@@ -387,7 +485,19 @@ impl Ctx<'_> {
             }
             Status::Ok | Status::Info | Status::Invoked => {}
         }
-        if i.key != UNKNOWN && i.key != key {
+        if i.key == MULTI {
+            let a = &self.writes[v as usize];
+            if !self.txns.writes_of(a).any(|w| w == (key, false)) {
+                self.flag_seen(f, AnomalyClass::NonSnapshotRead, o, key, &[v], || {
+                    format!(
+                        "{}, a value its transaction did not put into {}",
+                        self.value(v),
+                        self.key(key)
+                    )
+                });
+                return Seen::Skip;
+            }
+        } else if i.key != UNKNOWN && i.key != key {
             self.flag_seen(f, AnomalyClass::NonSnapshotRead, o, key, &[v], || {
                 format!(
                     "{}, a value written to key {}",
@@ -404,10 +514,12 @@ impl Ctx<'_> {
     }
 }
 
-/// Whether `seen` differs from the expected version. Equal txn ids with different values
-/// (duplicate txns) are not compared: they are reported as duplicates.
+/// Whether `seen` differs from the expected version (a delete: no value). Equal txn ids with
+/// different values (duplicate txns) are not compared: they are reported as duplicates.
 fn differs(seen: Seen, expected: Option<(u64, u32)>) -> bool {
     match (seen, expected) {
+        (Seen::Absent, Some((_, ev))) if is_delete(ev) => false,
+        (Seen::Placed(t, _), Some((et, ev))) if is_delete(ev) => t != et,
         (Seen::Skip, _) | (Seen::Absent, None) => false,
         (Seen::Placed(t, v), Some((et, ev))) => t != et && v != ev,
         (Seen::Absent, Some(_)) | (Seen::Placed(..), None) => true,
@@ -519,6 +631,10 @@ pub(super) fn analyze(checker: Checker) -> CheckReport {
         observed,
         reads,
         obs,
+        ranges,
+        txns,
+        txn_reads,
+        txn_writes,
         final_state,
         problems,
         mut sessions,
@@ -531,7 +647,25 @@ pub(super) fn analyze(checker: Checker) -> CheckReport {
     if let Some(fs) = &final_state {
         infer_sole_occupants(&writes, &mut info, fs.head_txn);
     }
-    let chains = Chains::build(&info, keys.len());
+    let txns = Txns {
+        ops: &txns,
+        reads: &txn_reads,
+        writes: &txn_writes,
+    };
+    let versions = || {
+        writes
+            .iter()
+            .zip(&info)
+            .enumerate()
+            .flat_map(move |(v, (a, i))| {
+                i.placed.into_iter().flat_map(move |t| {
+                    txns.writes_of(a).map(move |(key, deleted)| {
+                        (key, t, v as u32 | if deleted { DELETED } else { 0 })
+                    })
+                })
+            })
+    };
+    let chains = Chains::build(versions, keys.len());
     let ctx = Ctx {
         clients: &clients,
         keys: &keys,
@@ -540,6 +674,8 @@ pub(super) fn analyze(checker: Checker) -> CheckReport {
         info,
         reads: &reads,
         obs: &obs,
+        ranges: &ranges,
+        txns,
         chains,
     };
     let mut f = Findings::default();
@@ -550,6 +686,7 @@ pub(super) fn analyze(checker: Checker) -> CheckReport {
     read_ops(&ctx, &mut f);
     writer_reads(&ctx, &mut f, &fork);
     placement(&ctx, &mut f);
+    cycles::dependency_cycles(&ctx, &mut f);
     match &final_state {
         Some(fs) => {
             final_state_checks(&ctx, &mut f, fs);
@@ -644,9 +781,17 @@ fn lost_updates(ctx: &Ctx, f: &mut Findings) -> Vec<u32> {
     let mut by_prev: Vec<(u32, u32)> = Vec::new();
     for key in 0..ctx.keys.len() as u32 {
         by_prev.clear();
-        by_prev.extend(ctx.chains.of(key).iter().filter_map(|&(_, w)| {
+        by_prev.extend(ctx.chains.of(key).iter().filter_map(|&(t, e)| {
+            let w = writer_of(e);
             let a = &ctx.writes[w as usize];
-            a.read_done.then_some((a.read, w))
+            let (_, read) = ctx.txns.reads_of(a).find(|r| r.0 == key)?;
+            // No value read: the state a delete left is its own version.
+            let read = if read == ABSENT {
+                ctx.chains.deleted_before(key, t)
+            } else {
+                read
+            };
+            Some((read, w))
         }));
         by_prev.sort_unstable();
         for g in groups(&by_prev, |e| e.0).filter(|g| g.len() > 1) {
@@ -704,12 +849,14 @@ fn lost_updates(ctx: &Ctx, f: &mut Findings) -> Vec<u32> {
 }
 
 /// Read operations: each observation against the key's state at the snapshot; scans for
-/// duplicate and missing keys.
+/// duplicate keys, keys outside their range, and missing keys.
 fn read_ops(ctx: &Ctx, f: &mut Findings) {
     let mut stamp = vec![usize::MAX; ctx.keys.len()];
     let mut cursor = vec![0usize; ctx.keys.len()];
+    let by_name = (!ctx.ranges.is_empty()).then(|| ctx.keys_by_name());
     for (r, op) in ctx.reads.iter().enumerate() {
         let o = Observer::Read(r);
+        let range = ctx.ranges.get(op.range as usize);
         for &(key, v) in &ctx.obs[op.obs.clone()] {
             if op.scan {
                 if stamp[key as usize] == r {
@@ -721,38 +868,41 @@ fn read_ops(ctx: &Ctx, f: &mut Findings) {
                     continue;
                 }
                 stamp[key as usize] = r;
+                if let Some((from, to)) = range.filter(|(from, to)| {
+                    let k = ctx.key(key);
+                    k < from.as_str() || k >= to.as_str()
+                }) {
+                    ctx.flag_seen(f, AnomalyClass::NonSnapshotRead, o, key, &[], || {
+                        format!(
+                            "{}, a key outside the scanned range [{from}, {to})",
+                            ctx.value(v)
+                        )
+                    });
+                    continue;
+                }
             }
             let seen = ctx.judge(f, o, key, v);
             let Some(t) = op.snapshot else { continue };
             let expected = ctx.chains.at_from(key, t, &mut cursor[key as usize]);
             if differs(seen, expected) {
-                f.add(AnomalyClass::NonSnapshotRead, || {
-                    let got = seen_version(seen);
-                    let kind = match got {
-                        Some((gt, _)) if gt > t => "future",
-                        _ => "stale",
-                    };
-                    let text = format!(
-                        "{} at snapshot {t} saw {} = {} but the state after txn {t} is {} ({kind})",
-                        ctx.who(o),
-                        ctx.key(key),
-                        ctx.version(got),
-                        ctx.version(expected)
-                    );
-                    let ws = [
-                        got.map_or(ABSENT, |g| g.1),
-                        expected.map_or(ABSENT, |e| e.1),
-                    ];
-                    ctx.cite(Some(ctx.read_ref(r)), &ws, text)
-                });
+                flag_read(ctx, f, r, key, seen, expected);
             }
         }
         if let (true, Some(t)) = (op.scan, op.snapshot) {
-            for key in 0..ctx.keys.len() as u32 {
+            let scanned: &[u32] = match (range, &by_name) {
+                (Some((from, to)), Some(by_name)) => ctx.keys_in(by_name, from, to),
+                _ => &[],
+            };
+            let all = 0..if range.is_some() {
+                0
+            } else {
+                ctx.keys.len() as u32
+            };
+            for key in scanned.iter().copied().chain(all) {
                 if stamp[key as usize] == r {
                     continue;
                 }
-                if let Some(expected) = ctx.chains.at(key, t) {
+                if let Some(expected) = live(ctx.chains.at(key, t)) {
                     f.add(AnomalyClass::NonSnapshotRead, || {
                         let text = format!(
                             "{} (a scan) at snapshot {t} missed {}, whose state after txn {t} is {}",
@@ -768,49 +918,89 @@ fn read_ops(ctx: &Ctx, f: &mut Findings) {
     }
 }
 
-/// Each writer's read of its key: a committed writer against its predecessor in the chain,
-/// any other writer against the key's state at its snapshot.
+/// Reports read op `r` having seen `key` as `seen` where `expected` was the state.
+fn flag_read(ctx: &Ctx, f: &mut Findings, r: usize, key: u32, seen: Seen, expected: Version) {
+    let t = ctx.reads[r].snapshot.unwrap_or_default();
+    f.add(AnomalyClass::NonSnapshotRead, || {
+        let got = seen_version(seen);
+        let kind = match got {
+            Some(_) if live(expected).is_none() && ctx.reads[r].scan => "a phantom",
+            Some((gt, _)) if gt > t => "future",
+            _ => "stale",
+        };
+        let text = format!(
+            "{} at snapshot {t} saw {} = {} but the state after txn {t} is {} ({kind})",
+            ctx.who(Observer::Read(r)),
+            ctx.key(key),
+            ctx.version(got),
+            ctx.version(expected)
+        );
+        let ws = [
+            got.map_or(ABSENT, |g| g.1),
+            expected.map_or(ABSENT, |e| e.1),
+        ];
+        ctx.cite(Some(ctx.read_ref(r)), &ws, text)
+    });
+}
+
+/// Each writer's reads: a committed writer's read of a key it wrote against its predecessor
+/// in the chain, its other reads against the state before its txn; any other writer's
+/// against the state at its snapshot.
 fn writer_reads(ctx: &Ctx, f: &mut Findings, fork: &[u32]) {
     for (w, (a, i)) in ctx.writes.iter().zip(&ctx.info).enumerate() {
-        if !a.read_done || a.key == UNKNOWN {
-            continue;
+        for (key, read) in ctx.txns.reads_of(a) {
+            let wrote = ctx.txns.writes_of(a).any(|(k, _)| k == key);
+            writer_read(ctx, f, w as u32, i.placed, (key, read), wrote, fork);
         }
-        let w = w as u32;
-        let o = Observer::Writer(w);
-        let seen = ctx.judge(f, o, a.key, a.read);
-        if let Some(txn) = i.placed {
-            let pred = ctx.chains.before(a.key, txn);
-            if !differs(seen, pred) || fork[w as usize] != NO_FORK {
-                continue;
-            }
-            let got = seen_version(seen);
-            match (got, pred) {
-                (got, Some(p)) if got.is_none_or(|g| g.0 < p.0) => {
-                    f.add(AnomalyClass::LostWrite, || {
-                        let text = format!(
-                            "committed write {} of {} was overwritten by {} (txn {txn}), which read {}",
-                            ctx.version(Some(p)),
-                            ctx.key(a.key),
-                            ctx.write_name(w),
-                            ctx.version(got)
-                        );
-                        ctx.cite(None, &[p.1, w], text)
-                    });
-                }
-                _ => ctx.flag_writer_read(f, w, got, pred, |got, pred| {
-                    let (who, key) = (ctx.who(o), ctx.key(a.key));
-                    format!("{who} (txn {txn}) read {key} = {got} but the previous committed version is {pred}")
-                }),
-            }
-        } else if let Some(s) = a.snapshot {
-            let expected = ctx.chains.at(a.key, s);
-            if differs(seen, expected) {
-                let got = seen_version(seen);
-                ctx.flag_writer_read(f, w, got, expected, |got, expected| {
-                    let (who, key) = (ctx.who(o), ctx.key(a.key));
-                    format!("{who} at snapshot {s} read {key} = {got} but the state after txn {s} is {expected}")
+    }
+}
+
+/// One read of writer `w` (placed at txn `placed`, if committed): `key` = `read`, a key it
+/// also `wrote` or not. See [`writer_reads`].
+fn writer_read(
+    ctx: &Ctx,
+    f: &mut Findings,
+    w: u32,
+    placed: Option<u64>,
+    (key, read): (u32, u32),
+    wrote: bool,
+    fork: &[u32],
+) {
+    let o = Observer::Writer(w);
+    let seen = ctx.judge(f, o, key, read);
+    let a = &ctx.writes[w as usize];
+    if let Some(txn) = placed {
+        let pred = ctx.chains.before(key, txn);
+        if !differs(seen, pred) || (wrote && fork[w as usize] != NO_FORK) {
+            return;
+        }
+        let got = seen_version(seen);
+        match (got, pred) {
+            (got, Some(p)) if wrote && got.is_none_or(|g| g.0 < p.0) => {
+                f.add(AnomalyClass::LostWrite, || {
+                    let text = format!(
+                        "committed write {} of {} was overwritten by {} (txn {txn}), which read {}",
+                        ctx.version(Some(p)),
+                        ctx.key(key),
+                        ctx.write_name(w),
+                        ctx.version(got)
+                    );
+                    ctx.cite(None, &[p.1, w], text)
                 });
             }
+            _ => ctx.flag_writer_read(f, w, got, pred, |got, pred| {
+                let (who, key) = (ctx.who(o), ctx.key(key));
+                format!("{who} (txn {txn}) read {key} = {got} but the previous committed version is {pred}")
+            }),
+        }
+    } else if let Some(s) = a.snapshot {
+        let expected = ctx.chains.at(key, s);
+        if differs(seen, expected) {
+            let got = seen_version(seen);
+            ctx.flag_writer_read(f, w, got, expected, |got, expected| {
+                let (who, key) = (ctx.who(o), ctx.key(key));
+                format!("{who} at snapshot {s} read {key} = {got} but the state after txn {s} is {expected}")
+            });
         }
     }
 }
@@ -883,7 +1073,7 @@ fn final_state_checks(ctx: &Ctx, f: &mut Findings, fs: &FinalState) {
         if present[key as usize] {
             continue;
         }
-        if let Some(&last) = ctx.chains.of(key).last() {
+        if let Some(last) = live(ctx.chains.of(key).last().copied()) {
             f.add(AnomalyClass::LostWrite, || {
                 let text = format!(
                     "{} is missing from the final state; its last committed write is {}",

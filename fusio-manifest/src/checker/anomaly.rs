@@ -36,11 +36,21 @@ pub enum AnomalyClass {
     /// explain, an acknowledged txn id other than `snapshot + 1`, or a commit that cannot be
     /// placed.
     TxnCountMismatch,
+    /// G0 (write cycle): a cycle of write-write dependencies between committed transactions.
+    G0,
+    /// G1c (circular information flow): a cycle of write-write and write-read dependencies,
+    /// at least one write-read.
+    G1c,
+    /// G-single (read skew; a lost update is one): a dependency cycle with exactly one
+    /// anti-dependency (a transaction read a version another one overwrote).
+    GSingle,
+    /// G2 (write skew): a dependency cycle with more than one anti-dependency.
+    G2,
 }
 
 impl AnomalyClass {
     /// Every class, in report order.
-    pub const ALL: [AnomalyClass; 10] = [
+    pub const ALL: [AnomalyClass; 14] = [
         AnomalyClass::AbortedRead,
         AnomalyClass::LostWrite,
         AnomalyClass::LostUpdate,
@@ -51,6 +61,10 @@ impl AnomalyClass {
         AnomalyClass::GarbageRead,
         AnomalyClass::DuplicateKey,
         AnomalyClass::TxnCountMismatch,
+        AnomalyClass::G0,
+        AnomalyClass::G1c,
+        AnomalyClass::GSingle,
+        AnomalyClass::G2,
     ];
 
     /// The snake_case name (also the CSV column name).
@@ -66,6 +80,10 @@ impl AnomalyClass {
             AnomalyClass::GarbageRead => "garbage_read",
             AnomalyClass::DuplicateKey => "duplicate_key",
             AnomalyClass::TxnCountMismatch => "txn_count_mismatch",
+            AnomalyClass::G0 => "g0",
+            AnomalyClass::G1c => "g1c",
+            AnomalyClass::GSingle => "g_single",
+            AnomalyClass::G2 => "g2",
         }
     }
 

@@ -66,6 +66,9 @@ impl Hasher for FxHasher {
 /// A `HashMap` with [`FxHasher`].
 pub(crate) type FxHashMap<K, V> = HashMap<K, V, BuildHasherDefault<FxHasher>>;
 
+/// A `HashSet` with [`FxHasher`].
+pub(crate) type FxHashSet<K> = std::collections::HashSet<K, BuildHasherDefault<FxHasher>>;
+
 /// Sentinel index meaning "no value" (the key had none); never handed out by an [`Interner`].
 pub(crate) const ABSENT: u32 = u32::MAX;
 

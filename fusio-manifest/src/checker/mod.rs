@@ -37,6 +37,19 @@
 //!   system did return them). Indeterminate or failed sessions still count for real time.
 //! - Without a `final` event the lost-write and txn-count checks do not run (fully) and no
 //!   write is inferred committed (HEAD is unknown).
+//! - A multi-key transaction (`txn` event) is one write attempt that puts its value id into
+//!   several keys and deletes others: committed or not as a whole, placed at one txn. A delete
+//!   is a version of its key whose state is no value (a read of none matches it; the final
+//!   state must not hold the key). Every read a transaction made is judged like a writer's
+//!   read: against its predecessor for a key it also wrote, against the state before its txn
+//!   for the others. A range scan (`range`) must return exactly the keys of its range that
+//!   have a value at its snapshot: a key outside the range, a row that should be there
+//!   (missing) or one that should not (a phantom) is a non-snapshot read.
+//! - Dependency cycles between transactions (write-write, write-read, and anti-dependencies
+//!   from a read to the next version's writer) are searched as Elle does and reported as
+//!   G0, G1c, G-single or G2 (see `cycles.rs`). They restate in Adya's terms what the checks
+//!   above found about single observations (a lost update is also a G-single), and show
+//!   anomalies that involve several keys (read skew, write skew) as one cycle.
 //!
 //! Inconsistencies of the history itself (an attempt completed twice, two `final` events, an
 //! `ok` read without a snapshot) are listed as problems.
@@ -55,6 +68,7 @@
 
 mod analysis;
 mod anomaly;
+mod cycles;
 mod intern;
 mod report;
 mod saved;
@@ -114,6 +128,20 @@ struct Attempt {
     read_done: bool,
     /// An `invoke` was recorded.
     invoked: bool,
+    /// For a multi-key transaction (`key` is [`MULTI`]): its index in [`Checker::txns`].
+    txn: u32,
+}
+
+/// The `key` of a multi-key transaction attempt: its keys are in its [`TxnOps`].
+const MULTI: u32 = u32::MAX - 1;
+
+/// The reads and writes of a multi-key transaction attempt (a `txn` event).
+#[derive(Debug, Clone)]
+struct TxnOps {
+    /// Its `(key, value or ABSENT)` reads in [`Checker::txn_reads`], in order.
+    reads: Range<usize>,
+    /// Its `(key, deleted)` writes in [`Checker::txn_writes`]: puts of its value, deletes.
+    writes: Range<usize>,
 }
 
 impl From<Outcome> for Status {
@@ -140,6 +168,7 @@ impl Attempt {
             status: Status::Unwritten,
             read_done: false,
             invoked: false,
+            txn: UNKNOWN,
         }
     }
 }
@@ -152,6 +181,8 @@ struct ReadOp {
     snapshot: Option<u64>,
     outcome: Outcome,
     scan: bool,
+    /// For a range scan: its index in [`Checker::ranges`]; [`UNKNOWN`] otherwise.
+    range: u32,
     /// Its `(key, value)` observations in [`Checker::obs`].
     obs: Range<usize>,
 }
@@ -219,6 +250,14 @@ pub struct Checker {
     reads: Vec<ReadOp>,
     /// `(key, value or ABSENT)` observations of all read operations.
     obs: Vec<(u32, u32)>,
+    /// The `[from, to)` key ranges of range scans.
+    ranges: Vec<(String, String)>,
+    /// The reads and writes of the multi-key transaction attempts...
+    txns: Vec<TxnOps>,
+    /// ... their reads, `(key, value or ABSENT)`...
+    txn_reads: Vec<(u32, u32)>,
+    /// ... and their writes, `(key, deleted)`.
+    txn_writes: Vec<(u32, bool)>,
     /// Per client, its latest read operation not completed yet: `(op, position in
     /// sessions)`. A client normally has one read in flight...
     pending_read: Vec<Option<(u64, usize)>>,
@@ -261,6 +300,10 @@ impl Checker {
             observed: Vec::new(),
             reads: Vec::new(),
             obs: Vec::new(),
+            ranges: Vec::new(),
+            txns: Vec::new(),
+            txn_reads: Vec::new(),
+            txn_writes: Vec::new(),
             pending_read: Vec::new(),
             pending_reads: FxHashMap::default(),
             sessions: Vec::new(),
@@ -319,6 +362,38 @@ impl Checker {
                     status: outcome.into(),
                     read_done,
                     invoked: false,
+                    txn: UNKNOWN,
+                };
+                self.on_write(wrote, completed, t_us);
+            }
+            EventRef::Txn {
+                client,
+                op,
+                attempt,
+                t_us,
+                outcome,
+                snapshot_txn,
+                reads,
+                puts,
+                deletes,
+                wrote,
+                txn_id,
+            } => {
+                let client = self.clients.intern(client);
+                let txn = self.record_txn_ops(reads, puts, deletes);
+                let completed = Attempt {
+                    other: UNKNOWN,
+                    client,
+                    key: MULTI,
+                    attempt,
+                    read: ABSENT,
+                    op,
+                    snapshot: snapshot_txn,
+                    txn_id,
+                    status: outcome.into(),
+                    read_done: false,
+                    invoked: false,
+                    txn,
                 };
                 self.on_write(wrote, completed, t_us);
             }
@@ -330,15 +405,24 @@ impl Checker {
                 snapshot_txn,
                 scan,
                 reads,
+                range,
             } => {
                 let client = self.clients.intern(name);
                 let obs = self.record_observations(reads);
+                let range = match range {
+                    Some((from, to)) if scan => {
+                        self.ranges.push((from.to_owned(), to.to_owned()));
+                        next_id(self.ranges.len() - 1)
+                    }
+                    _ => UNKNOWN,
+                };
                 let read = ReadOp {
                     client,
                     op,
                     snapshot: snapshot_txn,
                     outcome,
                     scan,
+                    range,
                     obs,
                 };
                 self.on_read(name, read, t_us);
@@ -380,14 +464,42 @@ impl Checker {
     fn record_observations(&mut self, reads: Reads<'_>) -> Range<usize> {
         let start = self.obs.len();
         for (key, value) in reads.iter() {
-            let key = self.keys.intern(key);
-            let value = match value {
-                Some(id) => self.observe(id),
-                None => ABSENT,
-            };
-            self.obs.push((key, value));
+            let pair = self.observation(key, value);
+            self.obs.push(pair);
         }
         start..self.obs.len()
+    }
+
+    /// The ids of an observation: `key` had the value `value` (none: no value).
+    fn observation(&mut self, key: &str, value: Option<&str>) -> (u32, u32) {
+        let key = self.keys.intern(key);
+        let value = match value {
+            Some(id) => self.observe(id),
+            None => ABSENT,
+        };
+        (key, value)
+    }
+
+    /// Records the reads and writes of a multi-key transaction attempt and returns its index
+    /// in [`Checker::txns`].
+    fn record_txn_ops(&mut self, reads: Reads<'_>, puts: &[String], deletes: &[String]) -> u32 {
+        let start = self.txn_reads.len();
+        for (key, value) in reads.iter() {
+            let pair = self.observation(key, value);
+            self.txn_reads.push(pair);
+        }
+        let reads = start..self.txn_reads.len();
+        let start = self.txn_writes.len();
+        for (keys, deleted) in [(puts, false), (deletes, true)] {
+            for key in keys {
+                let key = self.keys.intern(key);
+                self.txn_writes.push((key, deleted));
+            }
+        }
+        let writes = start..self.txn_writes.len();
+        let index = next_id(self.txns.len());
+        self.txns.push(TxnOps { reads, writes });
+        index
     }
 
     /// Records the completed read operation `read` of client `name`, completed at `t_us`: ends
@@ -564,14 +676,18 @@ impl Slots {
     }
 }
 
-/// The next dense id after `len` ids. Panics past `u32::MAX - 1` write attempts or read
-/// operations (a history of hundreds of gigabytes).
+/// The next dense id after `len` ids. Panics past 2,147,483,647 write attempts or read
+/// operations (a history of hundreds of gigabytes): the top bit of a value id marks a delete
+/// in a version chain.
 fn next_id(len: usize) -> u32 {
     u32::try_from(len)
         .ok()
-        .filter(|&id| id != u32::MAX)
-        .expect("history checker limit: more than 4,294,967,294 attempts or reads")
+        .filter(|&id| id < DELETED)
+        .expect("history checker limit: more than 2,147,483,647 attempts or reads")
 }
+
+/// Marks a version chain entry as a delete by the value id it is combined with.
+const DELETED: u32 = 1 << 31;
 
 /// Splits a canonical value id `client:op:attempt` (client non-empty; op and attempt decimal
 /// without leading zeros). Any other spelling is kept as an opaque string, so that two

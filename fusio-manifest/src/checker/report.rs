@@ -36,6 +36,11 @@ impl Findings {
             });
         }
     }
+
+    /// Whether any anomaly was counted.
+    pub(super) fn any(&self) -> bool {
+        self.counts.iter().any(|&n| n > 0)
+    }
 }
 
 /// Totals over the history.
@@ -109,6 +114,14 @@ pub struct VerificationRow {
     pub duplicate_key: u64,
     /// Count of [`AnomalyClass::TxnCountMismatch`].
     pub txn_count_mismatch: u64,
+    /// Count of [`AnomalyClass::G0`].
+    pub g0: u64,
+    /// Count of [`AnomalyClass::G1c`].
+    pub g1c: u64,
+    /// Count of [`AnomalyClass::GSingle`].
+    pub g_single: u64,
+    /// Count of [`AnomalyClass::G2`].
+    pub g2: u64,
     /// Compactor passes that succeeded (0 without `CHAOS_COMPACT_EVERY_MS`).
     pub compactions: u64,
     /// Compactor passes that failed.
@@ -258,6 +271,10 @@ impl CheckReport {
             garbage_read: c(AnomalyClass::GarbageRead),
             duplicate_key: c(AnomalyClass::DuplicateKey),
             txn_count_mismatch: c(AnomalyClass::TxnCountMismatch),
+            g0: c(AnomalyClass::G0),
+            g1c: c(AnomalyClass::G1c),
+            g_single: c(AnomalyClass::GSingle),
+            g2: c(AnomalyClass::G2),
             verdict: self.verdict().to_string(),
             ..Default::default()
         }
@@ -282,6 +299,7 @@ impl CheckReport {
         self.write_committed_reads(out)?;
         self.write_monotonic_reads(out)?;
         self.write_other_checks(out)?;
+        self.write_cycles(out)?;
         self.write_problems(out)?;
         writeln!(
             out,
@@ -365,6 +383,22 @@ impl CheckReport {
             self.write_examples(out, class)?;
         }
         Ok(())
+    }
+
+    /// The dependency cycles (Adya's and Elle's G0, G1c, G-single, G2).
+    fn write_cycles(&self, out: &mut impl Write) -> io::Result<()> {
+        use AnomalyClass as C;
+        let classes = [C::G0, C::G1c, C::GSingle, C::G2];
+        let found: Vec<String> = classes
+            .iter()
+            .map(|&c| format!("{} {c}", self.count(c)))
+            .collect();
+        self.write_check(
+            out,
+            &classes,
+            format_args!("No dependency cycles (g0, g1c, g_single, g2)"),
+            format_args!("Dependency cycles: {}", found.join(", ")),
+        )
     }
 
     /// The inconsistencies of the history itself, if any.

@@ -304,6 +304,7 @@ impl Synth {
             scan,
             reads,
             error,
+            range: None,
         });
         cl.phase = Phase::Idle;
         cl.next_t = t + think;

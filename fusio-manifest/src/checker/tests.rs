@@ -7,6 +7,22 @@ use super::*;
 use crate::history::{make_value, read_history, value_id, HistoryRecorder};
 
 mod saved;
+mod txns;
+
+/// The client, op and attempt of a value id `client:op:attempt` (0 for a missing number).
+fn split_id(id: &str) -> (String, u64, u32) {
+    let mut parts = id.split(':');
+    let client = parts.next().unwrap_or_default().to_string();
+    let op = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_default();
+    let attempt = parts
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_default();
+    (client, op, attempt)
+}
 
 /// Builds histories event by event.
 #[derive(Default)]
@@ -15,6 +31,21 @@ struct H {
 }
 
 impl H {
+    /// The `invoke` of write attempt `id` at `t_us` (on `key`, if one); returns the parts of
+    /// `id` (see [`split_id`]).
+    fn invoke_write(&mut self, id: &str, t_us: u64, key: Option<&str>) -> (String, u64, u32) {
+        let (client, op, attempt) = split_id(id);
+        self.events.push(Event::Invoke {
+            client: client.clone(),
+            op,
+            attempt,
+            kind: OpKind::Write,
+            t_us,
+            key: key.map(str::to_string),
+        });
+        (client, op, attempt)
+    }
+
     /// A write attempt `id` (`client:op:attempt`) on `key`, invoked at `t.0` and completed at
     /// `t.1`; `read`: `None` if the read did not return; an `ok` commit gets txn `snap + 1`.
     fn write(
@@ -26,24 +57,7 @@ impl H {
         read: Option<Option<&str>>,
         outcome: Outcome,
     ) -> &mut Self {
-        let mut parts = id.split(':');
-        let client = parts.next().unwrap_or_default().to_string();
-        let op = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_default();
-        let attempt = parts
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_default();
-        self.events.push(Event::Invoke {
-            client: client.clone(),
-            op,
-            attempt,
-            kind: OpKind::Write,
-            t_us: t.0,
-            key: Some(key.to_string()),
-        });
+        let (client, op, attempt) = self.invoke_write(id, t.0, Some(key));
         self.events.push(Event::Write {
             client,
             op,
@@ -114,6 +128,7 @@ impl H {
                 .map(|(k, v)| (k.to_string(), v.map(str::to_string)))
                 .collect(),
             error: None,
+            range: None,
         });
         self
     }
@@ -152,14 +167,30 @@ fn found(r: &CheckReport) -> Vec<(AnomalyClass, u64)> {
 
 /// The history has exactly one anomaly, of `class`, and nothing else wrong.
 fn assert_only(h: &H, class: AnomalyClass) -> CheckReport {
+    assert_found(h, &[class])
+}
+
+/// The history has exactly one anomaly of each of `classes` (in report order), and nothing
+/// else wrong.
+fn assert_found(h: &H, classes: &[AnomalyClass]) -> CheckReport {
     let r = h.check();
-    assert_eq!(found(&r), vec![(class, 1)], "{}", console(&r));
-    assert_eq!(r.anomalies().len(), 1);
-    assert_eq!(r.anomalies()[0].class, class);
-    assert!(!r.anomalies()[0].explanation.is_empty());
+    let expected: Vec<(AnomalyClass, u64)> = classes.iter().map(|&c| (c, 1)).collect();
+    assert_eq!(found(&r), expected, "{}", console(&r));
+    let listed: Vec<AnomalyClass> = r.anomalies().iter().map(|a| a.class).collect();
+    assert_eq!(listed, classes);
+    assert!(r.anomalies().iter().all(|a| !a.explanation.is_empty()));
     assert_eq!(r.problems().0, 0, "{}", console(&r));
     assert!(!r.is_valid());
     r
+}
+
+/// [`must_fail`] for an anomaly that is also a dependency cycle of class `cycle`.
+fn must_fail_with_cycle(
+    class: AnomalyClass,
+    cycle: AnomalyClass,
+    rest: impl FnOnce(&mut H) -> &mut H,
+) -> CheckReport {
+    assert_found(&first_write_then(rest), &[class, cycle])
 }
 
 /// The history has no anomaly and passes.
@@ -300,7 +331,7 @@ fn lost_write_in_final_state() {
 
 #[test]
 fn lost_update_fork() {
-    let r = must_fail(AnomalyClass::LostUpdate, |h| {
+    let r = must_fail_with_cycle(AnomalyClass::LostUpdate, AnomalyClass::GSingle, |h| {
         h.ok("w1:1:0", "k1", (20, 30), 1, None)
             .fin(2, &[("k1", "w1:1:0")])
     });
@@ -452,7 +483,10 @@ fn sole_occupant(next_read: &str) -> H {
 
 #[test]
 fn sole_occupant_of_txn_is_inferred_committed() {
-    let r = assert_only(&sole_occupant("w0:1:0"), AnomalyClass::LostUpdate);
+    let r = assert_found(
+        &sole_occupant("w0:1:0"),
+        &[AnomalyClass::LostUpdate, AnomalyClass::GSingle],
+    );
     let a = &r.anomalies()[0];
     assert!(
         a.explanation.contains("only possible occupant of txn 2"),
@@ -471,7 +505,7 @@ fn sole_occupant_observed_consistently_passes() {
 
 #[test]
 fn sole_occupant_without_a_read_is_inferred_as_lost_write() {
-    let r = must_fail(AnomalyClass::LostWrite, |h| {
+    let r = must_fail_with_cycle(AnomalyClass::LostWrite, AnomalyClass::GSingle, |h| {
         h.write("w1:1:0", "k1", (20, 30), Some(1), None, Outcome::Info)
             .ok("w0:2:0", "k1", (40, 50), 2, Some("w0:1:0"))
             .fin(3, &[("k1", "w0:2:0")])
@@ -595,6 +629,10 @@ fn verification_row_columns() {
         "garbage_read",
         "duplicate_key",
         "txn_count_mismatch",
+        "g0",
+        "g1c",
+        "g_single",
+        "g2",
         "verdict",
     ]
     .to_vec();
@@ -606,7 +644,7 @@ fn verification_row_columns() {
         at += pos;
     }
     let names: Vec<&str> = AnomalyClass::ALL.iter().map(|c| c.name()).collect();
-    assert_eq!(names, columns[2..12].to_vec());
+    assert_eq!(names, columns[2..16].to_vec());
 }
 
 #[test]

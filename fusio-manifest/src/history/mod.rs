@@ -12,7 +12,8 @@
 //! | --- | --- | --- |
 //! | `invoke` | `client`, `op`, `attempt`, `kind` (`write`/`read`), `t_us`, `key`? | when an attempt (write) or an operation (read, `attempt` 0) starts |
 //! | `write` | `client`, `op`, `attempt`, `t_us`, `outcome`, `key`, `snapshot_txn`?, `read_done`, `read`?, `wrote`, `txn_id`?, `error`? | when a write attempt ends |
-//! | `read` | `client`, `op`, `t_us`, `outcome`, `snapshot_txn`?, `scan`, `reads`, `error`? | when a read operation ends |
+//! | `txn` | `client`, `op`, `attempt`, `t_us`, `outcome`, `snapshot_txn`?, `reads`, `puts`, `deletes`, `wrote`, `txn_id`?, `error`? | when a multi-key write transaction attempt ends |
+//! | `read` | `client`, `op`, `t_us`, `outcome`, `snapshot_txn`?, `scan`, `reads`, `error`?, `range`? | when a read operation ends |
 //! | `compact` | `client`, `started_us`, `t_us`, `outcome`, `checkpoint`?, `error`? | when a compactor's pass (`compact_and_gc`) ends; the checker does not judge it (a compaction changes no value) |
 //! | `final` | `t_us`, `head_txn`, `state` | once, after the workload: a full scan at the latest snapshot |
 //!
@@ -30,8 +31,12 @@
 //! - `wrote`: the value id the attempt put (always `client:op:attempt`, see [`make_value`]).
 //! - `txn_id`: the txn id of the commit, on `ok` (it must be `snapshot_txn + 1`).
 //! - `reads`: `[key, value id or null]` pairs in the order the session returned them; `scan`
-//!   is true when they came from a full scan (then keys missing from it count as reads of no
+//!   is true when they came from a scan, of every key or, with `range` `[from, to]`, of the
+//!   keys `from <= key < to` (then keys of that range missing from it count as reads of no
 //!   value).
+//! - `puts` / `deletes` (a `txn`): the keys the transaction put `wrote` into, and the keys it
+//!   deleted; its `reads` are those it made before writing. A `txn`'s `invoke` has kind `write`
+//!   and no `key`.
 //! - `head_txn` / `state`: HEAD's `last_txn_id` and the `[key, value id]` pairs of the final
 //!   scan, in scan order.
 //!
@@ -199,6 +204,43 @@ pub enum Event {
         #[serde(default)]
         reads: Vec<(String, Option<String>)>,
         /// The error, if not `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<String>,
+        /// For a range scan (`scan` true): the scanned keys, `[from, to)`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        range: Option<(String, String)>,
+    },
+    /// A multi-key write transaction attempt ended: it read some keys, then put its value
+    /// into some and deleted others, and committed.
+    Txn {
+        /// Client id.
+        client: String,
+        /// The client's operation number.
+        op: u64,
+        /// Attempt number within the operation.
+        attempt: u32,
+        /// Completion time, microseconds since the run started.
+        t_us: u64,
+        /// `ok`, `fail` (not applied) or `info` (maybe applied).
+        outcome: Outcome,
+        /// Txn id of the session's snapshot; `None` if the session never opened.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        snapshot_txn: Option<u64>,
+        /// The reads that returned, `(key, value id or none)`, in the order they were made.
+        #[serde(default)]
+        reads: Vec<(String, Option<String>)>,
+        /// The keys the transaction put its value into.
+        #[serde(default)]
+        puts: Vec<String>,
+        /// The keys the transaction deleted.
+        #[serde(default)]
+        deletes: Vec<String>,
+        /// Value id put into every key of `puts`.
+        wrote: String,
+        /// Txn id of the commit, on `ok`.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        txn_id: Option<u64>,
+        /// The error, on `fail` or `info`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
     },

@@ -143,6 +143,7 @@ impl Parsed {
                     text,
                     pairs: &reads[range.clone()],
                 },
+                range: None,
             },
             Parsed::Event(ref event) => EventRef::from(&**event),
         }
@@ -215,6 +216,7 @@ impl Parsed {
                     .map(|&(key, value)| (owned(key), value.map(owned)))
                     .collect(),
                 error: error.map(owned),
+                range: None,
             },
             Parsed::Event(event) => *event,
         }

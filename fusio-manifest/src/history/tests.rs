@@ -84,6 +84,9 @@ const VALID_LINES: &[(&str, bool)] = &[
     (r#"{"type":"read","client":"r0","op":3,"t_us":12000,"outcome":"ok","snapshot_txn":7,"scan":false,"reads":[["k00042","w0:1:0"],["k00007",null]]}"#, true),
     (r#"{"type":"read","client":"r0","op":3,"t_us":1,"outcome":"fail","scan":true,"reads":[],"error":"read failed"}"#, true),
     (r#"{"type":"read","client":"r0","op":3,"t_us":1,"outcome":"info"}"#, false),
+    (r#"{"type":"read","client":"r0","op":3,"t_us":1,"outcome":"ok","snapshot_txn":7,"scan":true,"reads":[["k2","w0:1:0"]],"range":["k1","k3"]}"#, false),
+    (r#"{"type":"txn","client":"w0","op":1,"attempt":0,"t_us":9,"outcome":"ok","snapshot_txn":6,"reads":[["k1","w3:4:0"],["k2",null]],"puts":["k1"],"deletes":["k2"],"wrote":"w0:1:0","txn_id":7}"#, false),
+    (r#"{"type":"txn","client":"w0","op":1,"attempt":0,"t_us":9,"outcome":"info","wrote":"w0:1:0","error":"timeout"}"#, false),
     (r#"{"type":"read","client":"r0","op":3,"t_us":1,"outcome":"info","snapshot_txn":null,"scan":false,"reads":[],"error":null}"#, false),
     (r#"{"type":"compact","client":"c0","started_us":1,"t_us":2,"outcome":"ok","checkpoint":"run-7"}"#, false),
     (r#"{"type":"compact","client":"c0","started_us":1,"t_us":2,"outcome":"info","error":"timeout"}"#, false),
@@ -269,6 +272,7 @@ fn a_line_longer_than_a_batch_is_read_whole() {
         scan: true,
         reads,
         error: None,
+        range: None,
     };
     let invoke = Event::Invoke {
         client: "r0".to_string(),

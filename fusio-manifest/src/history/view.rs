@@ -31,6 +31,20 @@ pub(crate) enum EventRef<'a> {
         wrote: &'a str,
         txn_id: Option<u64>,
     },
+    /// [`Event::Txn`].
+    Txn {
+        client: &'a str,
+        op: u64,
+        attempt: u32,
+        t_us: u64,
+        outcome: Outcome,
+        snapshot_txn: Option<u64>,
+        reads: Reads<'a>,
+        puts: &'a [String],
+        deletes: &'a [String],
+        wrote: &'a str,
+        txn_id: Option<u64>,
+    },
     /// [`Event::Read`].
     Read {
         client: &'a str,
@@ -40,6 +54,7 @@ pub(crate) enum EventRef<'a> {
         snapshot_txn: Option<u64>,
         scan: bool,
         reads: Reads<'a>,
+        range: Option<(&'a str, &'a str)>,
     },
     /// [`Event::Compact`].
     Compact,
@@ -134,6 +149,32 @@ impl<'a> From<&'a Event> for EventRef<'a> {
                 wrote,
                 txn_id,
             },
+            Event::Txn {
+                ref client,
+                op,
+                attempt,
+                t_us,
+                outcome,
+                snapshot_txn,
+                ref reads,
+                ref puts,
+                ref deletes,
+                ref wrote,
+                txn_id,
+                error: _,
+            } => EventRef::Txn {
+                client,
+                op,
+                attempt,
+                t_us,
+                outcome,
+                snapshot_txn,
+                reads: Reads::Owned(reads),
+                puts,
+                deletes,
+                wrote,
+                txn_id,
+            },
             Event::Read {
                 ref client,
                 op,
@@ -143,6 +184,7 @@ impl<'a> From<&'a Event> for EventRef<'a> {
                 scan,
                 ref reads,
                 error: _,
+                ref range,
             } => EventRef::Read {
                 client,
                 op,
@@ -151,6 +193,9 @@ impl<'a> From<&'a Event> for EventRef<'a> {
                 snapshot_txn,
                 scan,
                 reads: Reads::Owned(reads),
+                range: range
+                    .as_ref()
+                    .map(|(from, to)| (from.as_str(), to.as_str())),
             },
             Event::Compact { .. } => EventRef::Compact,
             Event::Final {
