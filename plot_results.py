@@ -39,7 +39,8 @@ Optional sidecars in the run folder ``DIR/STEM/`` (used by the chaos figure):
 * ``STEM_verification.csv``: config_label, ops_checked, the anomaly counts of
   ``ANOMALY_COLUMNS``, what the run's actors did (``ACTOR_COLUMNS``: compactor
   passes and errors, segments and checkpoints deleted, manifests, pinned read
-  sessions and their oldest snapshot, clock skew), verdict.  A verdict is one of
+  sessions and their oldest snapshot, clock skew, crashes, multi-key
+  transactions, deletes, range scans), verdict.  A verdict is one of
 
   - ``PASS`` and ``FAIL``;
   - ``UNKNOWN: <reason>``: the checker could not decide (amber; the reason is
@@ -159,11 +160,12 @@ ANOMALY_COLUMNS = (
     "non_snapshot_read", "realtime_violation", "non_monotonic_read",
     "garbage_read", "duplicate_key", "txn_count_mismatch", "g0", "g1c", "g_single", "g2",
 )
-# What the run's actors did (compactor, GC, independent clients, clock skew, crashes).
+# What the run's actors did (compactor, GC, independent clients, clock skew, crashes,
+# multi-key transactions and their deletes, range scans).
 ACTOR_COLUMNS = (
     "compactions", "compaction_errors", "segments_deleted", "checkpoints_deleted",
     "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms",
-    "crashes",
+    "crashes", "multi_key_txns", "deletes", "range_scans",
 )
 VERIFICATION_COLUMNS = (
     "config_label", "ops_checked", *ANOMALY_COLUMNS, *ACTOR_COLUMNS, "verdict",

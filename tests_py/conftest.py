@@ -25,7 +25,7 @@ RETRY_COLUMNS = [
 # What the run's actors did: the verification columns just before the verdict.
 ACTORS = ["compactions", "compaction_errors", "segments_deleted", "checkpoints_deleted",
           "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms",
-          "crashes"]
+          "crashes", "multi_key_txns", "deletes", "range_scans"]
 # Between ops_checked and the actor counts.
 ANOMALIES = HEADERS["verification"][2:-1 - len(ACTORS)]
 DURATION_S = 60

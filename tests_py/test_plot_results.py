@@ -350,7 +350,8 @@ def test_actor_counts_are_not_anomalies():
     assert HEADERS["verification"][-1 - len(ACTORS):-1] == ACTORS
     row = {name: 0 for name in module.ANOMALY_COLUMNS}
     row.update(compactions=12, segments_deleted=30, manifests=9, pinned_reads=4,
-               pinned_oldest_ms=30000, clock_skew_ms=-120000, crashes=5)
+               pinned_oldest_ms=30000, clock_skew_ms=-120000, crashes=5,
+               multi_key_txns=40, deletes=12, range_scans=7)
     assert module.anomaly_summary(row) == " · no anomalies"
     row["lost_write"] = 2
     assert module.anomaly_summary(row) == "\nlost_write=2"

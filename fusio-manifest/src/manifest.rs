@@ -8,8 +8,8 @@
 //!
 //! [`ClientManifests`] gives each client of a run its manifest: one shared by all, or one per
 //! client (`CHAOS_MANIFESTS=per-client`), each with its own HTTP client, caches, orphan-recovery
-//! loop and lease store, and optionally a skewed wall clock ([`RunExecutor::with_clock_offset`]),
-//! as separate processes would have.
+//! loop and lease store, and optionally a skewed or drifting wall clock
+//! ([`RunExecutor::with_clock`]), as separate processes would have.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -48,31 +48,68 @@ pub type HarnessManifest = Manifest<
 >;
 
 /// A tokio executor that remembers the tasks spawned through it, to abort them at the end.
-/// It is also fusio-manifest's [`Timer`]; its wall clock may run off by a fixed offset.
+/// It is also fusio-manifest's [`Timer`]; its wall clock may run off the host's.
 #[derive(Clone, Default)]
 pub struct RunExecutor {
     tasks: Arc<Mutex<Vec<AbortHandle>>>,
     closed: Arc<AtomicBool>,
-    clock_offset_ms: i64,
+    clock: WallClock,
     process: Option<Arc<Process>>,
 }
 
-impl RunExecutor {
-    /// This executor (same tasks, same shutdown) with its wall clock `offset_ms` off the
-    /// host's (negative: behind). fusio-manifest reads wall time only through
-    /// [`Timer::system_time`]: lease expiry (lease/mod.rs:119-126), orphan recovery's view of
-    /// active leases (manifest.rs:305-307) and GC and checkpoint ages (compactor.rs). Monotonic
-    /// time ([`Timer::now`]) is not skewed: it only measures elapsed time within one process.
-    pub fn with_clock_offset(&self, offset_ms: i64) -> Self {
+/// How a client's wall clock runs against the host's: `offset_ms` off from the start (negative:
+/// behind), and `drift_ms_per_s` more off for every second since `origin` (negative: slower).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct WallClock {
+    offset_ms: i64,
+    drift_ms_per_s: i64,
+    origin: Option<Instant>,
+}
+
+impl WallClock {
+    /// A clock `offset_ms` off the host's, drifting `drift_ms_per_s` from now on.
+    pub fn new(offset_ms: i64, drift_ms_per_s: i64) -> Self {
         Self {
-            clock_offset_ms: offset_ms,
+            offset_ms,
+            drift_ms_per_s,
+            origin: Some(Instant::now()),
+        }
+    }
+
+    /// Its offset from the host's clock, ms, `elapsed` after its origin.
+    pub fn offset_after(&self, elapsed: Duration) -> i64 {
+        let drifted = i128::from(self.drift_ms_per_s) * elapsed.as_millis() as i128 / 1000;
+        let total = i128::from(self.offset_ms) + drifted;
+        total.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
+    }
+
+    /// Its offset from the host's clock now, ms.
+    pub fn offset_now(&self) -> i64 {
+        self.offset_after(self.origin.map_or(Duration::ZERO, |o| o.elapsed()))
+    }
+}
+
+impl RunExecutor {
+    /// This executor (same tasks, same shutdown) with its wall clock running as `clock`.
+    /// fusio-manifest reads wall time only through [`Timer::system_time`]: lease expiry
+    /// (lease/mod.rs:119-126), orphan recovery's view of active leases (manifest.rs:305-307)
+    /// and GC and checkpoint ages (compactor.rs). Monotonic time ([`Timer::now`]) is not
+    /// skewed: it only measures elapsed time within one process.
+    pub fn with_clock(&self, clock: WallClock) -> Self {
+        Self {
+            clock,
             ..self.clone()
         }
     }
 
-    /// The wall-clock offset, ms.
+    /// [`RunExecutor::with_clock`] with a clock `offset_ms` off, not drifting.
+    pub fn with_clock_offset(&self, offset_ms: i64) -> Self {
+        self.with_clock(WallClock::new(offset_ms, 0))
+    }
+
+    /// The wall clock's offset from the host's now, ms.
     pub fn clock_offset_ms(&self) -> i64 {
-        self.clock_offset_ms
+        self.clock.offset_now()
     }
 
     /// This executor (same run, same clock) as a fresh client [`Process`] that crash injection
@@ -186,8 +223,9 @@ impl Timer for RunExecutor {
     }
 
     fn system_time(&self) -> SystemTime {
-        let offset = Duration::from_millis(self.clock_offset_ms.unsigned_abs());
-        if self.clock_offset_ms >= 0 {
+        let offset_ms = self.clock.offset_now();
+        let offset = Duration::from_millis(offset_ms.unsigned_abs());
+        if offset_ms >= 0 {
             SystemTime::now() + offset
         } else {
             SystemTime::now() - offset
@@ -436,5 +474,17 @@ mod tests {
             assert_eq!(skewed.clock_offset_ms(), offset);
             assert!(Arc::ptr_eq(&skewed.tasks, &executor.tasks));
         }
+    }
+
+    #[test]
+    fn a_drifting_clock_moves_off_by_its_rate() {
+        let clock = WallClock::new(-2_000, 500);
+        assert_eq!(clock.offset_after(Duration::ZERO), -2_000);
+        assert_eq!(clock.offset_after(Duration::from_secs(4)), 0);
+        assert_eq!(clock.offset_after(Duration::from_secs(60)), 28_000);
+        let slow = WallClock::new(0, -1_000);
+        assert_eq!(slow.offset_after(Duration::from_millis(1_500)), -1_500);
+        let extreme = WallClock::new(i64::MAX, i64::MAX);
+        assert_eq!(extreme.offset_after(Duration::from_secs(10)), i64::MAX);
     }
 }

@@ -725,12 +725,24 @@ fn stats(ctx: &Ctx, clients: usize) -> Stats {
     for r in ctx.reads {
         is_reader[r.client as usize] = true;
     }
+    let committed_txns = || {
+        ctx.writes
+            .iter()
+            .zip(&ctx.info)
+            .filter(|(a, i)| a.key == MULTI && i.committed)
+    };
     Stats {
         ops_checked: (ctx.reads.len() + write_ops.len()) as u64,
         acknowledged_writes: ctx.info.iter().filter(|i| i.status == Status::Ok).count() as u64,
         read_ops: ctx.reads.len() as u64,
         values_read: ctx.obs.len() as u64,
         readers: is_reader.iter().filter(|&&r| r).count() as u64,
+        multi_key_txns: committed_txns().count() as u64,
+        deletes: committed_txns()
+            .flat_map(|(a, _)| ctx.txns.writes_of(a))
+            .filter(|&(_, deleted)| deleted)
+            .count() as u64,
+        range_scans: ctx.reads.iter().filter(|r| r.range != UNKNOWN).count() as u64,
     }
 }
 

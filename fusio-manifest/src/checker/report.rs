@@ -51,6 +51,12 @@ pub(super) struct Stats {
     pub(super) read_ops: u64,
     pub(super) values_read: u64,
     pub(super) readers: u64,
+    /// Committed multi-key transactions...
+    pub(super) multi_key_txns: u64,
+    /// ... the deletes among their writes...
+    pub(super) deletes: u64,
+    /// ... and the range scans read.
+    pub(super) range_scans: u64,
 }
 
 /// The result of checking one history.
@@ -142,6 +148,12 @@ pub struct VerificationRow {
     pub clock_skew_ms: i64,
     /// Writer processes killed by crash injection (0 without `CHAOS_CRASH_EVERY_MS`).
     pub crashes: u64,
+    /// Committed multi-key transactions (0 without `CHAOS_TXN_KEYS` of 2 or more).
+    pub multi_key_txns: u64,
+    /// Keys deleted by those transactions.
+    pub deletes: u64,
+    /// Range scans completed by readers (0 without `CHAOS_SCAN_KEYS`).
+    pub range_scans: u64,
     /// The [`Verdict`] as displayed: `PASS`, `FAIL` or `UNKNOWN: <reason>`.
     pub verdict: String,
 }
@@ -275,6 +287,9 @@ impl CheckReport {
             g1c: c(AnomalyClass::G1c),
             g_single: c(AnomalyClass::GSingle),
             g2: c(AnomalyClass::G2),
+            multi_key_txns: self.stats.multi_key_txns,
+            deletes: self.stats.deletes,
+            range_scans: self.stats.range_scans,
             verdict: self.verdict().to_string(),
             ..Default::default()
         }
