@@ -2,7 +2,10 @@
 //! what they record.
 //!
 //! A write attempt opens a write session, reads the chosen key, puts a unique value naming the
-//! writer, op and attempt and the value it read, and commits. Outcomes:
+//! writer, op and attempt and the value it read, and commits. A multi-key transaction
+//! (`CHAOS_TXN_KEYS` >= 2) does the same with several keys in one session: it reads every key,
+//! then puts that attempt's value (naming the value it read there) into each key or deletes
+//! it, and commits once. Outcomes, the same for both:
 //! - `PreconditionFailed` from any step: a definite failure, retried with a new session up to
 //!   `max_retry_count` times;
 //! - any other error, or a step timeout, before `commit` was called: nothing can have been
@@ -31,6 +34,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use std::time::{Duration, Instant};
 
+use fusio_manifest::snapshot::ScanRange;
 use fusio_manifest::types::Error as ManifestError;
 use fusio_manifest::LeaseKeeper;
 use rand::Rng;
@@ -233,7 +237,8 @@ struct AttemptResult {
     outcome: Outcome,
     metric: AttemptOutcome,
     snapshot_txn: Option<u64>,
-    read: Option<Option<String>>,
+    /// The reads that returned, in order: `(key, value id or none)`.
+    reads: Vec<(String, Option<String>)>,
     txn_id: Option<u64>,
     error: Option<String>,
 }
@@ -244,14 +249,14 @@ impl AttemptResult {
     fn errored(
         outcome: Outcome,
         snapshot_txn: Option<u64>,
-        read: Option<Option<String>>,
+        reads: Vec<(String, Option<String>)>,
         error: String,
     ) -> Self {
         Self {
             outcome,
             metric: AttemptOutcome::Error,
             snapshot_txn,
-            read,
+            reads,
             txn_id: None,
             error: Some(error),
         }
@@ -260,7 +265,7 @@ impl AttemptResult {
     /// Classifies what `commit` returned.
     fn committed(
         snapshot: u64,
-        prev: Option<String>,
+        reads: Vec<(String, Option<String>)>,
         outcome: Result<fusio_manifest::session::CommitOutcome, ManifestError>,
     ) -> Self {
         match outcome {
@@ -268,20 +273,22 @@ impl AttemptResult {
                 outcome: Outcome::Ok,
                 metric: AttemptOutcome::Committed,
                 snapshot_txn: Some(snapshot),
-                read: Some(prev),
+                reads,
                 txn_id: Some(done.head.last_txn_id),
                 error: None,
             },
-            Err(ManifestError::PreconditionFailed) => Self::failed(
-                Some(snapshot),
-                Some(prev),
-                ManifestError::PreconditionFailed,
-            ),
-            Err(e) => Self::errored(Outcome::Info, Some(snapshot), Some(prev), error_chain(&e)),
+            Err(ManifestError::PreconditionFailed) => {
+                Self::failed(Some(snapshot), reads, ManifestError::PreconditionFailed)
+            }
+            Err(e) => Self::errored(Outcome::Info, Some(snapshot), reads, error_chain(&e)),
         }
     }
 
-    fn failed(snapshot_txn: Option<u64>, read: Option<Option<String>>, err: ManifestError) -> Self {
+    fn failed(
+        snapshot_txn: Option<u64>,
+        reads: Vec<(String, Option<String>)>,
+        err: ManifestError,
+    ) -> Self {
         let precondition = matches!(err, ManifestError::PreconditionFailed);
         Self {
             outcome: Outcome::Fail,
@@ -291,7 +298,7 @@ impl AttemptResult {
                 AttemptOutcome::Error
             },
             snapshot_txn,
-            read,
+            reads,
             txn_id: None,
             error: Some(error_chain(&err)),
         }
@@ -308,13 +315,105 @@ pub fn reader_id(i: usize) -> String {
     format!("r{i}")
 }
 
-/// Runs one write operation (all its attempts) for writer `writer` on `key`.
-/// `intended` is when the open-loop schedule wanted it to start.
+/// One key a multi-key write transaction writes: the attempt's value, or a delete.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyWrite {
+    /// The key.
+    pub key: String,
+    /// Delete the key instead of putting the attempt's value into it.
+    pub delete: bool,
+}
+
+/// What a write operation writes, and so how its attempts are recorded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum WritePlan {
+    /// One key, read then put: `write` events.
+    Key(String),
+    /// Several keys, all read, then each put or deleted: `txn` events.
+    Txn(Vec<KeyWrite>),
+}
+
+impl WritePlan {
+    /// What one attempt's session writes, in order.
+    fn writes(&self) -> Vec<KeyWrite> {
+        match self {
+            Self::Key(key) => vec![KeyWrite {
+                key: key.clone(),
+                delete: false,
+            }],
+            Self::Txn(writes) => writes.clone(),
+        }
+    }
+
+    /// The key an attempt's `invoke` names (none for a transaction).
+    fn invoke_key(&self) -> Option<String> {
+        match self {
+            Self::Key(key) => Some(key.clone()),
+            Self::Txn(_) => None,
+        }
+    }
+
+    /// The event recording how attempt `attempt` of `client`'s op `op`, which wrote value
+    /// `wrote`, ended at `t_us`.
+    fn ended(
+        &self,
+        client: String,
+        (op, attempt): (u64, u32),
+        t_us: u64,
+        wrote: String,
+        r: AttemptResult,
+    ) -> Event {
+        match self {
+            Self::Key(key) => Event::Write {
+                client,
+                op,
+                attempt,
+                t_us,
+                outcome: r.outcome,
+                key: key.clone(),
+                snapshot_txn: r.snapshot_txn,
+                read_done: !r.reads.is_empty(),
+                read: r.reads.into_iter().next().and_then(|(_, v)| v),
+                wrote,
+                txn_id: r.txn_id,
+                error: r.error,
+            },
+            Self::Txn(writes) => {
+                let keys = |delete: bool| {
+                    writes
+                        .iter()
+                        .filter(|w| w.delete == delete)
+                        .map(|w| w.key.clone())
+                        .collect()
+                };
+                Event::Txn {
+                    client,
+                    op,
+                    attempt,
+                    t_us,
+                    outcome: r.outcome,
+                    snapshot_txn: r.snapshot_txn,
+                    reads: r.reads,
+                    puts: keys(false),
+                    deletes: keys(true),
+                    wrote,
+                    txn_id: r.txn_id,
+                    error: r.error,
+                }
+            }
+        }
+    }
+}
+
+/// Runs one write operation (all its attempts) for writer `writer`: a new session for each
+/// attempt, retried after a conflict up to `max_retry_count` times, each attempt recorded as
+/// `invoke` and how it ended (`write` for one key, `txn` for a transaction). `intended` is
+/// when the open-loop schedule wanted it to start.
 pub async fn write_op(
     ctx: &ClientContext,
     writer: usize,
     op: u64,
-    key: String,
+    plan: WritePlan,
     intended: Instant,
     rng: &mut impl Rng,
 ) {
@@ -333,7 +432,7 @@ pub async fn write_op(
             attempt,
             kind: OpKind::Write,
             t_us: ctx.now_us(),
-            key: Some(key.clone()),
+            key: plan.invoke_key(),
         });
         // The first attempt was meant to start at the op's intended time; a retry when its
         // backoff ended.
@@ -342,29 +441,15 @@ pub async fn write_op(
         } else {
             Instant::now()
         };
-        let r = write_attempt(ctx, writer, &key, &value_id).await;
+        let r = write_attempt(ctx, writer, plan.writes(), &value_id).await;
+        let metric = r.metric;
         ctx.metrics
-            .record_attempt(attempt, r.metric, attempt_start.elapsed());
-        let (read_done, read) = match r.read {
-            Some(v) => (true, v),
-            None => (false, None),
-        };
-        ctx.history.record(Event::Write {
-            client: client.clone(),
-            op,
-            attempt,
-            t_us: ctx.now_us(),
-            outcome: r.outcome,
-            key: key.clone(),
-            snapshot_txn: r.snapshot_txn,
-            read_done,
-            read,
-            wrote: value_id,
-            txn_id: r.txn_id,
-            error: r.error,
-        });
-        final_outcome = r.metric;
-        match r.metric {
+            .record_attempt(attempt, metric, attempt_start.elapsed());
+        let t_us = ctx.now_us();
+        ctx.history
+            .record(plan.ended(client.clone(), (op, attempt), t_us, value_id, r));
+        final_outcome = metric;
+        match metric {
             AttemptOutcome::PreconditionFailed if attempt == max_retry => gave_up = true,
             AttemptOutcome::PreconditionFailed => continue,
             _ => {}
@@ -379,8 +464,8 @@ pub async fn write_op(
 enum WriteStep {
     /// The session is open at this snapshot.
     Opened(u64),
-    /// The key was read (value id, or `None` if absent).
-    Read(Option<String>),
+    /// A key was read (value id, or `None` if absent).
+    Read(String, Option<String>),
     /// The attempt's outcome.
     Done(AttemptResult),
     /// The writer's process was killed (crash injection) while the attempt ran.
@@ -390,29 +475,29 @@ enum WriteStep {
 async fn write_attempt(
     ctx: &ClientContext,
     writer: usize,
-    key: &str,
+    writes: Vec<KeyWrite>,
     value_id: &str,
 ) -> AttemptResult {
     let process = ctx.manifests.writer(writer);
-    let (key, value_id) = (key.to_string(), value_id.to_string());
+    let value_id = value_id.to_string();
     let value_size = ctx.config.value_size;
     let keeper = ctx.keep_leases;
     let mut steps = ctx.start_steps(|r| async move {
         let manifest = process.manifest;
         let Some(process) = process.executor.process().cloned() else {
-            return write_session(&manifest, key, &value_id, value_size, keeper, r).await;
+            return write_session(&manifest, writes, &value_id, value_size, keeper, r).await;
         };
         let tx = r.tx.clone();
-        let session = write_session(&manifest, key, &value_id, value_size, keeper, r);
+        let session = write_session(&manifest, writes, &value_id, value_size, keeper, r);
         if let Err(point) = process.until_killed(session).await {
             let _ = tx.send(WriteStep::Killed(point));
         }
     });
-    let (mut snapshot, mut read) = (None, None);
+    let (mut snapshot, mut reads) = (None, Vec::new());
     let result = loop {
         match steps.next(ctx).await {
             Next::Step(WriteStep::Opened(s)) => snapshot = Some(s),
-            Next::Step(WriteStep::Read(v)) => read = Some(v),
+            Next::Step(WriteStep::Read(k, v)) => reads.push((k, v)),
             Next::Step(WriteStep::Done(r)) => break r,
             Next::Step(WriteStep::Killed(point)) => {
                 // The process died: after the commit started, its segment or HEAD CAS may
@@ -423,7 +508,7 @@ async fn write_attempt(
                     Outcome::Fail
                 };
                 let why = format!("writer process crashed (injected, {})", point.name());
-                break AttemptResult::errored(outcome, snapshot, read, why);
+                break AttemptResult::errored(outcome, snapshot, reads, why);
             }
             Next::TimedOut => {
                 // Fail only if the commit provably never starts; otherwise unknown.
@@ -432,7 +517,7 @@ async fn write_attempt(
                 } else {
                     Outcome::Fail
                 };
-                break AttemptResult::errored(outcome, snapshot, read, ctx.timeout_message());
+                break AttemptResult::errored(outcome, snapshot, reads, ctx.timeout_message());
             }
             Next::Died(why) => {
                 // A panic before the commit: nothing was committed (the run is INVALID anyway).
@@ -441,7 +526,7 @@ async fn write_attempt(
                 } else {
                     Outcome::Fail
                 };
-                break AttemptResult::errored(outcome, snapshot, read, why);
+                break AttemptResult::errored(outcome, snapshot, reads, why);
             }
         }
     };
@@ -449,11 +534,13 @@ async fn write_attempt(
     result
 }
 
-/// One write attempt's session task: every step runs to completion; once the client stops
-/// waiting before the commit, the session is ended instead of committed.
+/// One write attempt's session task: opens the session, reads every key of `writes` in
+/// order, then puts the attempt's value (naming the value read there) into each key or
+/// deletes it, and commits. Every step runs to completion; once the client stops waiting
+/// before the commit, the session is ended instead of committed.
 async fn write_session(
     manifest: &HarnessManifest,
-    key: String,
+    writes: Vec<KeyWrite>,
     value_id: &str,
     value_size: usize,
     keep_leases: bool,
@@ -462,7 +549,7 @@ async fn write_session(
     let session = match manifest.session_write().await {
         Ok(s) => s,
         Err(e) => {
-            r.report(WriteStep::Done(AttemptResult::failed(None, None, e)));
+            r.report(WriteStep::Done(AttemptResult::failed(None, Vec::new(), e)));
             return;
         }
     };
@@ -471,32 +558,37 @@ async fn write_session(
     if !r.report(WriteStep::Opened(snapshot)) {
         return release(session.end(), keeper).await;
     }
-    let prev = match session.get(&key).await {
-        Ok(v) => v.map(|v| history::value_id(&v).to_string()),
-        Err(e) => {
-            r.report(WriteStep::Done(AttemptResult::failed(
-                Some(snapshot),
-                None,
-                e,
-            )));
+    let mut reads = Vec::with_capacity(writes.len());
+    for w in &writes {
+        let prev = match session.get(&w.key).await {
+            Ok(v) => v.map(|v| history::value_id(&v).to_string()),
+            Err(e) => {
+                let failed = AttemptResult::failed(Some(snapshot), reads, e);
+                r.report(WriteStep::Done(failed));
+                return release(session.end(), keeper).await;
+            }
+        };
+        reads.push((w.key.clone(), prev.clone()));
+        if !r.report(WriteStep::Read(w.key.clone(), prev)) {
             return release(session.end(), keeper).await;
         }
-    };
-    if !r.report(WriteStep::Read(prev.clone())) {
-        return release(session.end(), keeper).await;
     }
     if !r.begin_commit() {
         return release(session.end(), keeper).await;
     }
     let mut session = session;
-    session.put(
-        key,
-        history::make_value(value_id, prev.as_deref(), value_size),
-    );
+    for (w, (_, prev)) in writes.into_iter().zip(&reads) {
+        if w.delete {
+            session.delete(w.key);
+        } else {
+            let value = history::make_value(value_id, prev.as_deref(), value_size);
+            session.put(w.key, value);
+        }
+    }
     let outcome = session.commit().await;
     drop(keeper);
     r.report(WriteStep::Done(AttemptResult::committed(
-        snapshot, prev, outcome,
+        snapshot, reads, outcome,
     )));
 }
 
@@ -542,8 +634,8 @@ async fn backoff(base_ms: u64, attempt: u32, rng: &mut impl Rng) {
 enum ReadStep {
     /// The session is open at this snapshot.
     Opened(u64),
-    /// One key was read (value id, or `None` if absent).
-    Got(String, Option<String>),
+    /// One get or one range scan returned these `(key, value id or none)` rows.
+    Got(Vec<(String, Option<String>)>),
     /// The session ended; `Err` if a read failed (nothing of it counts as observed).
     Done(Result<(), String>),
 }
@@ -556,12 +648,33 @@ pub async fn read_op(
     keys: Vec<String>,
     intended: Instant,
 ) {
+    let plan = ReadPlan::Keys {
+        keys,
+        pace: Duration::ZERO,
+    };
+    reader_op(ctx, reader, op, plan, intended).await;
+}
+
+/// Runs one range-scan read operation for reader `reader`: a read session, one
+/// `scan_range` of the keys `from <= key < to`, end. Recorded as a `read` with `scan` and
+/// `range` set; keys of the range it did not return were read as absent.
+pub async fn scan_op(
+    ctx: &ClientContext,
+    reader: usize,
+    op: u64,
+    (from, to): (String, String),
+    intended: Instant,
+) {
+    reader_op(ctx, reader, op, ReadPlan::Range { from, to }, intended).await;
+}
+
+/// Runs one read operation of reader `reader` and counts it in the read metrics.
+async fn reader_op(ctx: &ClientContext, reader: usize, op: u64, plan: ReadPlan, intended: Instant) {
     let manifest = ctx.manifests.reader(reader).clone();
     let read = Observe {
         client: reader_id(reader),
         op,
-        keys,
-        pace: Duration::ZERO,
+        plan,
     };
     let ok = read.run(ctx, manifest).await;
     ctx.metrics.record_read(ok, intended.elapsed());
@@ -600,8 +713,7 @@ pub async fn pinned_read_op(
     let read = Observe {
         client: pinned_id(reader),
         op,
-        keys,
-        pace,
+        plan: ReadPlan::Keys { keys, pace },
     };
     let ok = read.run(ctx, manifest).await;
     let mut report = ctx.pinned.lock();
@@ -613,24 +725,54 @@ pub async fn pinned_read_op(
     }
 }
 
-/// One read operation: which client, which keys, how far apart its gets are.
+/// One read operation: which client, what it reads.
 struct Observe {
     client: String,
     op: u64,
-    keys: Vec<String>,
-    pace: Duration,
+    plan: ReadPlan,
+}
+
+/// What a read operation reads.
+enum ReadPlan {
+    /// These keys, one get each, `pace` apart.
+    Keys {
+        /// The keys, in the order they are read.
+        keys: Vec<String>,
+        /// Time between two gets.
+        pace: Duration,
+    },
+    /// One range scan of the keys `from <= key < to`.
+    Range {
+        /// First key of the range.
+        from: String,
+        /// First key past the range.
+        to: String,
+    },
+}
+
+impl ReadPlan {
+    /// How many [`ReadStep::Got`] the session reports when every read returns.
+    fn reads(&self) -> usize {
+        match self {
+            Self::Keys { keys, .. } => keys.len(),
+            Self::Range { .. } => 1,
+        }
+    }
+
+    /// The range of a range scan.
+    fn range(&self) -> Option<(String, String)> {
+        match self {
+            Self::Keys { .. } => None,
+            Self::Range { from, to } => Some((from.clone(), to.clone())),
+        }
+    }
 }
 
 impl Observe {
     /// Records the invocation, runs the read session on `manifest`, records what it saw;
-    /// whether every key was read.
+    /// whether every read returned.
     async fn run(self, ctx: &ClientContext, manifest: Arc<HarnessManifest>) -> bool {
-        let Self {
-            client,
-            op,
-            keys,
-            pace,
-        } = self;
+        let Self { client, op, plan } = self;
         ctx.history.record(Event::Invoke {
             client: client.clone(),
             op,
@@ -639,21 +781,24 @@ impl Observe {
             t_us: ctx.now_us(),
             key: None,
         });
-        let wanted = keys.len();
+        let (wanted, range) = (plan.reads(), plan.range());
         let keeper = ctx.keep_leases;
-        let mut steps = ctx
-            .start_steps(|r| async move { read_session(&manifest, keys, pace, keeper, r).await });
-        let (mut snapshot, mut reads) = (None, Vec::with_capacity(wanted));
+        let mut steps =
+            ctx.start_steps(|r| async move { read_session(&manifest, plan, keeper, r).await });
+        let (mut snapshot, mut reads, mut got) = (None, Vec::new(), 0);
         let error = loop {
             match steps.next(ctx).await {
                 Next::Step(ReadStep::Opened(s)) => snapshot = Some(s),
-                Next::Step(ReadStep::Got(k, v)) => reads.push((k, v)),
+                Next::Step(ReadStep::Got(rows)) => {
+                    reads.extend(rows);
+                    got += 1;
+                }
                 Next::Step(ReadStep::Done(r)) => break r.err(),
                 Next::TimedOut => {
                     steps.abandon(ctx);
                     // Every value was read under the snapshot: a release that hangs does not
                     // change what was observed.
-                    break (reads.len() < wanted).then(|| ctx.timeout_message());
+                    break (got < wanted).then(|| ctx.timeout_message());
                 }
                 Next::Died(why) => break Some(why),
             }
@@ -671,21 +816,21 @@ impl Observe {
             t_us: ctx.now_us(),
             outcome,
             snapshot_txn: snapshot,
-            scan: false,
+            scan: range.is_some(),
             reads,
             error,
-            range: None,
+            range,
         });
         outcome == Outcome::Ok
     }
 }
 
-/// One read operation's session task: open, get each key (`pace` apart), end, reporting each
-/// step; once the client stops waiting, the session is ended after the current step.
+/// One read operation's session task: open, get each key (`pace` apart) or scan the range,
+/// end, reporting each step; once the client stops waiting, the session is ended after the
+/// current step.
 async fn read_session(
     manifest: &HarnessManifest,
-    keys: Vec<String>,
-    pace: Duration,
+    plan: ReadPlan,
     keep_leases: bool,
     r: Reporter<ReadStep>,
 ) {
@@ -700,24 +845,46 @@ async fn read_session(
     if !r.report(ReadStep::Opened(session.snapshot().txn_id.0)) {
         return release(session.end(), keeper).await;
     }
-    let mut failed = None;
-    for (i, key) in keys.into_iter().enumerate() {
-        if i > 0 && !pace.is_zero() {
-            tokio::time::sleep(pace).await;
+    let failed = match plan {
+        ReadPlan::Range { from, to } => {
+            let range = ScanRange {
+                start: Some(from),
+                end: Some(to),
+            };
+            match session.scan_range(range).await {
+                Ok(rows) => {
+                    let rows = rows
+                        .into_iter()
+                        .map(|(k, v)| (k, Some(history::value_id(&v).to_string())))
+                        .collect();
+                    r.report(ReadStep::Got(rows));
+                    None
+                }
+                Err(e) => Some(error_chain(&e)),
+            }
         }
-        match session.get(&key).await {
-            Ok(v) => {
-                let v = v.map(|v| history::value_id(&v).to_string());
-                if !r.report(ReadStep::Got(key, v)) {
-                    return release(session.end(), keeper).await;
+        ReadPlan::Keys { keys, pace } => {
+            let mut failed = None;
+            for (i, key) in keys.into_iter().enumerate() {
+                if i > 0 && !pace.is_zero() {
+                    tokio::time::sleep(pace).await;
+                }
+                match session.get(&key).await {
+                    Ok(v) => {
+                        let v = v.map(|v| history::value_id(&v).to_string());
+                        if !r.report(ReadStep::Got(vec![(key, v)])) {
+                            return release(session.end(), keeper).await;
+                        }
+                    }
+                    Err(e) => {
+                        failed = Some(error_chain(&e));
+                        break;
+                    }
                 }
             }
-            Err(e) => {
-                failed = Some(error_chain(&e));
-                break;
-            }
+            failed
         }
-    }
+    };
     release(session.end(), keeper).await;
     r.report(ReadStep::Done(failed.map_or(Ok(()), Err)));
 }

@@ -8,6 +8,7 @@
 //! (coordinated omission). Ops intended to start after the duration are not issued; the run
 //! ends when the ops in flight finish.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use crate::chaos::{
     StorageLayer,
 };
 use crate::checker::{CheckReport, Checker, VerificationRow};
-use crate::client::{self, BackgroundReport, ClientContext, PinnedReport};
+use crate::client::{self, BackgroundReport, ClientContext, KeyWrite, PinnedReport, WritePlan};
 use crate::compactor::{CompactionReport, Compactors};
 use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
@@ -450,6 +451,11 @@ fn analyse(
             outcome: Outcome::Ok,
             t_us,
             ..
+        }
+        | Event::Txn {
+            outcome: Outcome::Ok,
+            t_us,
+            ..
         } = &event
         {
             commit_times_ms.push(t_us / 1000);
@@ -520,25 +526,89 @@ async fn writer_loop(ctx: Arc<ClientContext>, writer: usize, seed: u64) {
     let mut rng = StdRng::seed_from_u64(seed);
     let interval = 1.0 / config.writer_rate;
     let phase = Duration::from_secs_f64(interval * writer as f64 / config.num_writers as f64);
-    let shared = config.shared_keys();
-    let private = config.private_keys(writer);
+    let keys = WriterKeys::new(&config, writer);
     open_loop(&ctx, config.writer_rate, phase, |op, intended| {
-        let use_shared =
-            shared > 0 && (private.is_empty() || rng.random_bool(config.key_overlap_ratio));
-        let idx = if use_shared {
-            rng.random_range(0..shared)
-        } else {
-            rng.random_range(private.clone())
+        let picked = keys.pick(config.txn_keys, &mut rng);
+        let plan = match picked.as_slice() {
+            [key] if config.txn_keys == 1 => WritePlan::Key(WorkloadConfig::key_name(*key)),
+            _ => WritePlan::Txn(
+                picked
+                    .iter()
+                    .map(|&i| KeyWrite {
+                        key: WorkloadConfig::key_name(i),
+                        delete: rng.random_ratio(config.delete_percent.min(100), 100),
+                    })
+                    .collect(),
+            ),
         };
-        let key = WorkloadConfig::key_name(idx);
         let op_seed: u64 = rng.random();
         let ctx = ctx.clone();
         async move {
             let mut rng = StdRng::seed_from_u64(op_seed);
-            client::write_op(&ctx, writer, op, key, intended, &mut rng).await;
+            client::write_op(&ctx, writer, op, plan, intended, &mut rng).await;
         }
     })
     .await;
+}
+
+/// The keys one writer picks from, as [`WorkloadConfig`] describes: with probability
+/// `key_overlap_ratio` from the part all writers share, otherwise from its private slice.
+struct WriterKeys {
+    shared: Range<usize>,
+    private: Range<usize>,
+    overlap: f64,
+}
+
+impl WriterKeys {
+    fn new(config: &WorkloadConfig, writer: usize) -> Self {
+        Self {
+            shared: 0..config.shared_keys(),
+            private: config.private_keys(writer),
+            overlap: config.key_overlap_ratio,
+        }
+    }
+
+    /// `n` distinct key indices, each drawn like a single-key write's key from the keys not
+    /// picked yet (from the other part when one is used up); fewer only when the writer has
+    /// fewer keys (validation refuses that). One key is drawn exactly as a single-key write
+    /// always drew it, from the same random numbers.
+    fn pick(&self, n: usize, rng: &mut impl Rng) -> Vec<usize> {
+        let mut picked: Vec<usize> = Vec::with_capacity(n);
+        while picked.len() < n {
+            // The keys of `part` picked already, lowest first.
+            let taken = |part: &Range<usize>| {
+                let mut t: Vec<usize> = picked
+                    .iter()
+                    .copied()
+                    .filter(|i| part.contains(i))
+                    .collect();
+                t.sort_unstable();
+                t
+            };
+            let (shared_taken, private_taken) = (taken(&self.shared), taken(&self.private));
+            let shared_free = self.shared.len() - shared_taken.len();
+            let private_free = self.private.len() - private_taken.len();
+            let use_shared =
+                shared_free > 0 && (private_free == 0 || rng.random_bool(self.overlap));
+            let (part, taken, free) = if use_shared {
+                (&self.shared, shared_taken, shared_free)
+            } else {
+                (&self.private, private_taken, private_free)
+            };
+            if free == 0 {
+                break;
+            }
+            // The k-th key of `part` not picked yet: step over the picked ones, lowest first.
+            let mut key = part.start + rng.random_range(0..free);
+            for t in taken {
+                if t <= key {
+                    key += 1;
+                }
+            }
+            picked.push(key);
+        }
+        picked
+    }
 }
 
 /// Crash injection: every `crash_every_ms`, the next writer in turn is armed to crash at a
@@ -589,12 +659,88 @@ async fn reader_loop(ctx: Arc<ClientContext>, reader: usize, seed: u64) {
     let interval = 1.0 / config.reader_rate;
     let phase =
         Duration::from_secs_f64(interval * reader as f64 / config.num_readers.max(1) as f64);
+    let span = config.scan_keys.min(config.key_pool_size);
     open_loop(&ctx, config.reader_rate, phase, |op, intended| {
-        let keys = (0..KEYS_PER_READ)
-            .map(|_| WorkloadConfig::key_name(rng.random_range(0..config.key_pool_size)))
-            .collect();
+        // A range scan: `span` consecutive keys from a random one, inside the pool.
+        let range = (span > 0).then(|| {
+            let from = rng.random_range(0..=config.key_pool_size - span);
+            let to = from + span;
+            (WorkloadConfig::key_name(from), WorkloadConfig::key_name(to))
+        });
+        let keys: Vec<String> = match range {
+            Some(_) => Vec::new(),
+            None => (0..KEYS_PER_READ)
+                .map(|_| WorkloadConfig::key_name(rng.random_range(0..config.key_pool_size)))
+                .collect(),
+        };
         let ctx = ctx.clone();
-        async move { client::read_op(&ctx, reader, op, keys, intended).await }
+        async move {
+            match range {
+                Some(range) => client::scan_op(&ctx, reader, op, range, intended).await,
+                None => client::read_op(&ctx, reader, op, keys, intended).await,
+            }
+        }
     })
     .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_key_is_drawn_exactly_as_single_key_writes_always_drew_it() {
+        for overlap in [0.0, 0.4, 1.0] {
+            let config = WorkloadConfig {
+                num_writers: 3,
+                key_pool_size: 100,
+                key_overlap_ratio: overlap,
+                ..Default::default()
+            };
+            let (shared, ratio) = (config.shared_keys(), config.key_overlap_ratio);
+            for writer in 0..3 {
+                let keys = WriterKeys::new(&config, writer);
+                let private = config.private_keys(writer);
+                let mut old = StdRng::seed_from_u64(writer as u64);
+                let mut new = StdRng::seed_from_u64(writer as u64);
+                for _ in 0..1_000 {
+                    let use_shared = shared > 0 && (private.is_empty() || old.random_bool(ratio));
+                    let key = if use_shared {
+                        old.random_range(0..shared)
+                    } else {
+                        old.random_range(private.clone())
+                    };
+                    assert_eq!(keys.pick(1, &mut new), [key], "overlap {overlap}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_transaction_picks_distinct_keys_among_its_writers_own() {
+        let config = WorkloadConfig {
+            num_writers: 2,
+            key_pool_size: 20,
+            key_overlap_ratio: 0.5,
+            ..Default::default()
+        };
+        // Writer 1 has the shared keys 0..10 and its slice 15..20.
+        let keys = WriterKeys::new(&config, 1);
+        assert_eq!(config.writer_key_count(), 15);
+        let mut rng = StdRng::seed_from_u64(7);
+        for n in [2, 5, 14, 15] {
+            for _ in 0..200 {
+                let picked = keys.pick(n, &mut rng);
+                let mut distinct = picked.clone();
+                distinct.sort_unstable();
+                distinct.dedup();
+                assert_eq!(distinct.len(), n, "{picked:?}");
+                assert!(
+                    picked.iter().all(|&i| i < 10 || (15..20).contains(&i)),
+                    "{picked:?}"
+                );
+            }
+        }
+        assert_eq!(keys.pick(16, &mut rng).len(), 15, "only the writer's keys");
+    }
 }

@@ -17,7 +17,7 @@ use common::{manifest_on, Clients, TempDir};
 use fusio::remotes::aws::AwsCredential;
 use fusio_manifest::s3::{Builder, S3Manifest};
 use fusio_manifest_chaos::backend::Backend;
-use fusio_manifest_chaos::client::write_op;
+use fusio_manifest_chaos::client::{write_op, WritePlan};
 use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::manifest::ManifestOptions;
 use rand::rngs::StdRng;
@@ -98,7 +98,7 @@ async fn harness_round(backend: &Backend, round: usize, dir: &TempDir) -> f64 {
                 while start.elapsed() < ROUND {
                     op += 1;
                     let key = format!("k{:06}", (w * 7919 + op as usize) % KEYS);
-                    write_op(&ctx, w, op, key, Instant::now(), &mut rng).await;
+                    write_op(&ctx, w, op, WritePlan::Key(key), Instant::now(), &mut rng).await;
                 }
             })
         })

@@ -75,7 +75,7 @@ pub const VARS: &[Var] = &[
     var(
         "CHAOS_READER_RATE",
         "20",
-        "read ops/s per reader (open loop; each read gets 2 keys)",
+        "read ops/s per reader (open loop; each read gets 2 keys, or scans `CHAOS_SCAN_KEYS` keys)",
     ),
     var("CHAOS_KEY_POOL_SIZE", "200", "distinct keys"),
     var(
@@ -94,6 +94,21 @@ pub const VARS: &[Var] = &[
         "base wait before a retry; doubles per retry, full jitter",
     ),
     var("CHAOS_VALUE_SIZE", "1024", "bytes per written value"),
+    var(
+        "CHAOS_TXN_KEYS",
+        "1",
+        "keys per write transaction: 1 is a single-key write (read a key, put it); n from 2 on makes every writer op one multi-key transaction that reads n distinct keys (picked like single-key writes) and puts or deletes each, in one session. At most the distinct keys a writer can pick from (the shared part plus its private slice)",
+    ),
+    var(
+        "CHAOS_DELETE_PERCENT",
+        "0",
+        "chance in percent (0 to 100) that a key of a multi-key transaction is deleted instead of put; applies only when `CHAOS_TXN_KEYS` is 2 or more",
+    ),
+    var(
+        "CHAOS_SCAN_KEYS",
+        "0",
+        "0: readers get 2 random keys per op; n > 0: every reader op is one range scan (`scan_range`) over n consecutive keys from a random one. At most `CHAOS_KEY_POOL_SIZE`, which must then be below 1000000 (key names sort like their indices)",
+    ),
     var(
         "CHAOS_COMPACT_EVERY_MS",
         "0",

@@ -156,6 +156,12 @@ pub struct WorkloadOverrides {
     pub checkpoint_ttl_secs: Option<u64>,
     /// `CHAOS_CHECKPOINTS_KEEP`.
     pub checkpoints_keep: Option<usize>,
+    /// `CHAOS_TXN_KEYS`.
+    pub txn_keys: Option<usize>,
+    /// `CHAOS_DELETE_PERCENT`.
+    pub delete_percent: Option<u32>,
+    /// `CHAOS_SCAN_KEYS`.
+    pub scan_keys: Option<usize>,
 }
 
 impl WorkloadOverrides {
@@ -190,6 +196,9 @@ impl WorkloadOverrides {
             segment_ttl_secs: vars.parse("CHAOS_SEGMENT_TTL_SECS")?,
             checkpoint_ttl_secs: vars.parse("CHAOS_CHECKPOINT_TTL_SECS")?,
             checkpoints_keep: vars.parse("CHAOS_CHECKPOINTS_KEEP")?,
+            txn_keys: vars.parse("CHAOS_TXN_KEYS")?,
+            delete_percent: vars.parse("CHAOS_DELETE_PERCENT")?,
+            scan_keys: vars.parse("CHAOS_SCAN_KEYS")?,
         })
     }
 
@@ -217,6 +226,9 @@ impl WorkloadOverrides {
             segment_ttl_secs: self.segment_ttl_secs.unwrap_or(base.segment_ttl_secs),
             checkpoint_ttl_secs: self.checkpoint_ttl_secs.unwrap_or(base.checkpoint_ttl_secs),
             checkpoints_keep: self.checkpoints_keep.unwrap_or(base.checkpoints_keep),
+            txn_keys: self.txn_keys.unwrap_or(base.txn_keys),
+            delete_percent: self.delete_percent.unwrap_or(base.delete_percent),
+            scan_keys: self.scan_keys.unwrap_or(base.scan_keys),
         };
         c.validate()?;
         Ok(c)
@@ -445,6 +457,12 @@ fn check_proxy(vars: &Vars) -> Result<(), ConfigError> {
 mod tests {
     use super::*;
 
+    /// The built-in workload with the `CHAOS_*` overrides of `pairs` applied and validated.
+    fn apply(pairs: &[(&str, &str)]) -> Result<WorkloadConfig, ConfigError> {
+        WorkloadOverrides::from_pairs(pairs.iter().copied())
+            .and_then(|o| o.apply(WorkloadConfig::default()))
+    }
+
     fn err(pairs: &[(&str, &str)]) -> String {
         Settings::from_pairs(pairs.iter().copied())
             .expect_err("should be refused")
@@ -493,10 +511,6 @@ mod tests {
     #[test]
     fn crashes_need_per_client_manifests_and_retention_reaches_fusio() {
         use fusio_manifest::retention::RetentionPolicy;
-        let apply = |pairs: &[(&'static str, &'static str)]| {
-            WorkloadOverrides::from_pairs(pairs.iter().copied())
-                .and_then(|o| o.apply(WorkloadConfig::default()))
-        };
         let crashing = apply(&[
             ("CHAOS_MANIFESTS", "per-client"),
             ("CHAOS_CRASH_EVERY_MS", "5000"),
@@ -539,10 +553,6 @@ mod tests {
 
     #[test]
     fn clock_skew_needs_per_client_manifests_and_bad_modes_are_named() {
-        let apply = |pairs: &[(&'static str, &'static str)]| {
-            Settings::from_pairs(pairs.iter().copied())
-                .and_then(|s| s.workload.apply(WorkloadConfig::default()))
-        };
         let skewed = apply(&[
             ("CHAOS_MANIFESTS", "per-client"),
             ("CHAOS_CLOCK_SKEW_MS", "-90000"),
@@ -591,6 +601,49 @@ mod tests {
         let none = Settings::from_pairs([]).expect("empty environment is valid");
         assert!(matches!(none.backend, BackendChoice::Embedded));
         assert!(none.set.is_empty() && none.warnings.is_empty());
+    }
+
+    #[test]
+    fn multi_key_options_reach_the_workload_and_bad_values_are_named() {
+        let multi = apply(&[
+            ("CHAOS_TXN_KEYS", "3"),
+            ("CHAOS_DELETE_PERCENT", "30"),
+            ("CHAOS_SCAN_KEYS", "5"),
+        ])
+        .expect("valid");
+        assert_eq!(
+            (multi.txn_keys, multi.delete_percent, multi.scan_keys),
+            (3, 30, 5)
+        );
+        let single = WorkloadConfig::default();
+        assert_eq!(
+            (single.txn_keys, single.delete_percent, single.scan_keys),
+            (1, 0, 0)
+        );
+        // 200 keys, overlap 0.5, 4 writers: each picks from 100 shared + 25 private keys.
+        apply(&[("CHAOS_TXN_KEYS", "125"), ("CHAOS_SCAN_KEYS", "200")]).expect("at the limits");
+        for (pairs, var) in [
+            (&[("CHAOS_TXN_KEYS", "0")][..], "CHAOS_TXN_KEYS"),
+            (&[("CHAOS_TXN_KEYS", "126")][..], "CHAOS_TXN_KEYS"),
+            (&[("CHAOS_TXN_KEYS", "three")][..], "CHAOS_TXN_KEYS"),
+            (
+                &[("CHAOS_DELETE_PERCENT", "101")][..],
+                "CHAOS_DELETE_PERCENT",
+            ),
+            (
+                &[("CHAOS_DELETE_PERCENT", "-5")][..],
+                "CHAOS_DELETE_PERCENT",
+            ),
+            (&[("CHAOS_SCAN_KEYS", "201")][..], "CHAOS_SCAN_KEYS"),
+            (&[("CHAOS_SCAN_KEYS", "-1")][..], "CHAOS_SCAN_KEYS"),
+            (
+                &[("CHAOS_SCAN_KEYS", "5"), ("CHAOS_KEY_POOL_SIZE", "1000000")][..],
+                "CHAOS_SCAN_KEYS",
+            ),
+        ] {
+            let msg = apply(pairs).expect_err("refused").to_string();
+            assert!(msg.contains(var), "{pairs:?}: {msg}");
+        }
     }
 
     #[test]

@@ -80,6 +80,19 @@ pub struct WorkloadConfig {
     /// Checkpoints GC always keeps, newest first (default 2).
     #[serde(default = "two")]
     pub checkpoints_keep: usize,
+    /// Keys per write transaction: 1 is a single-key write (a `write` event); from 2 on,
+    /// every writer op reads and writes that many distinct keys in one session (a `txn`
+    /// event).
+    #[serde(default = "one")]
+    pub txn_keys: usize,
+    /// In a multi-key transaction, the chance in percent that each key is deleted instead
+    /// of put (0..=100; unused when `txn_keys` is 1).
+    #[serde(default)]
+    pub delete_percent: u32,
+    /// Keys per reader range scan: 0 makes every reader op a get of 2 random keys; n > 0
+    /// makes it one `scan_range` over n consecutive keys from a random one.
+    #[serde(default)]
+    pub scan_keys: usize,
 }
 
 /// How a run's clients reach fusio-manifest (`CHAOS_MANIFESTS`).
@@ -159,6 +172,9 @@ impl Default for WorkloadConfig {
             segment_ttl_secs: 30,
             checkpoint_ttl_secs: 60,
             checkpoints_keep: 2,
+            txn_keys: 1,
+            delete_percent: 0,
+            scan_keys: 0,
         }
     }
 }
@@ -181,6 +197,10 @@ mod duration_secs {
 impl WorkloadConfig {
     /// Time between two gets of a pinned read session.
     pub const PIN_PACE: Duration = Duration::from_millis(500);
+
+    /// Largest key pool a range scan works on: up to it key names sort like their indices
+    /// (and so does the end of a range, `key_name(start + n)`).
+    pub const MAX_SCAN_POOL: usize = 999_999;
 
     /// Checks ranges; the error names the `CHAOS_*` variable that sets the bad field.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -232,6 +252,7 @@ impl WorkloadConfig {
             );
         }
         self.validate_actors()?;
+        self.validate_txns()?;
         if self.duration.is_zero() {
             return bad(
                 "CHAOS_DURATION_SECS",
@@ -290,6 +311,56 @@ impl WorkloadConfig {
         self.validate_retention()
     }
 
+    /// Checks the multi-key settings: transaction size, deletes, range scans.
+    fn validate_txns(&self) -> Result<(), ConfigError> {
+        let bad =
+            |var, value: String, reason: String| Err(ConfigError::invalid(var, &value, reason));
+        let reachable = self.writer_key_count();
+        if self.txn_keys == 0 {
+            return bad(
+                "CHAOS_TXN_KEYS",
+                "0".into(),
+                "must be at least 1 (1: single-key writes)".into(),
+            );
+        }
+        if self.num_writers > 0 && self.txn_keys > reachable {
+            return bad(
+                "CHAOS_TXN_KEYS",
+                self.txn_keys.to_string(),
+                format!(
+                    "more than the {reachable} distinct keys a writer can pick from \
+                     (CHAOS_KEY_POOL_SIZE, CHAOS_KEY_OVERLAP_RATIO)"
+                ),
+            );
+        }
+        if self.delete_percent > 100 {
+            return bad(
+                "CHAOS_DELETE_PERCENT",
+                self.delete_percent.to_string(),
+                "must be between 0 and 100".into(),
+            );
+        }
+        if self.scan_keys > self.key_pool_size {
+            return bad(
+                "CHAOS_SCAN_KEYS",
+                self.scan_keys.to_string(),
+                format!("more than the {} keys of the pool", self.key_pool_size),
+            );
+        }
+        if self.scan_keys > 0 && self.key_pool_size > Self::MAX_SCAN_POOL {
+            return bad(
+                "CHAOS_SCAN_KEYS",
+                self.scan_keys.to_string(),
+                format!(
+                    "range scans need CHAOS_KEY_POOL_SIZE at most {} (key names then sort \
+                     like their indices)",
+                    Self::MAX_SCAN_POOL
+                ),
+            );
+        }
+        Ok(())
+    }
+
     /// Checks the retention settings.
     fn validate_retention(&self) -> Result<(), ConfigError> {
         if self.lease_ttl_secs == 0 {
@@ -330,6 +401,11 @@ impl WorkloadConfig {
         let per = private / self.num_writers.max(1);
         let start = shared + writer * per;
         start..start + per
+    }
+
+    /// How many distinct keys one writer can pick from: the shared part and its own slice.
+    pub fn writer_key_count(&self) -> usize {
+        self.shared_keys() + self.private_keys(0).len()
     }
 
     /// The key name for index `i`.
