@@ -56,12 +56,13 @@ async fn run_on_store(
     run_workload(&backend, layer, spec).await.unwrap()
 }
 
-/// The [`contended`] run with seed 7 and S3 Express latency on a store whose conditional PUT
-/// behaves as `fault`, its findings printed.
-async fn contended_run(fault: FaultMode, label: &str) -> RunResult {
+/// A contended run of `config` ([`contended`] or [`contended_transactions`]) with seed 7 and
+/// S3 Express latency on a store whose conditional PUT behaves as `fault`, its findings
+/// printed.
+async fn contended_run(fault: FaultMode, label: &str, config: WorkloadConfig) -> RunResult {
     let dir = TempDir::new(&format!("isolation-{label}"));
     let profile = S3LatencyProfile::Express;
-    let result = run_on_store(fault, profile, label, contended(), 7, &dir).await;
+    let result = run_on_store(fault, profile, label, config, 7, &dir).await;
     print_findings(label, &result);
     result
 }
@@ -86,7 +87,12 @@ fn print_findings(label: &str, result: &RunResult) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checker_catches_lost_updates_on_a_store_that_ignores_if_match() {
-    let result = contended_run(FaultMode::IgnoreConditions, "ignore-conditions").await;
+    let result = contended_run(
+        FaultMode::IgnoreConditions,
+        "ignore-conditions",
+        contended(),
+    )
+    .await;
     let check = &result.check;
     // Every HEAD PUT succeeds: two commits on the same snapshot `S` are both acknowledged as
     // txn `S + 1`, and the later HEAD (and segment `S + 1`) silently replaces the earlier.
@@ -105,7 +111,7 @@ async fn checker_catches_lost_updates_on_a_store_that_ignores_if_match() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn checker_catches_a_non_atomic_compare_and_swap() {
-    let result = contended_run(FaultMode::NonAtomic, "non-atomic").await;
+    let result = contended_run(FaultMode::NonAtomic, "non-atomic", contended()).await;
     // Two HEAD PUTs on the same ETag within the 2 ms gap both pass: duplicate txn ids and a
     // fork. Two segment PUTs `If-None-Match: *` on the same sequence number both pass too, the
     // later body wins, and when its commit then loses the HEAD race, readers see the value of
@@ -124,12 +130,61 @@ async fn checker_catches_a_non_atomic_compare_and_swap() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn same_contended_run_on_the_correct_store_passes() {
-    let result = contended_run(FaultMode::None, "correct").await;
+    let result = contended_run(FaultMode::None, "correct", contended()).await;
     let c = result.counts;
     assert!(c.commits > 0, "nothing committed: {c:?}");
     assert!(
         c.precondition_failures > 0,
         "the run must be contended to mean anything: {c:?}"
+    );
+    assert_pass(&result, "the correct store must check clean");
+    assert_head_matches_commits(&result);
+}
+
+/// [`contended`] with multi-key transactions (3 keys each, 30% of them deleted) and readers
+/// scanning 4 keys at a time.
+fn contended_transactions() -> WorkloadConfig {
+    WorkloadConfig {
+        txn_keys: 3,
+        delete_percent: 30,
+        scan_keys: 4,
+        ..contended()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_on_a_store_that_ignores_if_match_form_dependency_cycles() {
+    let result = contended_run(
+        FaultMode::IgnoreConditions,
+        "txn-ignore-conditions",
+        contended_transactions(),
+    )
+    .await;
+    let check = &result.check;
+    // Transactions on one snapshot are all acknowledged: each missed what the others wrote,
+    // so the anti-dependencies between them close cycles (a lost update is a G-single, two
+    // transactions that each overwrote a key the other read a G2).
+    assert_caught(
+        check,
+        "a store ignoring If-Match must fail",
+        &[AnomalyClass::DuplicateTxnId],
+    );
+    let cycles = check.count(AnomalyClass::GSingle) + check.count(AnomalyClass::G2);
+    assert!(cycles > 0, "no cycle found: {}", anomalies(check));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn transactions_on_the_correct_store_pass() {
+    let result = contended_run(FaultMode::None, "txn-correct", contended_transactions()).await;
+    let c = result.counts;
+    assert!(
+        c.precondition_failures > 0,
+        "the run must be contended to mean anything: {c:?}"
+    );
+    let row = result.verification_row();
+    assert!(
+        row.multi_key_txns > 0 && row.deletes > 0 && row.range_scans > 0,
+        "{row:?}"
     );
     assert_pass(&result, "the correct store must check clean");
     assert_head_matches_commits(&result);

@@ -218,9 +218,18 @@ fn g0_write_cycle() {
         (&[("x", Some("t1:1:0"))], &["x", "y"], &[]),
     )
     .fin(2, &[("x", "t2:1:0"), ("y", "t2:1:0")]);
-    let text = cycle_of(&h, AnomalyClass::NonSnapshotRead, AnomalyClass::G0);
+    // t1 also read y from t2, which read x from t1: a G1c cycle in the same component.
+    let classes = [
+        AnomalyClass::NonSnapshotRead,
+        AnomalyClass::G0,
+        AnomalyClass::G1c,
+    ];
+    let r = assert_found(&h, &classes);
+    let text = &r.anomalies()[1].explanation;
     assert!(text.contains("-ww "), "{text}");
     assert!(!text.contains("-rw ") && !text.contains("-wr "), "{text}");
+    let text = &r.anomalies()[2].explanation;
+    assert!(text.contains("-wr ") && !text.contains("-rw "), "{text}");
 }
 
 #[test]
