@@ -306,7 +306,8 @@ pub struct ClientManifests {
 impl ClientManifests {
     /// The manifests `config` asks for ([`ManifestMode`]), each made by `build` with the run's
     /// `executor`; with [`ManifestMode::PerClient`], writer 0's executor runs
-    /// `config.clock_skew_ms` off, and with `config.crash_every_ms` each writer is a
+    /// `config.clock_skew_ms` off and drifting `config.clock_drift_ms_per_s` from now on, and
+    /// with `config.crash_every_ms` each writer is a
     /// [`Process`] (restarted by `build` after a crash).
     pub fn build(config: &WorkloadConfig, executor: &RunExecutor, build: BuildManifest) -> Self {
         let reference = Arc::new(build(executor.clone()));
@@ -316,8 +317,12 @@ impl ClientManifests {
         let crashes = config.crash_every_ms > 0;
         let writers = (0..config.num_writers)
             .map(|w| {
-                let skew = if w == 0 { config.clock_skew_ms } else { 0 };
-                let mut executor = executor.with_clock_offset(skew);
+                let clock = if w == 0 {
+                    WallClock::new(config.clock_skew_ms, config.clock_drift_ms_per_s)
+                } else {
+                    WallClock::default()
+                };
+                let mut executor = executor.with_clock(clock);
                 if crashes {
                     executor = executor.new_process();
                 }
@@ -383,6 +388,13 @@ impl ClientManifests {
             };
         }
         slot.clone()
+    }
+
+    /// Writer 0's wall-clock offset from the host's now, ms (0 when it has none).
+    pub fn writer_clock_offset_ms(&self) -> i64 {
+        self.writers
+            .first()
+            .map_or(0, |w| w.lock().executor.clock_offset_ms())
     }
 
     /// Arms writer `i`'s live process to crash at `point`; `false` if it is armed already,

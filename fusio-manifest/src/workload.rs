@@ -102,7 +102,8 @@ pub struct RunResult {
     pub manifests: usize,
     /// What the pinned readers did (all zero without `CHAOS_PINNED_READERS`).
     pub pinned: PinnedReport,
-    /// Offset of writer 0's wall clock, ms (0: no skew).
+    /// Offset of writer 0's wall clock when the workload ended, ms (0: no skew): its skew plus
+    /// what it drifted.
     pub clock_skew_ms: i64,
     /// Writer crashes injected (all zero without `CHAOS_CRASH_EVERY_MS`).
     pub crashes: CrashReport,
@@ -212,7 +213,7 @@ async fn run_scoped(
         deleted: run.layer.deleted(),
         manifests: run.manifests,
         pinned: ended.pinned,
-        clock_skew_ms: run.config.clock_skew_ms,
+        clock_skew_ms: ended.clock_skew_ms,
         crashes: ended.crashes,
     };
     report::print_run(&result, BACKGROUND_LIMIT);
@@ -374,6 +375,8 @@ struct Ended {
     background: BackgroundReport,
     pinned: PinnedReport,
     crashes: CrashReport,
+    /// Writer 0's wall-clock offset when the workload ended, ms.
+    clock_skew_ms: i64,
     final_head_txn: Option<u64>,
     s3_ops_at_end: u64,
     s3_ops_by_kind: Vec<(S3OpKind, u64)>,
@@ -391,16 +394,17 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         .map(|c| c.stop())
         .unwrap_or_default();
     run.layer.network().disable_profile();
-    let (background, pinned, crashes, final_head_txn) = match run.ctx.take() {
+    let (background, pinned, crashes, clock_skew_ms, final_head_txn) = match run.ctx.take() {
         Some(ctx) => {
             let background = ctx.finish_background(BACKGROUND_LIMIT).await;
             let pinned = *ctx.pinned.lock();
             let crashes = ctx.manifests.crash_report();
+            let skew = ctx.manifests.writer_clock_offset_ms();
             let head = client::read_final_state(&ctx)
                 .await
                 .map_err(|e| report::print_final_state_error(&spec.label, &e))
                 .ok();
-            (background, pinned, crashes, head)
+            (background, pinned, crashes, skew, head)
         }
         None => Default::default(),
     };
@@ -421,6 +425,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         background,
         pinned,
         crashes,
+        clock_skew_ms,
         final_head_txn,
         s3_ops_at_end,
         s3_ops_by_kind,

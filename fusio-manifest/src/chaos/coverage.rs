@@ -33,6 +33,9 @@ pub enum Evidence {
     Crashes,
     /// The compactor ran and at least one injected fault fired.
     FaultsOnCompaction,
+    /// Multi-key transactions committed, some deleting keys, readers ran range scans, and the
+    /// compactor ran its passes.
+    Transactions,
 }
 
 impl Evidence {
@@ -72,6 +75,16 @@ impl Evidence {
                     row.compaction_errors
                 ),
             ),
+            Self::Transactions => (
+                row.multi_key_txns > 0
+                    && row.deletes > 0
+                    && row.range_scans > 0
+                    && passes + row.compaction_errors > 0,
+                format!(
+                    "{} multi-key transactions committed, {} keys deleted, {} range scans; {gc}",
+                    row.multi_key_txns, row.deletes, row.range_scans
+                ),
+            ),
         };
         if ok {
             Ok(what)
@@ -101,7 +114,8 @@ fn with_retention(settings: &[(&'static str, &'static str)]) -> Vec<(&'static st
 }
 
 /// The coverage sweep, in order: baseline, compaction-under-writes, pinned-reader-vs-gc,
-/// two-compactors, clock-skew-30s, writer-crash-mid-commit, faults-on-compaction.
+/// two-compactors, clock-skew-30s, clock-drift (writer 0's clock loses 500 ms a second: 30 s
+/// behind after 60 s), writer-crash-mid-commit, faults-on-compaction, multi-key-txns.
 pub fn create_coverage_scenarios() -> Vec<CoverageScenario> {
     let named = |label: &str, settings: Vec<(&'static str, &'static str)>| ChaosScenario {
         label: label.into(),
@@ -139,6 +153,14 @@ pub fn create_coverage_scenarios() -> Vec<CoverageScenario> {
         ("CHAOS_COMPACTORS", "2"),
     ];
     let skew = [per_client, ("CHAOS_CLOCK_SKEW_MS", "30000")];
+    let drift = [per_client, ("CHAOS_CLOCK_DRIFT_MS_PER_S", "-500")];
+    let txns = [
+        compactor,
+        slow,
+        ("CHAOS_TXN_KEYS", "4"),
+        ("CHAOS_DELETE_PERCENT", "25"),
+        ("CHAOS_SCAN_KEYS", "8"),
+    ];
     vec![
         cover(ChaosScenario::baseline(), Evidence::Nothing),
         cover(
@@ -154,11 +176,16 @@ pub fn create_coverage_scenarios() -> Vec<CoverageScenario> {
             Evidence::CompactorRan(2),
         ),
         cover(named("clock-skew-30s", skew.to_vec()), Evidence::Skew),
+        cover(named("clock-drift", drift.to_vec()), Evidence::Skew),
         cover(
             named("writer-crash-mid-commit", crash.to_vec()),
             Evidence::Crashes,
         ),
         cover(faulty, Evidence::FaultsOnCompaction),
+        cover(
+            named("multi-key-txns", with_retention(&txns)),
+            Evidence::Transactions,
+        ),
     ]
 }
 
@@ -182,6 +209,9 @@ mod tests {
             pinned_oldest_ms: 39_500,
             clock_skew_ms: 30_000,
             crashes: 3,
+            multi_key_txns: 40,
+            deletes: 12,
+            range_scans: 30,
             ..Default::default()
         };
         let all = [
@@ -190,6 +220,7 @@ mod tests {
             Evidence::Skew,
             Evidence::Crashes,
             Evidence::FaultsOnCompaction,
+            Evidence::Transactions,
         ];
         for e in all {
             let missing = e.shown(&idle, 0).expect_err("an idle run shows nothing");
@@ -212,6 +243,11 @@ mod tests {
             .shown(&young, 0)
             .is_err());
         assert!(Evidence::FaultsOnCompaction.shown(&busy, 0).is_err());
+        let no_deletes = VerificationRow {
+            deletes: 0,
+            ..busy.clone()
+        };
+        assert!(Evidence::Transactions.shown(&no_deletes, 0).is_err());
     }
 
     #[test]
@@ -242,7 +278,13 @@ mod tests {
                     assert!(w.pin_secs * 1000 > ms && w.compact_every_ms > 0);
                     assert!(w.writer_rate < WorkloadConfig::default().writer_rate);
                 }
-                Evidence::Skew => assert_ne!(w.clock_skew_ms, 0),
+                Evidence::Skew => {
+                    assert!(w.clock_skew_ms != 0 || w.clock_drift_ms_per_s != 0);
+                }
+                Evidence::Transactions => {
+                    assert!(w.txn_keys > 1 && w.delete_percent > 0 && w.scan_keys > 0);
+                    assert!(w.compact_every_ms > 0);
+                }
                 Evidence::Crashes => assert!(w.crash_every_ms > 0 && w.lease_ttl_secs <= 5),
                 Evidence::Nothing => assert_eq!(w, WorkloadConfig::default()),
             }

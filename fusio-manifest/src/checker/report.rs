@@ -144,7 +144,8 @@ pub struct VerificationRow {
     pub pinned_read_errors: u64,
     /// Oldest snapshot a successful pinned session read from, ms after it was taken.
     pub pinned_oldest_ms: u64,
-    /// Offset of writer 0's wall clock, ms (0: no skew).
+    /// Offset of writer 0's wall clock when the workload ended, ms (0: no skew): its skew
+    /// plus what it drifted.
     pub clock_skew_ms: i64,
     /// Writer processes killed by crash injection (0 without `CHAOS_CRASH_EVERY_MS`).
     pub crashes: u64,

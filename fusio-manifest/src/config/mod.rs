@@ -140,6 +140,11 @@ pub const VARS: &[Var] = &[
         "offset of writer 0's wall clock in ms (negative: behind), as fusio-manifest sees it for lease expiry, orphan recovery and GC; needs `CHAOS_MANIFESTS=per-client`",
     ),
     var(
+        "CHAOS_CLOCK_DRIFT_MS_PER_S",
+        "0",
+        "how fast writer 0's wall clock drifts off the host's, in ms per second of the run (negative: slow), from -1000 (it stands still) to 1000, on top of `CHAOS_CLOCK_SKEW_MS`; needs `CHAOS_MANIFESTS=per-client`",
+    ),
+    var(
         "CHAOS_CRASH_EVERY_MS",
         "0",
         "every this many ms one writer (in turn) is armed to crash at its next lease PUT, segment PUT or HEAD CAS (chosen at random): its process (manifest, background tasks, sessions) dies with the answer in flight and a fresh one takes over; needs `CHAOS_MANIFESTS=per-client`; 0: no crashes",

@@ -146,6 +146,8 @@ pub struct WorkloadOverrides {
     pub manifests: Option<ManifestMode>,
     /// `CHAOS_CLOCK_SKEW_MS`.
     pub clock_skew_ms: Option<i64>,
+    /// `CHAOS_CLOCK_DRIFT_MS_PER_S`.
+    pub clock_drift_ms_per_s: Option<i64>,
     /// `CHAOS_CRASH_EVERY_MS`.
     pub crash_every_ms: Option<u64>,
     /// `CHAOS_LEASE_TTL_SECS`.
@@ -191,6 +193,7 @@ impl WorkloadOverrides {
             pin_secs: vars.parse("CHAOS_PIN_SECS")?,
             manifests: vars.parse("CHAOS_MANIFESTS")?,
             clock_skew_ms: vars.parse("CHAOS_CLOCK_SKEW_MS")?,
+            clock_drift_ms_per_s: vars.parse("CHAOS_CLOCK_DRIFT_MS_PER_S")?,
             crash_every_ms: vars.parse("CHAOS_CRASH_EVERY_MS")?,
             lease_ttl_secs: vars.parse("CHAOS_LEASE_TTL_SECS")?,
             segment_ttl_secs: vars.parse("CHAOS_SEGMENT_TTL_SECS")?,
@@ -221,6 +224,9 @@ impl WorkloadOverrides {
             pin_secs: self.pin_secs.unwrap_or(base.pin_secs),
             manifests: self.manifests.unwrap_or(base.manifests),
             clock_skew_ms: self.clock_skew_ms.unwrap_or(base.clock_skew_ms),
+            clock_drift_ms_per_s: self
+                .clock_drift_ms_per_s
+                .unwrap_or(base.clock_drift_ms_per_s),
             crash_every_ms: self.crash_every_ms.unwrap_or(base.crash_every_ms),
             lease_ttl_secs: self.lease_ttl_secs.unwrap_or(base.lease_ttl_secs),
             segment_ttl_secs: self.segment_ttl_secs.unwrap_or(base.segment_ttl_secs),
@@ -567,6 +573,28 @@ mod tests {
             shared.to_string().contains("CHAOS_MANIFESTS=per-client"),
             "{shared}"
         );
+        let drifting = apply(&[
+            ("CHAOS_MANIFESTS", "per-client"),
+            ("CHAOS_CLOCK_DRIFT_MS_PER_S", "-500"),
+        ])
+        .expect("valid");
+        assert_eq!(drifting.clock_drift_ms_per_s, -500);
+        for (settings, why) in [
+            (&[("CHAOS_CLOCK_DRIFT_MS_PER_S", "10")][..], "per-client"),
+            (
+                &[
+                    ("CHAOS_MANIFESTS", "per-client"),
+                    ("CHAOS_CLOCK_DRIFT_MS_PER_S", "1001"),
+                ][..],
+                "-1000",
+            ),
+        ] {
+            let err = apply(settings).expect_err("refused").to_string();
+            assert!(
+                err.contains("CHAOS_CLOCK_DRIFT_MS_PER_S") && err.contains(why),
+                "{err}"
+            );
+        }
         let bad = apply(&[("CHAOS_MANIFESTS", "each")]).expect_err("unknown mode");
         assert!(bad.to_string().contains("CHAOS_MANIFESTS"), "{bad}");
     }

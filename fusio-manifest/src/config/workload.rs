@@ -63,6 +63,11 @@ pub struct WorkloadConfig {
     /// [`ManifestMode::PerClient`], since a shared manifest has one clock.
     #[serde(default)]
     pub clock_skew_ms: i64,
+    /// How fast writer 0's wall clock drifts from the host's, ms per second (negative: it runs
+    /// slow), on top of `clock_skew_ms`: from -1000 (it stands still) to 1000. Needs
+    /// [`ManifestMode::PerClient`].
+    #[serde(default)]
+    pub clock_drift_ms_per_s: i64,
     /// Every this many ms one writer (in turn) is armed to crash at a random point of its
     /// next commit ([`crate::chaos::CrashPoint`]); 0 = no crashes. Needs
     /// [`ManifestMode::PerClient`]: a crash kills the writer's own manifest.
@@ -167,6 +172,7 @@ impl Default for WorkloadConfig {
             pin_secs: 30,
             manifests: ManifestMode::Shared,
             clock_skew_ms: 0,
+            clock_drift_ms_per_s: 0,
             crash_every_ms: 0,
             lease_ttl_secs: 60,
             segment_ttl_secs: 30,
@@ -280,20 +286,7 @@ impl WorkloadConfig {
                 "must be at least 1 second when CHAOS_PINNED_READERS is set",
             );
         }
-        if self.clock_skew_ms != 0 && self.manifests != ManifestMode::PerClient {
-            return bad(
-                "CHAOS_CLOCK_SKEW_MS",
-                self.clock_skew_ms.to_string(),
-                "needs CHAOS_MANIFESTS=per-client (a shared manifest has one clock for all clients)",
-            );
-        }
-        if self.clock_skew_ms != 0 && self.num_writers == 0 {
-            return bad(
-                "CHAOS_CLOCK_SKEW_MS",
-                self.clock_skew_ms.to_string(),
-                "skews writer 0's clock: needs at least one writer",
-            );
-        }
+        self.validate_clock()?;
         if self.crash_every_ms > 0 && self.manifests != ManifestMode::PerClient {
             return bad(
                 "CHAOS_CRASH_EVERY_MS",
@@ -312,6 +305,41 @@ impl WorkloadConfig {
     }
 
     /// Checks the multi-key settings: transaction size, deletes, range scans.
+    fn validate_clock(&self) -> Result<(), ConfigError> {
+        let bad = |var, value: i64, reason: &str| {
+            Err(ConfigError::invalid(var, &value.to_string(), reason))
+        };
+        let drift = self.clock_drift_ms_per_s;
+        if !(-1000..=1000).contains(&drift) {
+            return bad(
+                "CHAOS_CLOCK_DRIFT_MS_PER_S",
+                drift,
+                "must be from -1000 (the clock stands still) to 1000 (it runs twice as fast)",
+            );
+        }
+        for (var, value) in [
+            ("CHAOS_CLOCK_SKEW_MS", self.clock_skew_ms),
+            ("CHAOS_CLOCK_DRIFT_MS_PER_S", drift),
+        ] {
+            if value != 0 && self.manifests != ManifestMode::PerClient {
+                return bad(
+                    var,
+                    value,
+                    "needs CHAOS_MANIFESTS=per-client (a shared manifest has one clock for all clients)",
+                );
+            }
+            if value != 0 && self.num_writers == 0 {
+                return bad(
+                    var,
+                    value,
+                    "moves writer 0's clock: needs at least one writer",
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the multi-key transaction and range scan settings.
     fn validate_txns(&self) -> Result<(), ConfigError> {
         let bad =
             |var, value: String, reason: String| Err(ConfigError::invalid(var, &value, reason));

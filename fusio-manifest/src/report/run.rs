@@ -100,7 +100,7 @@ fn print_clients(r: &RunResult) {
     if r.manifests > 1 {
         let skew = match r.clock_skew_ms {
             0 => String::new(),
-            ms => format!("; writer w0's wall clock {ms:+} ms off"),
+            ms => format!("; writer w0's wall clock {ms:+} ms off at the end"),
         };
         println!(
             "  clients: {} manifests (one per client, one for the compactors and the final read){skew}",
