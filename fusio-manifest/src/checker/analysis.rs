@@ -900,7 +900,8 @@ fn read_ops(ctx: &Ctx, f: &mut Findings) {
                 flag_read(ctx, f, r, key, seen, expected);
             }
         }
-        if let (true, Some(t)) = (op.scan, op.snapshot) {
+        // Only a scan that returned says which keys it did not find.
+        if let (true, Some(t), Outcome::Ok) = (op.scan, op.snapshot, op.outcome) {
             let scanned: &[u32] = match (range, &by_name) {
                 (Some((from, to)), Some(by_name)) => ctx.keys_in(by_name, from, to),
                 _ => &[],

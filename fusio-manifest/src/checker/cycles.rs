@@ -422,9 +422,16 @@ impl Graph {
 /// Reports one cycle under its class.
 fn report(ctx: &Ctx, f: &mut Findings, graph: &Graph, cycle: &Cycle) {
     f.add(cycle.class, || {
+        // A node and where the chain claims it stands.
         let name = |n: u32| match n.checked_sub(ctx.writes.len() as u32) {
-            Some(r) => ctx.read_name(r as usize),
-            None => ctx.write_name(n),
+            Some(r) => {
+                let snapshot = ctx.reads[r as usize].snapshot.unwrap_or_default();
+                format!("{} (snapshot {snapshot})", ctx.read_name(r as usize))
+            }
+            None => {
+                let txn = ctx.info[n as usize].placed.unwrap_or_default();
+                format!("{} (txn {txn})", ctx.write_name(n))
+            }
         };
         let mut text = format!(
             "a cycle of {} dependencies: {}",

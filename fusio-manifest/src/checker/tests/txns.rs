@@ -161,6 +161,17 @@ fn a_range_scan_missing_a_row_is_flagged() {
 }
 
 #[test]
+fn a_range_scan_that_failed_has_no_missing_rows() {
+    let mut h = two_txns();
+    h.range_read("r0", 1, (12, 18), 1, &[], ("x", "z"));
+    if let Some(Event::Read { outcome, .. }) = h.events.last_mut() {
+        *outcome = Outcome::Fail;
+    }
+    let r = h.fin(2, &[("x", "t2:1:0")]).check();
+    assert!(r.is_valid(), "{}", console(&r));
+}
+
+#[test]
 fn a_range_scan_returning_a_key_outside_its_range_is_flagged() {
     let mut h = two_txns();
     h.range_read(
