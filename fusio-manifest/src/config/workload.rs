@@ -304,7 +304,7 @@ impl WorkloadConfig {
         self.validate_retention()
     }
 
-    /// Checks the multi-key settings: transaction size, deletes, range scans.
+    /// Checks writer 0's clock settings: skew and drift.
     fn validate_clock(&self) -> Result<(), ConfigError> {
         let bad = |var, value: i64, reason: &str| {
             Err(ConfigError::invalid(var, &value.to_string(), reason))
@@ -339,7 +339,7 @@ impl WorkloadConfig {
         Ok(())
     }
 
-    /// Checks the multi-key transaction and range scan settings.
+    /// Checks the multi-key settings: transaction size, deletes, range scans.
     fn validate_txns(&self) -> Result<(), ConfigError> {
         let bad =
             |var, value: String, reason: String| Err(ConfigError::invalid(var, &value, reason));
