@@ -111,14 +111,31 @@ pub(super) fn dependency_cycles(ctx: &Ctx, f: &mut Findings) {
     }
 }
 
+/// What a node id stands for: the write attempts' value ids come first, then the read ops.
+enum Node {
+    /// A write attempt, by the id of the value it wrote.
+    Write(u32),
+    /// A read op, by its index in the checker's reads.
+    Read(usize),
+}
+
+impl Node {
+    /// Decodes node id `n`.
+    fn of(ctx: &Ctx, n: u32) -> Self {
+        match n.checked_sub(ctx.writes.len() as u32) {
+            Some(r) => Node::Read(r as usize),
+            None => Node::Write(n),
+        }
+    }
+}
+
 /// Where node `n` stands in the order the chain claims (see the module docs).
 fn position(ctx: &Ctx, n: u32) -> u64 {
-    let n = n as usize;
-    match ctx.writes.len().checked_sub(1) {
-        Some(last) if n <= last => ctx.info[n].placed.map_or(u64::MAX, commit_position),
-        _ => ctx.reads[n - ctx.writes.len()]
-            .snapshot
-            .map_or(u64::MAX, read_position),
+    match Node::of(ctx, n) {
+        Node::Write(v) => ctx.info[v as usize]
+            .placed
+            .map_or(u64::MAX, commit_position),
+        Node::Read(r) => ctx.reads[r].snapshot.map_or(u64::MAX, read_position),
     }
 }
 
@@ -423,14 +440,14 @@ impl Graph {
 fn report(ctx: &Ctx, f: &mut Findings, graph: &Graph, cycle: &Cycle) {
     f.add(cycle.class, || {
         // A node and where the chain claims it stands.
-        let name = |n: u32| match n.checked_sub(ctx.writes.len() as u32) {
-            Some(r) => {
-                let snapshot = ctx.reads[r as usize].snapshot.unwrap_or_default();
-                format!("{} (snapshot {snapshot})", ctx.read_name(r as usize))
+        let name = |n: u32| match Node::of(ctx, n) {
+            Node::Read(r) => {
+                let snapshot = ctx.reads[r].snapshot.unwrap_or_default();
+                format!("{} (snapshot {snapshot})", ctx.read_name(r))
             }
-            None => {
-                let txn = ctx.info[n as usize].placed.unwrap_or_default();
-                format!("{} (txn {txn})", ctx.write_name(n))
+            Node::Write(v) => {
+                let txn = ctx.info[v as usize].placed.unwrap_or_default();
+                format!("{} (txn {txn})", ctx.write_name(v))
             }
         };
         let mut text = format!(
@@ -454,12 +471,9 @@ fn report(ctx: &Ctx, f: &mut Findings, graph: &Graph, cycle: &Cycle) {
             .edges
             .iter()
             .take(MAX_OPS)
-            .map(|&i| {
-                let n = graph.edges[i as usize].from;
-                match n.checked_sub(ctx.writes.len() as u32) {
-                    Some(r) => ctx.read_ref(r as usize),
-                    None => ctx.write_ref(n),
-                }
+            .map(|&i| match Node::of(ctx, graph.edges[i as usize].from) {
+                Node::Read(r) => ctx.read_ref(r),
+                Node::Write(v) => ctx.write_ref(v),
             })
             .collect();
         (ops, text)

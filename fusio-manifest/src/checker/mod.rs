@@ -171,6 +171,24 @@ impl Attempt {
             txn: UNKNOWN,
         }
     }
+
+    /// What the completion of an attempt says, before its key and reads are filled in: its
+    /// own `other` and `invoked` are kept by [`Checker::on_write`].
+    fn completed(
+        client: u32,
+        op: u64,
+        attempt: u32,
+        snapshot: Option<u64>,
+        txn_id: Option<u64>,
+        outcome: Outcome,
+    ) -> Self {
+        Attempt {
+            snapshot,
+            txn_id,
+            status: outcome.into(),
+            ..Attempt::unwritten(UNKNOWN, client, op, attempt)
+        }
+    }
 }
 
 /// One completed read operation.
@@ -351,18 +369,10 @@ impl Checker {
                     _ => ABSENT,
                 };
                 let completed = Attempt {
-                    other: UNKNOWN,
-                    client,
                     key,
-                    attempt,
                     read,
-                    op,
-                    snapshot: snapshot_txn,
-                    txn_id,
-                    status: outcome.into(),
                     read_done,
-                    invoked: false,
-                    txn: UNKNOWN,
+                    ..Attempt::completed(client, op, attempt, snapshot_txn, txn_id, outcome)
                 };
                 self.on_write(wrote, completed, t_us);
             }
@@ -382,18 +392,9 @@ impl Checker {
                 let client = self.clients.intern(client);
                 let txn = self.record_txn_ops(reads, puts, deletes);
                 let completed = Attempt {
-                    other: UNKNOWN,
-                    client,
                     key: MULTI,
-                    attempt,
-                    read: ABSENT,
-                    op,
-                    snapshot: snapshot_txn,
-                    txn_id,
-                    status: outcome.into(),
-                    read_done: false,
-                    invoked: false,
                     txn,
+                    ..Attempt::completed(client, op, attempt, snapshot_txn, txn_id, outcome)
                 };
                 self.on_write(wrote, completed, t_us);
             }

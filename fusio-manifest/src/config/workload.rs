@@ -441,9 +441,11 @@ impl WorkloadConfig {
         format!("k{i:06}")
     }
 
-    /// A short label like `w4-r4-wr2-rr20-k200-o0.5`.
+    /// A short label like `w4-r4-wr2-rr20-k200-o0.5`, with `-t3-d25` (3-key transactions, 25%
+    /// deletes), `-s6` (6-key range scans) and `-skew500ms-drift-20` (clock) appended when
+    /// they differ from the single-key, no-scan, true-clock default.
     pub fn label(&self) -> String {
-        format!(
+        let mut label = format!(
             "w{}-r{}-wr{}-rr{}-k{}-o{}",
             self.num_writers,
             self.num_readers,
@@ -451,7 +453,20 @@ impl WorkloadConfig {
             self.reader_rate,
             self.key_pool_size,
             self.key_overlap_ratio
-        )
+        );
+        if self.txn_keys > 1 {
+            label.push_str(&format!("-t{}-d{}", self.txn_keys, self.delete_percent));
+        }
+        if self.scan_keys > 0 {
+            label.push_str(&format!("-s{}", self.scan_keys));
+        }
+        if self.clock_skew_ms != 0 {
+            label.push_str(&format!("-skew{}ms", self.clock_skew_ms));
+        }
+        if self.clock_drift_ms_per_s != 0 {
+            label.push_str(&format!("-drift{}", self.clock_drift_ms_per_s));
+        }
+        label
     }
 }
 
@@ -471,6 +486,25 @@ mod tests {
         assert_eq!(c.max_retry_count, 1);
         assert_eq!(c.value_size, 1024);
         c.validate().expect("default config is valid");
+    }
+
+    #[test]
+    fn label_names_the_workload_shape_and_clock_only_when_not_default() {
+        let c = WorkloadConfig::default();
+        let plain = c.label();
+        assert!(!plain.contains("-t") && !plain.contains("-s") && !plain.contains("skew"));
+        let shaped = WorkloadConfig {
+            txn_keys: 3,
+            delete_percent: 25,
+            scan_keys: 6,
+            clock_skew_ms: 500,
+            clock_drift_ms_per_s: -20,
+            ..c
+        };
+        assert_eq!(
+            shaped.label(),
+            format!("{plain}-t3-d25-s6-skew500ms-drift-20")
+        );
     }
 
     #[test]
