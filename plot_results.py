@@ -32,7 +32,8 @@ shown as percentages.
 Optional sidecars in the run folder ``DIR/STEM/`` (used by the chaos figure):
 
 * ``STEM_timeline.csv``: config_label, second, commits,
-  precondition_failures, write_errors, reads, s3_ops (per-second counts).
+  precondition_failures, write_errors, reads, s3_ops (per-second counts),
+  read_p50_ms (median latency of that second's reads; empty without reads).
 * ``STEM_events.csv``: config_label, t_ms, event, detail (t_ms counts from
   the scenario's start; ``block_start``/``block_end`` pairs delimit network
   blocks, other events are ignored).
@@ -152,7 +153,7 @@ SWEEP_PARAMS = (
 )
 TIMELINE_COLUMNS = (
     "config_label", "second", "commits", "precondition_failures",
-    "write_errors", "reads", "s3_ops",
+    "write_errors", "reads", "s3_ops", "read_p50_ms",
 )
 EVENTS_COLUMNS = ("config_label", "t_ms", "event", "detail")
 ANOMALY_COLUMNS = (

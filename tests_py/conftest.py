@@ -105,7 +105,7 @@ def timeline_rows(labels):
                 start <= second < end for start, end in BLOCK_WINDOWS_S)
             commits = 0 if blocked else max(0, round(tps * rng.uniform(0.8, 1.2)))
             rows.append([label, second, commits, rng.randint(0, 3), int(blocked),
-                         rng.randint(150, 170), commits * 4 + 160])
+                         rng.randint(150, 170), commits * 4 + 160, 40 + second / 2])
     return rows
 
 

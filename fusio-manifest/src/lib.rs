@@ -42,6 +42,7 @@ pub mod report;
 pub mod runner;
 pub mod selfcheck;
 pub mod sweep;
+pub mod timeline;
 pub mod utils;
 pub mod visualization;
 pub mod workload;

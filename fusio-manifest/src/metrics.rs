@@ -1,5 +1,5 @@
-//! Histograms, counters and the per-second timeline of one run, and [`MetricsSummary`]: the
-//! 24 CSV columns.
+//! Histograms and counters of one run (feeding its [`Timeline`]), and [`MetricsSummary`]:
+//! the 24 CSV columns.
 //!
 //! Definitions (rates are fractions 0..1; a rate with a zero denominator is 0):
 //! - `precondition_failure_rate` = precondition failures / write attempts;
@@ -20,86 +20,14 @@
 
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
-use crate::chaos::storage::S3OpSink;
 use crate::config::WorkloadConfig;
-
-/// Per-second counters of one run, indexed by whole seconds since the run started.
-pub struct Timeline {
-    start: Instant,
-    buckets: Vec<[AtomicU64; TIMELINE_FIELDS]>,
-}
-
-const TIMELINE_FIELDS: usize = 5;
-
-/// One second of a [`Timeline`] of one scenario: a row of `STEM_timeline.csv`.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TimelineRow {
-    /// Scenario or configuration label.
-    pub config_label: String,
-    /// Seconds since the run started.
-    pub second: u64,
-    /// Commits acknowledged in this second.
-    pub commits: u64,
-    /// Attempts that ended in a precondition failure.
-    pub precondition_failures: u64,
-    /// Attempts that ended in another error (indeterminate).
-    pub write_errors: u64,
-    /// Successful reads.
-    pub reads: u64,
-    /// S3 operations completed.
-    pub s3_ops: u64,
-}
-
-impl Timeline {
-    /// A timeline for a run of about `duration`; later events land in the last bucket.
-    pub fn new(start: Instant, duration: Duration) -> Self {
-        let len = duration.as_secs() as usize + 120;
-        Self {
-            start,
-            buckets: (0..len).map(|_| Default::default()).collect(),
-        }
-    }
-
-    fn bump(&self, field: usize) {
-        let sec = self.start.elapsed().as_secs() as usize;
-        let idx = sec.min(self.buckets.len() - 1);
-        self.buckets[idx][field].fetch_add(1, Ordering::Relaxed);
-    }
-
-    /// Counts one S3 operation now.
-    pub fn add_s3_op(&self) {
-        self.bump(4);
-    }
-
-    /// The seconds up to and including `last_second`, as rows labelled `label`.
-    pub fn rows(&self, label: &str, last_second: u64) -> Vec<TimelineRow> {
-        let n = (last_second as usize + 1).min(self.buckets.len());
-        self.buckets[..n]
-            .iter()
-            .enumerate()
-            .map(|(i, b)| TimelineRow {
-                config_label: label.to_string(),
-                second: i as u64,
-                commits: b[0].load(Ordering::Relaxed),
-                precondition_failures: b[1].load(Ordering::Relaxed),
-                write_errors: b[2].load(Ordering::Relaxed),
-                reads: b[3].load(Ordering::Relaxed),
-                s3_ops: b[4].load(Ordering::Relaxed),
-            })
-            .collect()
-    }
-}
-
-impl S3OpSink for Timeline {
-    fn s3_op_done(&self) {
-        self.add_s3_op();
-    }
-}
+pub use crate::timeline::{Timeline, TimelineRow};
+use crate::timeline::{COMMITS, PRECONDITION_FAILURES, WRITE_ERRORS};
 
 /// How one write attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -181,7 +109,7 @@ impl MetricsCollector {
                 if attempt > 0 {
                     self.retry_commits.fetch_add(1, Ordering::Relaxed);
                 }
-                self.timeline.bump(0);
+                self.timeline.bump(COMMITS);
             }
             AttemptOutcome::PreconditionFailed => {
                 self.precondition_failures.fetch_add(1, Ordering::Relaxed);
@@ -189,11 +117,11 @@ impl MetricsCollector {
                     self.retry_failures.fetch_add(1, Ordering::Relaxed);
                 }
                 record_us(&self.precond_latency, elapsed);
-                self.timeline.bump(1);
+                self.timeline.bump(PRECONDITION_FAILURES);
             }
             AttemptOutcome::Error => {
                 self.write_errors.fetch_add(1, Ordering::Relaxed);
-                self.timeline.bump(2);
+                self.timeline.bump(WRITE_ERRORS);
             }
         }
     }
@@ -214,7 +142,7 @@ impl MetricsCollector {
         if ok {
             self.reads.fetch_add(1, Ordering::Relaxed);
             record_us(&self.read_latency, latency);
-            self.timeline.bump(3);
+            self.timeline.read_done(latency);
         } else {
             self.read_errors.fetch_add(1, Ordering::Relaxed);
         }
@@ -379,6 +307,7 @@ pub struct MetricsSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Instant;
 
     #[test]
     fn retry_formulas_follow_the_definitions() {

@@ -314,7 +314,7 @@ mod tests {
         let text = std::fs::read_to_string(&p).unwrap();
         assert_eq!(
             text,
-            "config_label,second,commits,precondition_failures,write_errors,reads,s3_ops\n"
+            "config_label,second,commits,precondition_failures,write_errors,reads,s3_ops,read_p50_ms\n"
         );
         assert_ne!(header::<EventRow>(), header::<TimelineRow>());
         std::fs::remove_dir_all(&dir).unwrap();

@@ -67,6 +67,8 @@ pub struct RunResult {
     pub counts: RawCounts,
     /// Per-second timeline (rows of `STEM_timeline.csv`).
     pub timeline: Vec<TimelineRow>,
+    /// Read p50 of each whole minute of the run, ms (`None`: no read that minute).
+    pub read_p50_by_minute: Vec<Option<f64>>,
     /// The isolation check of the recorded history.
     pub check: CheckReport,
     /// Where the history was written.
@@ -196,6 +198,7 @@ async fn run_scoped(
         summary,
         counts: run.metrics.counts(),
         timeline: run.timeline.rows(&spec.label, elapsed.as_secs()),
+        read_p50_by_minute: run.timeline.read_p50_by_minute(elapsed.as_secs()),
         check: analysis.check,
         history_path: spec.history_path,
         prefix: run.prefix.clone(),

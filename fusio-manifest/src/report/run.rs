@@ -168,6 +168,29 @@ pub fn print_host(label: &str, h: &HostReport) {
     }
 }
 
+/// "  read p50 by minute, ms: 12.1 30.5 ... (last/first 2.5x)" for a run of two whole
+/// minutes or more.
+fn read_p50_by_minute(minutes: &[Option<f64>]) -> Option<String> {
+    let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
+        return None;
+    };
+    if minutes.len() < 2 {
+        return None;
+    }
+    let shown: Vec<String> = minutes
+        .iter()
+        .map(|m| m.map_or("-".to_string(), |ms| format!("{ms:.1}")))
+        .collect();
+    let ratio = match (first, last) {
+        (Some(f), Some(l)) if *f > 0.0 => format!("{:.2}x", l / f),
+        _ => "n/a".to_string(),
+    };
+    Some(format!(
+        "  read p50 by minute, ms: {} (last/first {ratio})",
+        shown.join(" ")
+    ))
+}
+
 fn print_figures(r: &RunResult) {
     let s = &r.summary;
     let c = &r.counts;
@@ -190,6 +213,9 @@ fn print_figures(r: &RunResult) {
         "  reads: {} ok ({:.2}/s), {} failed; latency ms p50 {:.1}  p99 {:.1}",
         c.reads, s.read_tps, c.read_errors, s.read_p50_ms, s.read_p99_ms
     );
+    if let Some(line) = read_p50_by_minute(&r.read_p50_by_minute) {
+        println!("{line}");
+    }
     if c.skipped_ops > 0 {
         println!(
             "  ⚠️ {} scheduled operations were not started: clients fell behind the open-loop schedule",
@@ -257,4 +283,23 @@ pub fn print_exported(e: &Exported, rows: usize, folder: &Path) {
         folder.display(),
         e.run_json.display()
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::read_p50_by_minute;
+
+    #[test]
+    fn read_p50_by_minute_needs_two_minutes_and_shows_the_growth() {
+        assert_eq!(read_p50_by_minute(&[]), None);
+        assert_eq!(read_p50_by_minute(&[Some(1.0)]), None);
+        assert_eq!(
+            read_p50_by_minute(&[Some(10.0), None, Some(25.0)]).as_deref(),
+            Some("  read p50 by minute, ms: 10.0 - 25.0 (last/first 2.50x)")
+        );
+        assert_eq!(
+            read_p50_by_minute(&[None, Some(25.0)]).as_deref(),
+            Some("  read p50 by minute, ms: - 25.0 (last/first n/a)")
+        );
+    }
 }
