@@ -155,6 +155,9 @@ TIMELINE_COLUMNS = (
     "config_label", "second", "commits", "precondition_failures",
     "write_errors", "reads", "s3_ops", "read_p50_ms",
 )
+# Timeline columns added later than the others: a file without them still plots (the
+# figure does not draw them).
+TIMELINE_OPTIONAL = ("read_p50_ms",)
 EVENTS_COLUMNS = ("config_label", "t_ms", "event", "detail")
 ANOMALY_COLUMNS = (
     "aborted_read", "lost_write", "lost_update", "duplicate_txn_id",
@@ -836,8 +839,8 @@ def plot_chaos(frame, csv_path):
 
     plot_retry(ax_retry, labels, data)
 
-    timeline, timeline_problem = load_sidecar(csv_path, "timeline", TIMELINE_COLUMNS,
-                                              TIMELINE_COLUMNS[1:])
+    required = [column for column in TIMELINE_COLUMNS if column not in TIMELINE_OPTIONAL]
+    timeline, timeline_problem = load_sidecar(csv_path, "timeline", required, required[1:])
     if timeline is None:
         message_panel(ax_time, "Throughput Over Time", timeline_problem)
     else:

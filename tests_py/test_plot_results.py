@@ -595,6 +595,20 @@ def test_rolling_rate_takes_unsorted_repeated_and_missing_seconds():
             rolling_rate(range(5), [1] * 5, window=window)
 
 
+def test_chart_8_draws_a_timeline_written_before_read_p50_ms_existed(tmp_path, capsys):
+    module = load_module()
+    labels = ["baseline", "net-block-10s-3x"]
+    csv_path = make_chaos_csv(tmp_path, labels=labels)
+    old = [column for column in HEADERS["timeline"] if column != "read_p50_ms"]
+    write_csv(run_file(tmp_path, "chaos_sweep", "_timeline.csv"), old,
+              [row[:len(old)] for row in timeline_rows(labels)])
+    module.import_plotting_modules()
+    fig = module.plot_chaos(module.load_main_csv(csv_path), csv_path)
+    assert capsys.readouterr().err == ""
+    lines = {line.get_label() for line in fig.axes[7].get_lines()}
+    assert set(labels) <= lines
+
+
 def test_chart_8_draws_the_rolling_rate_and_keeps_the_block_shading(tmp_path, capsys):
     module = load_module()
     labels = ["baseline", "net-block-10s-3x"]

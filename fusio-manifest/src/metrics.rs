@@ -26,8 +26,7 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 use crate::config::WorkloadConfig;
-pub use crate::timeline::{Timeline, TimelineRow};
-use crate::timeline::{COMMITS, PRECONDITION_FAILURES, WRITE_ERRORS};
+use crate::timeline::{Timeline, COMMITS, PRECONDITION_FAILURES, WRITE_ERRORS};
 
 /// How one write attempt ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

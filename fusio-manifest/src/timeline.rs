@@ -80,11 +80,6 @@ impl Timeline {
         self.read_latency_us[now].lock().push(us);
     }
 
-    /// Counts one S3 operation now.
-    pub fn add_s3_op(&self) {
-        self.bump(S3_OPS);
-    }
-
     /// The seconds up to and including `last_second`, as rows labelled `label`.
     pub fn rows(&self, label: &str, last_second: u64) -> Vec<TimelineRow> {
         let n = (last_second as usize + 1).min(self.buckets.len());
@@ -105,11 +100,12 @@ impl Timeline {
             .collect()
     }
 
-    /// The read p50 of each whole minute up to `last_second` (a trailing part-minute is left
-    /// out), ms; `None` for a minute without reads.
+    /// The read p50 of each whole minute before second `last_second` (the run's end falls in
+    /// it, so it is partial; a trailing part-minute and the last bucket, which collects every
+    /// later event, are left out), ms; `None` for a minute without reads.
     pub fn read_p50_by_minute(&self, last_second: u64) -> Vec<Option<f64>> {
-        let seconds = (last_second as usize + 1).min(self.buckets.len());
-        self.read_latency_us[..seconds - seconds % 60]
+        let whole = (last_second as usize).min(self.buckets.len() - 1);
+        self.read_latency_us[..whole - whole % 60]
             .chunks(60)
             .map(|minute| p50_ms(minute.iter().flat_map(|s| s.lock().clone()).collect()))
             .collect()
@@ -125,7 +121,7 @@ fn p50_ms(mut us: Vec<u32>) -> Option<f64> {
 
 impl S3OpSink for Timeline {
     fn s3_op_done(&self) {
-        self.add_s3_op();
+        self.bump(S3_OPS);
     }
 }
 
@@ -151,9 +147,16 @@ mod tests {
         assert_eq!(rows.len(), 3);
         assert_eq!((rows[0].reads, rows[0].read_p50_ms), (3, Some(20.0)));
         assert_eq!((rows[1].reads, rows[1].read_p50_ms), (0, None));
-        assert!(t.read_p50_by_minute(58).is_empty(), "no whole minute yet");
-        assert_eq!(t.read_p50_by_minute(59), vec![Some(20.0)]);
+        assert!(t.read_p50_by_minute(59).is_empty(), "second 59 is partial");
+        assert_eq!(t.read_p50_by_minute(60), vec![Some(20.0)]);
         assert_eq!(t.read_p50_by_minute(150), vec![Some(20.0), None]);
+        let short = Timeline::new(Instant::now(), Duration::from_secs(0));
+        short.read_done(Duration::from_millis(10));
+        assert_eq!(
+            short.read_p50_by_minute(10_000),
+            vec![Some(10.0)],
+            "of 120 buckets, the second minute ends with the last one, which collects late events"
+        );
     }
 
     #[test]

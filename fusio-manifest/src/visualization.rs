@@ -26,8 +26,8 @@ use serde::Serialize;
 pub use crate::checker::VerificationRow;
 pub use crate::host::HostRow;
 use crate::metrics::MetricsSummary;
-pub use crate::metrics::TimelineRow;
 use crate::provenance::RunRecord;
+pub use crate::timeline::TimelineRow;
 use crate::workload::RunResult;
 
 /// The output directory: `dir`, or the workspace root; created if missing.

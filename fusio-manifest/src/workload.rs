@@ -34,9 +34,10 @@ use crate::host::{HostProbe, HostReport, InFlight};
 use crate::manifest::{
     build_manifest, BuildManifest, ClientManifests, ManifestOptions, RunExecutor,
 };
-use crate::metrics::{MetricsCollector, MetricsSummary, RawCounts, Timeline, TimelineRow};
+use crate::metrics::{MetricsCollector, MetricsSummary, RawCounts};
 use crate::report;
 use crate::selfcheck::{self, HarnessFaults};
+use crate::timeline::{Timeline, TimelineRow};
 use crate::utils::{client_seed, SeedStream};
 
 /// Everything needed to run one workload.

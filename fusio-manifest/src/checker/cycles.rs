@@ -120,6 +120,11 @@ enum Node {
 }
 
 impl Node {
+    /// The node id of read op `r`.
+    fn read_id(ctx: &Ctx, r: usize) -> u32 {
+        (ctx.writes.len() + r) as u32
+    }
+
     /// Decodes node id `n`.
     fn of(ctx: &Ctx, n: u32) -> Self {
         match n.checked_sub(ctx.writes.len() as u32) {
@@ -177,13 +182,12 @@ fn for_each_edge(ctx: &Ctx, mut visit: impl FnMut(Edge)) {
             );
         }
     }
-    let first_read = ctx.writes.len() as u32;
     for (r, op) in ctx.reads.iter().enumerate() {
         let Some(s) = op.snapshot else { continue };
         for &(key, read) in &ctx.obs[op.obs.clone()] {
             read_edges(
                 ctx,
-                (first_read + r as u32, read_position(s), false),
+                (Node::read_id(ctx, r), read_position(s), false),
                 key,
                 read,
                 &mut visit,

@@ -168,15 +168,13 @@ pub fn print_host(label: &str, h: &HostReport) {
     }
 }
 
-/// "  read p50 by minute, ms: 12.1 30.5 ... (last/first 2.5x)" for a run of two whole
+/// "  read p50 by minute, ms: 12.1 30.5 ... (last/first 2.50x)" for a run of two whole
 /// minutes or more.
 fn read_p50_by_minute(minutes: &[Option<f64>]) -> Option<String> {
-    let (Some(first), Some(last)) = (minutes.first(), minutes.last()) else {
-        return None;
-    };
     if minutes.len() < 2 {
         return None;
     }
+    let (first, last) = (&minutes[0], &minutes[minutes.len() - 1]);
     let shown: Vec<String> = minutes
         .iter()
         .map(|m| m.map_or("-".to_string(), |ms| format!("{ms:.1}")))

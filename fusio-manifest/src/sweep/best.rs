@@ -200,7 +200,7 @@ mod tests {
     fn row(label: &str, fail: f64, tps: f64, p99: f64) -> MetricsSummary {
         let c = WorkloadConfig::default();
         let mut s = crate::metrics::MetricsCollector::new(std::sync::Arc::new(
-            crate::metrics::Timeline::new(std::time::Instant::now(), Duration::from_secs(1)),
+            crate::timeline::Timeline::new(std::time::Instant::now(), Duration::from_secs(1)),
         ))
         .summary(label, &c, Duration::from_secs(1));
         s.precondition_failure_rate = fail;
