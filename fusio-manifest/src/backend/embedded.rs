@@ -1,10 +1,11 @@
-//! An S3 server inside the process: s3s over an in-memory object map, on 127.0.0.1.
+//! An S3 server inside the process: s3s over the in-memory [`ObjectModel`], on 127.0.0.1.
 //!
-//! Conditional PUT is atomic: the condition check and the insert happen under one mutex.
-//! Semantics mirror AWS conditional writes: `If-None-Match: *` on an existing key gives 412,
-//! `If-Match` with another ETag gives 412, `If-Match` on a missing key gives 404 `NoSuchKey`.
-//! ETags are unique per write (a generation counter), so an `If-Match` can never match a
-//! later write of identical bytes.
+//! The handler only converts s3s requests and answers to and from the model, which holds the
+//! object store's rules (see [`super::object_model`]). Conditional PUT is atomic: the
+//! condition check and the insert happen under one mutex. Semantics mirror AWS conditional
+//! writes: `If-None-Match: *` on an existing key gives 412, `If-Match` with another ETag gives
+//! 412, `If-Match` on a missing key gives 404 `NoSuchKey`. ETags are unique per write (a
+//! generation counter), so an `If-Match` can never match a later write of identical bytes.
 //!
 //! A test-only [`FaultMode`] (off by default) breaks conditional PUT on purpose, so the
 //! isolation checker and the preflight can be shown to catch a store that is not atomic.
@@ -17,10 +18,8 @@
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-
-use parking_lot::{Mutex, MutexGuard};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
@@ -32,12 +31,17 @@ use s3s::dto::{
     CreateBucketInput, CreateBucketOutput, DeleteObjectInput, DeleteObjectOutput, ETag,
     ETagCondition, GetObjectInput, GetObjectOutput, HeadBucketInput, HeadBucketOutput,
     HeadObjectInput, HeadObjectOutput, ListObjectsV2Input, ListObjectsV2Output, Metadata, Object,
-    PutObjectInput, PutObjectOutput, StreamingBlob, Timestamp,
+    PutObjectInput, PutObjectOutput, Range, StreamingBlob, Timestamp,
 };
 use s3s::service::S3ServiceBuilder;
 use s3s::{s3_error, S3Request, S3Response, S3Result, S3};
 use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
+
+use super::object_model::{
+    ByteRange, EtagCondition, FaultMode, ListRequest, ModelError, NewObject, ObjectModel,
+    PutConditions, PutOutcome, StoredObject,
+};
 
 /// Region the embedded server's clients sign for.
 pub const EMBEDDED_REGION: &str = "us-east-1";
@@ -51,27 +55,6 @@ const SERVER_WORKER_THREADS: usize = 2;
 /// How long dropping a server outside any async context waits for its threads to exit.
 const SHUTDOWN_WAIT: Duration = Duration::from_secs(5);
 
-/// Deliberate breakage of conditional writes, for must-fail tests only.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FaultMode {
-    /// Correct, atomic conditional PUT (the default).
-    None = 0,
-    /// `If-Match` and `If-None-Match` are ignored: every PUT succeeds.
-    IgnoreConditions = 1,
-    /// The condition is checked, the lock released, then the write applied after a pause:
-    /// two racing writers can both pass the check (a non-atomic compare-and-swap).
-    NonAtomic = 2,
-}
-
-#[derive(Clone)]
-struct StoredObject {
-    body: Bytes,
-    etag: String,
-    metadata: Option<Metadata>,
-    content_type: Option<String>,
-    modified: SystemTime,
-}
-
 /// A GET or HEAD answer for `obj`: the headers both share (ETag, metadata, content type,
 /// last modified) plus the given fields.
 macro_rules! object_output {
@@ -79,7 +62,7 @@ macro_rules! object_output {
         $output {
             $($field: $value,)*
             e_tag: Some(ETag::Strong($obj.etag.trim_matches('"').to_string())),
-            metadata: $obj.metadata.clone(),
+            metadata: metadata_out(&$obj.metadata),
             content_type: $obj.content_type.as_ref().and_then(|c| c.parse().ok()),
             last_modified: Some(Timestamp::from($obj.modified)),
             ..Default::default()
@@ -87,13 +70,11 @@ macro_rules! object_output {
     };
 }
 
-/// The in-memory object store behind the server, with the server state its handle reads and
-/// sets: the fault mode and the in-flight gauge.
+/// The server's state: the object store ([`ObjectModel`], which also holds the fault mode)
+/// and the in-flight gauge its handle reads.
 #[derive(Default)]
-struct MemStore {
-    buckets: Mutex<BTreeMap<String, BTreeMap<String, StoredObject>>>,
-    generation: AtomicU64,
-    fault: AtomicU8,
+struct ServerState {
+    model: ObjectModel,
     in_flight: InFlight,
 }
 
@@ -137,57 +118,47 @@ impl Drop for InFlightGuard<'_> {
     }
 }
 
-impl MemStore {
-    fn lock(&self) -> MutexGuard<'_, BTreeMap<String, BTreeMap<String, StoredObject>>> {
-        // A panic while holding the lock cannot leave the map half-written (every mutation is a
-        // single insert or remove), so a poisoned lock is safe to keep using.
-        self.buckets.lock()
-    }
-
-    fn fault(&self) -> FaultMode {
-        match self.fault.load(Ordering::Relaxed) {
-            1 => FaultMode::IgnoreConditions,
-            2 => FaultMode::NonAtomic,
-            _ => FaultMode::None,
-        }
-    }
-
-    fn next_etag(&self) -> String {
-        let g = self.generation.fetch_add(1, Ordering::Relaxed) + 1;
-        format!("\"{g:032x}\"")
-    }
-}
-
-fn etag_matches(cond: &ETagCondition, stored: &str) -> bool {
+/// The model's side of an s3s conditional header.
+fn condition(cond: &ETagCondition) -> EtagCondition {
     match cond {
-        ETagCondition::Any => true,
-        ETagCondition::ETag(tag) => tag.value() == stored.trim_matches('"'),
+        ETagCondition::Any => EtagCondition::Any,
+        ETagCondition::ETag(tag) => EtagCondition::Tag(tag.value().to_string()),
     }
 }
 
-/// Checks S3's conditional-write rules against the current object (if any).
-fn check_conditions(
-    if_match: Option<&ETagCondition>,
-    if_none_match: Option<&ETagCondition>,
-    current: Option<&StoredObject>,
-) -> S3Result<()> {
-    if let Some(cond) = if_none_match {
-        if let Some(obj) = current {
-            if etag_matches(cond, &obj.etag) {
-                return Err(s3_error!(PreconditionFailed));
-            }
-        }
+/// The model's side of an s3s `Range` header.
+fn byte_range(range: Range) -> ByteRange {
+    match range {
+        Range::Int { first, last } => ByteRange::Int { first, last },
+        Range::Suffix { length } => ByteRange::Suffix { length },
     }
-    if let Some(cond) = if_match {
-        match current {
-            None => return Err(s3_error!(NoSuchKey)),
-            Some(obj) if !etag_matches(cond, &obj.etag) => {
-                return Err(s3_error!(PreconditionFailed))
-            }
-            Some(_) => {}
-        }
+}
+
+/// s3s metadata as the model keeps it (no metadata: an empty map).
+fn metadata_in(metadata: Option<Metadata>) -> BTreeMap<String, String> {
+    metadata
+        .map(|m| m.into_iter().collect())
+        .unwrap_or_default()
+}
+
+/// The model's metadata as s3s answers it (an empty map: none).
+fn metadata_out(metadata: &BTreeMap<String, String>) -> Option<Metadata> {
+    (!metadata.is_empty()).then(|| {
+        metadata
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect()
+    })
+}
+
+/// The S3 error a model error stands for.
+fn s3_err(e: ModelError) -> s3s::S3Error {
+    match e {
+        ModelError::NoSuchBucket(bucket) => no_bucket(&bucket),
+        ModelError::NoSuchKey => s3_error!(NoSuchKey),
+        ModelError::PreconditionFailed => s3_error!(PreconditionFailed),
+        ModelError::InvalidRange => s3_error!(InvalidRange),
     }
-    Ok(())
 }
 
 fn no_bucket(bucket: &str) -> s3s::S3Error {
@@ -205,12 +176,13 @@ async fn collect_body(body: Option<StreamingBlob>) -> S3Result<Bytes> {
     Ok(chunks.concat().into())
 }
 
-/// The S3 handler. Every operation it implements starts with `let _req = self.enter();`, so
-/// [`InFlight`] counts each request for exactly as long as its handler runs. Operations it does
-/// not implement are answered `NotImplemented` by s3s without reaching it, and requests that
-/// fail authentication never reach it either: both are cheap and not counted.
+/// The S3 handler: converts s3s requests to [`ObjectModel`] calls and back. Every operation it
+/// implements starts with `let _req = self.enter();`, so [`InFlight`] counts each request for
+/// exactly as long as its handler runs. Operations it does not implement are answered
+/// `NotImplemented` by s3s without reaching it, and requests that fail authentication never
+/// reach it either: both are cheap and not counted.
 #[derive(Clone)]
-struct EmbeddedS3(Arc<MemStore>);
+struct EmbeddedS3(Arc<ServerState>);
 
 #[async_trait::async_trait]
 impl S3 for EmbeddedS3 {
@@ -219,7 +191,7 @@ impl S3 for EmbeddedS3 {
         req: S3Request<CreateBucketInput>,
     ) -> S3Result<S3Response<CreateBucketOutput>> {
         let _req = self.enter();
-        self.0.lock().entry(req.input.bucket).or_default();
+        self.model().create_bucket(&req.input.bucket);
         Ok(S3Response::new(CreateBucketOutput::default()))
     }
 
@@ -228,7 +200,7 @@ impl S3 for EmbeddedS3 {
         req: S3Request<HeadBucketInput>,
     ) -> S3Result<S3Response<HeadBucketOutput>> {
         let _req = self.enter();
-        if self.0.lock().contains_key(&req.input.bucket) {
+        if self.model().has_bucket(&req.input.bucket) {
             Ok(S3Response::new(HeadBucketOutput::default()))
         } else {
             Err(no_bucket(&req.input.bucket))
@@ -242,40 +214,33 @@ impl S3 for EmbeddedS3 {
         let _req = self.enter();
         let input = req.input;
         let body = collect_body(input.body).await?;
-        let store = &self.0;
-        let etag = store.next_etag();
-        let object = StoredObject {
+        let object = NewObject {
             body,
-            etag: etag.clone(),
-            metadata: input.metadata,
+            metadata: metadata_in(input.metadata),
             content_type: input.content_type.map(|c| c.to_string()),
-            modified: SystemTime::now(),
         };
-        let fault = store.fault();
-        {
-            let mut buckets = store.lock();
-            let bucket = buckets
-                .get_mut(&input.bucket)
-                .ok_or_else(|| no_bucket(&input.bucket))?;
-            if fault != FaultMode::IgnoreConditions {
-                check_conditions(
-                    input.if_match.as_ref(),
-                    input.if_none_match.as_ref(),
-                    bucket.get(&input.key),
-                )?;
+        let conditions = PutConditions {
+            if_match: input.if_match.as_ref().map(condition),
+            if_none_match: input.if_none_match.as_ref().map(condition),
+        };
+        let outcome = self
+            .model()
+            .put(
+                &input.bucket,
+                &input.key,
+                object,
+                &conditions,
+                SystemTime::now(),
+            )
+            .map_err(s3_err)?;
+        let etag = match outcome {
+            PutOutcome::Stored(etag) => etag,
+            PutOutcome::Deferred(deferred) => {
+                // NonAtomic fault: the check ran under the lock, the write lands later.
+                tokio::time::sleep(Duration::from_millis(2)).await;
+                self.model().complete(deferred).map_err(s3_err)?
             }
-            if fault != FaultMode::NonAtomic {
-                bucket.insert(input.key, object);
-                return Ok(S3Response::new(put_output(etag)));
-            }
-        }
-        // NonAtomic fault: the check above ran under the lock, the write lands later.
-        tokio::time::sleep(Duration::from_millis(2)).await;
-        let mut buckets = store.lock();
-        let bucket = buckets
-            .get_mut(&input.bucket)
-            .ok_or_else(|| no_bucket(&input.bucket))?;
-        bucket.insert(input.key, object);
+        };
         Ok(S3Response::new(put_output(etag)))
     }
 
@@ -289,14 +254,9 @@ impl S3 for EmbeddedS3 {
         let (body, range) = match req.input.range {
             None => (obj.body.clone(), None),
             Some(range) => {
-                let r = range
-                    .check(len as u64)
-                    .map_err(|_| s3_error!(InvalidRange))?;
-                let (start, end) = (r.start as usize, r.end as usize);
-                (
-                    obj.body.slice(start..end),
-                    Some(format!("bytes {start}-{}/{len}", end.saturating_sub(1))),
-                )
+                let (body, r) = obj.read_range(byte_range(range)).map_err(s3_err)?;
+                let range = format!("bytes {}-{}/{len}", r.start, r.end.saturating_sub(1));
+                (body, Some(range))
             }
         };
         let output = object_output!(GetObjectOutput, obj, {
@@ -324,11 +284,9 @@ impl S3 for EmbeddedS3 {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let _req = self.enter();
-        let mut buckets = self.0.lock();
-        let bucket = buckets
-            .get_mut(&req.input.bucket)
-            .ok_or_else(|| no_bucket(&req.input.bucket))?;
-        bucket.remove(&req.input.key);
+        self.model()
+            .delete(&req.input.bucket, &req.input.key)
+            .map_err(s3_err)?;
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
 
@@ -345,47 +303,36 @@ impl S3 for EmbeddedS3 {
             .clone()
             .or(input.start_after.clone())
             .unwrap_or_default();
-        let buckets = self.0.lock();
-        let bucket = buckets
-            .get(&input.bucket)
-            .ok_or_else(|| no_bucket(&input.bucket))?;
-        let mut contents = Vec::new();
-        let mut next_token = None;
-        // The page starts at the prefix (or just after `start_after`, whichever is later) and
-        // stops at the first key outside the prefix: O(page), not O(all keys), under the lock
-        // every other request waits for.
-        let range = if start_after.as_str() >= prefix.as_str() {
-            bucket.range::<String, _>((
-                std::ops::Bound::Excluded(&start_after),
-                std::ops::Bound::Unbounded,
-            ))
-        } else {
-            bucket.range::<String, _>((
-                std::ops::Bound::Included(&prefix),
-                std::ops::Bound::Unbounded,
-            ))
-        };
-        for (key, obj) in range.take_while(|(k, _)| k.starts_with(&prefix)) {
-            if contents.len() == max_keys {
-                next_token = contents.last().and_then(|o: &Object| o.key.clone());
-                break;
-            }
-            contents.push(Object {
-                key: Some(key.clone()),
-                size: Some(obj.body.len() as i64),
-                e_tag: Some(ETag::Strong(obj.etag.trim_matches('"').to_string())),
-                last_modified: Some(Timestamp::from(obj.modified)),
+        let page = self
+            .model()
+            .list_page(
+                &input.bucket,
+                ListRequest {
+                    prefix: &prefix,
+                    start_after: Some(&start_after),
+                    max_keys,
+                },
+            )
+            .map_err(s3_err)?;
+        let contents: Vec<Object> = page
+            .entries
+            .into_iter()
+            .map(|entry| Object {
+                key: Some(entry.key),
+                size: Some(entry.size as i64),
+                e_tag: Some(ETag::Strong(entry.etag.trim_matches('"').to_string())),
+                last_modified: Some(Timestamp::from(entry.modified)),
                 ..Default::default()
-            });
-        }
+            })
+            .collect();
         let output = ListObjectsV2Output {
             name: Some(input.bucket),
             prefix: input.prefix,
             key_count: Some(contents.len() as i32),
-            max_keys: Some(max_keys as i32),
-            is_truncated: Some(next_token.is_some()),
+            max_keys: Some(page.max_keys as i32),
+            is_truncated: Some(page.next_token.is_some()),
             continuation_token: input.continuation_token,
-            next_continuation_token: next_token,
+            next_continuation_token: page.next_token,
             contents: Some(contents),
             ..Default::default()
         };
@@ -399,13 +346,12 @@ impl EmbeddedS3 {
         self.0.in_flight.enter()
     }
 
+    fn model(&self) -> &ObjectModel {
+        &self.0.model
+    }
+
     fn lookup(&self, bucket: &str, key: &str) -> S3Result<StoredObject> {
-        let buckets = self.0.lock();
-        let objects = buckets.get(bucket).ok_or_else(|| no_bucket(bucket))?;
-        objects
-            .get(key)
-            .cloned()
-            .ok_or_else(|| s3_error!(NoSuchKey))
+        self.model().get(bucket, key).map_err(s3_err)
     }
 }
 
@@ -480,7 +426,7 @@ async fn accept_loop(listener: TcpListener, service: s3s::service::S3Service) {
 /// listener closes and its runtime threads exit (see [`EmbeddedServer::start`]).
 pub struct EmbeddedServer {
     addr: SocketAddr,
-    store: Arc<MemStore>,
+    state: Arc<ServerState>,
     access_key: String,
     secret_key: String,
     /// Runs the accept loop and every connection; never read, held for its `Drop`, which
@@ -509,11 +455,9 @@ impl EmbeddedServer {
     pub async fn start() -> std::io::Result<Self> {
         let access_key = format!("chaos-{}", random_hex(8));
         let secret_key = random_hex(20);
-        let store = Arc::new(MemStore::default());
-        store
-            .lock()
-            .insert(EMBEDDED_BUCKET.to_string(), BTreeMap::new());
-        let mut builder = S3ServiceBuilder::new(EmbeddedS3(store.clone()));
+        let state = Arc::new(ServerState::default());
+        state.model.create_bucket(EMBEDDED_BUCKET);
+        let mut builder = S3ServiceBuilder::new(EmbeddedS3(state.clone()));
         builder.set_auth(SimpleAuth::from_single(
             access_key.as_str(),
             secret_key.as_str(),
@@ -532,7 +476,7 @@ impl EmbeddedServer {
         runtime.get().spawn(accept_loop(listener, service));
         Ok(Self {
             addr,
-            store,
+            state,
             access_key,
             secret_key,
             _runtime: runtime,
@@ -551,16 +495,12 @@ impl EmbeddedServer {
 
     /// Breaks (or restores) conditional writes. Test-only fault injection; see [`FaultMode`].
     pub fn set_fault_mode(&self, mode: FaultMode) {
-        self.store.fault.store(mode as u8, Ordering::Relaxed);
+        self.state.model.set_fault_mode(mode);
     }
 
     /// Number of objects whose key starts with `prefix` (for tests and leak checks).
     pub fn object_count(&self, prefix: &str) -> usize {
-        self.store
-            .lock()
-            .get(EMBEDDED_BUCKET)
-            .map(|b| b.keys().filter(|k| k.starts_with(prefix)).count())
-            .unwrap_or(0)
+        self.state.model.object_count(EMBEDDED_BUCKET, prefix)
     }
 
     /// Requests the server is handling right now, over all the S3 operations it implements
@@ -570,14 +510,14 @@ impl EmbeddedServer {
     /// Requests s3s rejects before the handler (bad signature, unimplemented operation) do not
     /// count. A sample of server-side queueing, for host-health probes.
     pub fn requests_in_flight(&self) -> usize {
-        self.store.in_flight.current()
+        self.state.in_flight.current()
     }
 
     /// A reader of [`EmbeddedServer::requests_in_flight`] that can outlive this borrow (it
     /// keeps the store alive), for a probe task.
     pub fn in_flight_reader(&self) -> impl Fn() -> usize + Send + Sync + 'static {
-        let store = self.store.clone();
-        move || store.in_flight.current()
+        let state = self.state.clone();
+        move || state.in_flight.current()
     }
 
     /// The most requests in flight at once (as counted by
@@ -586,6 +526,6 @@ impl EmbeddedServer {
     /// number in flight at the call. Meant to be called by one sampler, once per interval: two
     /// callers would split the peaks between them.
     pub fn take_max_in_flight(&self) -> usize {
-        self.store.in_flight.take_peak()
+        self.state.in_flight.take_peak()
     }
 }

@@ -5,6 +5,7 @@
 //! Every run gets its own prefix from [`Backend::new_prefix`].
 
 pub mod embedded;
+pub mod object_model;
 pub mod preflight;
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -14,7 +15,8 @@ use fusio::remotes::aws::fs::{AmazonS3, AmazonS3Builder};
 use fusio::remotes::aws::AwsCredential;
 
 use crate::config::{BackendChoice, ConfigError};
-pub use embedded::{EmbeddedServer, FaultMode};
+pub use embedded::EmbeddedServer;
+pub use object_model::FaultMode;
 
 /// Region used for a real S3 backend when `AWS_REGION` is unset.
 pub const DEFAULT_REGION: &str = "ap-southeast-1";
