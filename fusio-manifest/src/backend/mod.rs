@@ -3,10 +3,15 @@
 //! [`Backend::start`] starts the one [`BackendChoice`] names (read from the environment by
 //! [`crate::config::Settings`]).
 //! Every run gets its own prefix from [`Backend::new_prefix`].
+//!
+//! For a simulated world, [`SimS3`] is an in-process store with the behaviour fusio's S3 client
+//! shows against the embedded server; both keep their objects in the one
+//! [`object_model::ObjectModel`].
 
 pub mod embedded;
 pub mod object_model;
 pub mod preflight;
+pub mod sim_store;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -17,6 +22,7 @@ use fusio::remotes::aws::AwsCredential;
 use crate::config::{BackendChoice, ConfigError};
 pub use embedded::EmbeddedServer;
 pub use object_model::FaultMode;
+pub use sim_store::SimS3;
 
 /// Region used for a real S3 backend when `AWS_REGION` is unset.
 pub const DEFAULT_REGION: &str = "ap-southeast-1";
