@@ -6,12 +6,14 @@
 //!
 //! For a simulated world, [`SimS3`] is an in-process store with the behaviour fusio's S3 client
 //! shows against the embedded server; both keep their objects in the one
-//! [`object_model::ObjectModel`].
+//! [`object_model::ObjectModel`]. [`StoreFs`] holds either fusio's S3 client or a [`SimS3`], so
+//! one manifest type covers both worlds.
 
 pub mod embedded;
 pub mod object_model;
 pub mod preflight;
 pub mod sim_store;
+pub mod store_fs;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -23,6 +25,7 @@ use crate::config::{BackendChoice, ConfigError};
 pub use embedded::EmbeddedServer;
 pub use object_model::FaultMode;
 pub use sim_store::SimS3;
+pub use store_fs::StoreFs;
 
 /// Region used for a real S3 backend when `AWS_REGION` is unset.
 pub const DEFAULT_REGION: &str = "ap-southeast-1";
