@@ -48,6 +48,7 @@ use crate::manifest::{ClientManifests, HarnessManifest};
 use crate::metrics::{AttemptOutcome, MetricsCollector};
 use crate::selfcheck;
 use crate::utils::error_chain;
+use crate::world::clock;
 
 /// What every client of one run shares.
 pub struct ClientContext {
@@ -88,7 +89,7 @@ pub struct BackgroundReport {
 impl ClientContext {
     /// Microseconds since the run started (the history's clock).
     pub fn now_us(&self) -> u64 {
-        self.start.elapsed().as_micros() as u64
+        clock::since(self.start).as_micros() as u64
     }
 
     async fn bounded<T>(&self, step: impl Future<Output = T>) -> Option<T> {
@@ -436,15 +437,11 @@ pub async fn write_op(
         });
         // The first attempt was meant to start at the op's intended time; a retry when its
         // backoff ended.
-        let attempt_start = if attempt == 0 {
-            intended
-        } else {
-            Instant::now()
-        };
+        let attempt_start = if attempt == 0 { intended } else { clock::now() };
         let r = write_attempt(ctx, writer, plan.writes(), &value_id).await;
         let metric = r.metric;
         ctx.metrics
-            .record_attempt(attempt, metric, attempt_start.elapsed());
+            .record_attempt(attempt, metric, clock::since(attempt_start));
         let t_us = ctx.now_us();
         ctx.history
             .record(plan.ended(client.clone(), (op, attempt), t_us, value_id, r));
@@ -457,7 +454,7 @@ pub async fn write_op(
         break;
     }
     ctx.metrics
-        .record_write_op(final_outcome, gave_up, intended.elapsed());
+        .record_write_op(final_outcome, gave_up, clock::since(intended));
 }
 
 /// A step of a write attempt's session task.
@@ -677,7 +674,7 @@ async fn reader_op(ctx: &ClientContext, reader: usize, op: u64, plan: ReadPlan, 
         plan,
     };
     let ok = read.run(ctx, manifest).await;
-    ctx.metrics.record_read(ok, intended.elapsed());
+    ctx.metrics.record_read(ok, clock::since(intended));
 }
 
 /// Client id of pinned reader `i` in the history.
@@ -708,7 +705,7 @@ pub async fn pinned_read_op(
     keys: Vec<String>,
     pace: Duration,
 ) {
-    let opened = Instant::now();
+    let opened = clock::now();
     let manifest = ctx.manifests.pinned(reader).clone();
     let read = Observe {
         client: pinned_id(reader),
@@ -719,7 +716,9 @@ pub async fn pinned_read_op(
     let mut report = ctx.pinned.lock();
     if ok {
         report.sessions += 1;
-        report.oldest_ms = report.oldest_ms.max(opened.elapsed().as_millis() as u64);
+        report.oldest_ms = report
+            .oldest_ms
+            .max(clock::since(opened).as_millis() as u64);
     } else {
         report.failed += 1;
     }
@@ -853,10 +852,13 @@ async fn read_session(
             };
             match session.scan_range(range).await {
                 Ok(rows) => {
-                    let rows = rows
+                    let mut rows: Vec<_> = rows
                         .into_iter()
                         .map(|(k, v)| (k, Some(history::value_id(&v).to_string())))
                         .collect();
+                    // fusio-manifest returns a scan in hash-map order, which differs between
+                    // two runs of one seed; key order makes the history replay exactly.
+                    rows.sort_unstable();
                     r.report(ReadStep::Got(rows));
                     None
                 }
@@ -917,12 +919,14 @@ async fn scan_latest(ctx: &ClientContext) -> Result<(u64, Vec<(String, String)>)
     let head_txn = session.snapshot().txn_id.0;
     let scanned = session.scan().await;
     let _ = session.end().await;
-    let state = scanned?
+    let mut state: Vec<_> = scanned?
         .into_iter()
         .map(|(k, v)| {
             let id = history::value_id(&v).to_string();
             (k, id)
         })
         .collect();
+    // In key order, not fusio-manifest's hash-map order (see `Observe`'s range scan).
+    state.sort_unstable();
     Ok((head_txn, state))
 }

@@ -18,6 +18,7 @@ use crate::client::ClientContext;
 use crate::history::{Event, Outcome};
 use crate::selfcheck;
 use crate::utils::error_chain;
+use crate::world::clock;
 
 /// What the compactors of one run did.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -114,7 +115,7 @@ async fn compactor_loop(
             checkpoint,
             error,
         });
-        let now = std::time::Instant::now();
+        let now = clock::now();
         while next <= now {
             next += every;
         }

@@ -46,3 +46,4 @@ pub mod timeline;
 pub mod utils;
 pub mod visualization;
 pub mod workload;
+pub mod world;

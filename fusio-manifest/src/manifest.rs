@@ -20,7 +20,6 @@ use parking_lot::Mutex;
 use std::time::{Duration, Instant, SystemTime};
 
 use fusio::executor::{Executor, Timer};
-use fusio::remotes::aws::fs::AmazonS3;
 use fusio_core::MaybeSendFuture;
 use fusio_manifest::manifest::Manifest;
 use fusio_manifest::retention::DefaultRetention;
@@ -29,11 +28,14 @@ use fusio_manifest::{
 };
 use tokio::task::AbortHandle;
 
+use crate::backend::StoreFs;
 use crate::chaos::{ChaosFs, CrashCounts, CrashPoint, CrashReport, Process, StorageLayer};
 use crate::config::{ManifestMode, WorkloadConfig};
+use crate::world::clock;
 
-/// The filesystem every harness manifest runs on.
-pub type HarnessFs = ChaosFs<AmazonS3>;
+/// The filesystem every harness manifest runs on: our storage wrapper over S3 over HTTP, or
+/// over a simulated run's in-process store.
+pub type HarnessFs = ChaosFs<StoreFs>;
 
 /// fusio-manifest's generic `Manifest` over [`HarnessFs`], keys and values as strings.
 pub type HarnessManifest = Manifest<
@@ -72,7 +74,7 @@ impl WallClock {
         Self {
             offset_ms,
             drift_ms_per_s,
-            origin: Some(Instant::now()),
+            origin: Some(clock::now()),
         }
     }
 
@@ -85,7 +87,7 @@ impl WallClock {
 
     /// Its offset from the host's clock now, ms.
     pub fn offset_now(&self) -> i64 {
-        self.offset_after(self.origin.map_or(Duration::ZERO, |o| o.elapsed()))
+        self.offset_after(self.origin.map_or(Duration::ZERO, clock::since))
     }
 }
 
@@ -219,16 +221,16 @@ impl Timer for RunExecutor {
     }
 
     fn now(&self) -> Instant {
-        Instant::now()
+        clock::now()
     }
 
     fn system_time(&self) -> SystemTime {
         let offset_ms = self.clock.offset_now();
         let offset = Duration::from_millis(offset_ms.unsigned_abs());
         if offset_ms >= 0 {
-            SystemTime::now() + offset
+            clock::system_time() + offset
         } else {
-            SystemTime::now() - offset
+            clock::system_time() - offset
         }
     }
 }
@@ -249,13 +251,13 @@ pub struct ManifestOptions {
 /// Builds a manifest under `prefix` on `s3`, through `layer`, with the run's `executor`.
 /// Mirrors what fusio-manifest's own `S3Manifest::from(Config)` wires, over our wrapper.
 pub fn build_manifest(
-    s3: AmazonS3,
+    s3: impl Into<StoreFs>,
     layer: Arc<StorageLayer>,
     prefix: &str,
     executor: RunExecutor,
     options: &ManifestOptions,
 ) -> HarnessManifest {
-    let fs = ChaosFs::new(s3, layer).in_process(executor.process().cloned());
+    let fs = ChaosFs::new(s3.into(), layer).in_process(executor.process().cloned());
     let prefix = prefix.trim_end_matches('/').to_string();
     let mut retention = options.retention;
     if let Some(ttl) = options.lease_ttl {

@@ -306,11 +306,11 @@ pub struct MetricsSummary {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Instant;
+    use crate::world::clock;
 
     #[test]
     fn retry_formulas_follow_the_definitions() {
-        let t = std::sync::Arc::new(Timeline::new(Instant::now(), Duration::from_secs(1)));
+        let t = std::sync::Arc::new(Timeline::new(clock::now(), Duration::from_secs(1)));
         let m = MetricsCollector::new(t);
         let ms = Duration::from_millis(5);
         // op 1: fail, retry commits.
@@ -337,7 +337,7 @@ mod tests {
 
     #[test]
     fn a_retry_that_timed_out_is_not_a_retry_success() {
-        let t = std::sync::Arc::new(Timeline::new(Instant::now(), Duration::from_secs(1)));
+        let t = std::sync::Arc::new(Timeline::new(clock::now(), Duration::from_secs(1)));
         let m = MetricsCollector::new(t);
         let ms = Duration::from_millis(5);
         m.record_attempt(0, AttemptOutcome::PreconditionFailed, ms);
@@ -352,7 +352,7 @@ mod tests {
 
     #[test]
     fn empty_run_has_zero_rates_not_nan() {
-        let t = std::sync::Arc::new(Timeline::new(Instant::now(), Duration::from_secs(1)));
+        let t = std::sync::Arc::new(Timeline::new(clock::now(), Duration::from_secs(1)));
         let s = MetricsCollector::new(t).summary(
             "empty",
             &WorkloadConfig::default(),

@@ -12,6 +12,8 @@ use std::time::SystemTime;
 use serde::Serialize;
 
 use crate::config::{Settings, SECRET_VARS};
+use crate::world::trace::Digest;
+use crate::world::TimeMode;
 
 /// The entry point a run came from, so `replay` can name it.
 #[derive(Clone, Copy, Debug)]
@@ -22,13 +24,17 @@ pub struct EntryPoint {
     pub test: &'static str,
 }
 
-/// One scenario of a run: its label and the seed its clients drew from.
+/// One scenario of a run: its label, the seed its clients drew from and, in simulated time,
+/// the digest that proves a replay of it.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioRecord {
     /// Scenario or configuration label.
     pub label: String,
     /// Its seed.
     pub seed: u64,
+    /// Its storage operations' digest (simulated time only; see [`crate::world::trace`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
 }
 
 /// The content of `STEM_run.json`.
@@ -50,6 +56,8 @@ pub struct RunRecord {
     pub backend: String,
     /// The S3 latency profile of the embedded server.
     pub s3_profile: String,
+    /// `real` or `simulated` (`CHAOS_TIME`).
+    pub time: &'static str,
     /// `release` or `debug`.
     pub build_profile: &'static str,
     /// fusio-manifest's version, as Cargo.lock resolved it.
@@ -81,6 +89,8 @@ pub struct RunFacts<'a> {
     pub backend: String,
     /// Latency profile name.
     pub s3_profile: &'a str,
+    /// Real or simulated time.
+    pub time: TimeMode,
     /// When it started.
     pub started_at: SystemTime,
 }
@@ -91,12 +101,13 @@ impl RunRecord {
         Self {
             stem: facts.stem.to_string(),
             command: std::env::args().collect(),
-            replay: replay(settings, facts.entry, facts.seed),
+            replay: replay(settings, facts.entry, facts.seed, facts.time),
             seed: facts.seed,
             env: settings.set.iter().cloned().collect(),
             scenarios: facts.scenarios,
             backend: facts.backend,
             s3_profile: facts.s3_profile.to_string(),
+            time: facts.time.name(),
             build_profile: if cfg!(debug_assertions) {
                 "debug"
             } else {
@@ -107,20 +118,22 @@ impl RunRecord {
             git_revision: git_revision(),
             host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
             started_at: rfc3339(facts.started_at),
-            ended_at: rfc3339(SystemTime::now()),
+            ended_at: rfc3339(crate::world::clock::system_time()),
         }
     }
 }
 
-/// `VAR=value ... CHAOS_SEED=seed cargo test --release ... ENTRY -- --ignored --nocapture`.
-fn replay(settings: &Settings, entry: EntryPoint, seed: u64) -> String {
+/// `VAR=value ... CHAOS_TIME=time CHAOS_SEED=seed cargo test --release ... ENTRY -- --ignored
+/// --nocapture`.
+fn replay(settings: &Settings, entry: EntryPoint, seed: u64, time: TimeMode) -> String {
     let mut line = String::new();
     for (name, value) in &settings.set {
-        if *name == "CHAOS_SEED" || SECRET_VARS.contains(name) {
+        if ["CHAOS_SEED", "CHAOS_TIME"].contains(name) || SECRET_VARS.contains(name) {
             continue;
         }
         line.push_str(&format!("{name}={} ", shell_quote(value)));
     }
+    line.push_str(&format!("CHAOS_TIME={} ", time.name()));
     line.push_str(&format!(
         "CHAOS_SEED={seed} cargo test --release -p fusio-manifest-chaos --test {} {} -- --exact --ignored --nocapture",
         entry.target, entry.test
@@ -191,13 +204,14 @@ mod tests {
                 scenarios: vec![],
                 backend: "embedded".into(),
                 s3_profile: "none",
+                time: TimeMode::Simulated,
                 started_at: SystemTime::UNIX_EPOCH,
             },
         );
         assert_eq!(
             record.replay,
             "CHAOS_DURATION_SECS=30 CHAOS_SCENARIOS='baseline,net delay' AWS_ACCESS_KEY_ID=AKIA \
-             FUSIO_MANIFEST_BUCKET=b CHAOS_SEED=9 cargo test --release -p fusio-manifest-chaos \
+             FUSIO_MANIFEST_BUCKET=b CHAOS_TIME=simulated CHAOS_SEED=9 cargo test --release -p fusio-manifest-chaos \
              --test performance_test test_chaos_sweep -- --exact --ignored --nocapture"
         );
         let json = serde_json::to_string(&record).expect("serializes");

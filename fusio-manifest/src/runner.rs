@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::backend::{Backend, BackendError, BackendKind};
+use crate::backend::{Backend, BackendError, BackendKind, RunStore};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
 use crate::config::{ConfigError, Settings, WorkloadConfig};
 use crate::open_files;
@@ -13,7 +13,8 @@ use crate::provenance::{EntryPoint, RunFacts, RunRecord, ScenarioRecord};
 use crate::report;
 use crate::utils::layer_seed;
 use crate::visualization::{self, RunFiles};
-use crate::workload::{run_workload, RunError, RunResult, RunSpec};
+use crate::workload::{run_workload, run_workload_in, RunError, RunResult, RunSpec};
+use crate::world::{clock, TimeMode};
 
 /// Why an entry point could not run.
 #[derive(Debug, thiserror::Error)]
@@ -58,15 +59,19 @@ pub struct RunEnv {
     pub started_at: SystemTime,
     /// The open-file limit after raising it to the hard limit ([`open_files`]).
     pub open_files: Option<u64>,
+    /// Real or simulated time (`CHAOS_TIME`, else the entry point's default).
+    pub time: TimeMode,
 }
 
 impl RunEnv {
     /// Reads the environment once ([`Settings::from_env`]) and starts the backend.
     /// `default_profile` applies to the embedded backend when `FUSIO_CHAOS_S3_PROFILE` is
-    /// unset; real S3 never gets added latency.
+    /// unset; real S3 never gets added latency. `default_time` applies when `CHAOS_TIME` is
+    /// unset; in simulated time no backend starts (every run has its own in-process store).
     pub async fn from_env(
         entry: EntryPoint,
         default_profile: S3LatencyProfile,
+        default_time: TimeMode,
     ) -> Result<Self, HarnessError> {
         let settings = Settings::from_env()?;
         for warning in &settings.warnings {
@@ -83,18 +88,23 @@ impl RunEnv {
                 format!("cannot create the directory: {e}"),
             )
         })?;
-        let backend = Backend::start(&settings.backend).await?;
+        let time = settings.time.unwrap_or(default_time);
+        let backend = match time {
+            TimeMode::Real => Backend::start(&settings.backend).await?,
+            TimeMode::Simulated => Backend::simulated(),
+        };
         let profile = match backend.kind() {
-            BackendKind::Embedded => settings.s3_profile.unwrap_or(default_profile),
+            BackendKind::Embedded | BackendKind::Simulated => {
+                settings.s3_profile.unwrap_or(default_profile)
+            }
             BackendKind::S3 => S3LatencyProfile::None,
         };
-        let mut env = Self::new(
-            backend,
-            out_dir,
-            settings.seed.unwrap_or_else(rand::random),
-            profile,
-        );
+        // Unset: a seed drawn from the OS, printed and saved so the run can be repeated.
+        #[allow(clippy::disallowed_methods)]
+        let seed = settings.seed.unwrap_or_else(rand::random);
+        let mut env = Self::new(backend, out_dir, seed, profile);
         env.op_timeout = settings.op_timeout;
+        env.time = time;
         env.settings = settings;
         env.entry = entry;
         report::print_run_header(&env);
@@ -114,8 +124,9 @@ impl RunEnv {
                 target: "unknown",
                 test: "unknown",
             },
-            started_at: SystemTime::now(),
+            started_at: clock::system_time(),
             open_files: open_files::raise_to_hard_limit(),
+            time: TimeMode::Real,
         }
     }
 
@@ -162,19 +173,51 @@ pub struct ScenarioOutcome {
 }
 
 impl ScenarioOutcome {
-    /// Runs `spec` and captures any error as a message.
+    /// Runs `spec` in the environment's time ([`RunEnv::time`]) and captures any error as a
+    /// message. A simulated run gets a thread, a runtime and an in-process store of its own
+    /// ([`crate::world::sim`]), seeded by the spec's seed; it refuses CPU chaos.
     pub async fn run(env: &RunEnv, layer: Arc<StorageLayer>, spec: RunSpec) -> Self {
         let label = spec.label.clone();
         let seed = spec.seed;
-        let result = run_workload(&env.backend, layer, spec)
-            .await
-            .map_err(|e| e.to_string());
+        let result = match env.time {
+            TimeMode::Real => run_workload(&env.backend, layer, spec)
+                .await
+                .map_err(|e| e.to_string()),
+            TimeMode::Simulated => run_simulated(layer, spec).await,
+        };
         Self {
             label,
             seed,
             result,
         }
     }
+}
+
+/// Runs `spec` in a simulated world of its own, on a fresh in-process store.
+async fn run_simulated(layer: Arc<StorageLayer>, spec: RunSpec) -> Result<RunResult, String> {
+    if spec.chaos.as_ref().is_some_and(|c| c.uses_cpu()) {
+        return Err(
+            "CPU chaos has no meaning in simulated time (virtual time stops while the host \
+             computes); run this scenario with CHAOS_TIME=real"
+                .into(),
+        );
+    }
+    let (name, seed) = (spec.label.clone(), spec.seed);
+    // The host's time, measured outside the simulation, for its speed only.
+    #[allow(clippy::disallowed_methods)]
+    let wall = std::time::Instant::now();
+    let (result, simulated) = crate::world::sim::run(&name, seed, move || async move {
+        let start = clock::now();
+        let result = run_workload_in(&RunStore::simulated(), layer, spec)
+            .await
+            .map_err(|e| e.to_string());
+        (result, clock::since(start))
+    })
+    .await?;
+    #[allow(clippy::disallowed_methods)]
+    let wall = wall.elapsed();
+    report::print_sim_speed(&name, simulated, wall);
+    result
 }
 
 /// Paths of the files one export wrote.
@@ -211,10 +254,12 @@ pub fn export_all(
                 .map(|o| ScenarioRecord {
                     label: o.label.clone(),
                     seed: o.seed,
+                    digest: o.result.as_ref().ok().and_then(|r| r.replay.clone()),
                 })
                 .collect(),
             backend: env.backend.describe(),
             s3_profile: env.profile.name(),
+            time: env.time,
             started_at: env.started_at,
         },
     );

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::chaos::storage::S3OpSink;
+use crate::world::clock;
 
 /// The counter of commits in a [`Timeline`] bucket.
 pub(crate) const COMMITS: usize = 0;
@@ -64,7 +65,7 @@ impl Timeline {
 
     /// The bucket of now.
     fn now(&self) -> usize {
-        (self.start.elapsed().as_secs() as usize).min(self.buckets.len() - 1)
+        (clock::since(self.start).as_secs() as usize).min(self.buckets.len() - 1)
     }
 
     /// Counts one event of `field` (one of the counter constants) now.
@@ -139,7 +140,7 @@ mod tests {
 
     #[test]
     fn reads_land_in_their_second_and_whole_minutes_only() {
-        let t = Timeline::new(Instant::now(), Duration::from_secs(180));
+        let t = Timeline::new(clock::now(), Duration::from_secs(180));
         t.read_done(Duration::from_millis(10));
         t.read_done(Duration::from_millis(30));
         t.read_done(Duration::from_millis(20));
@@ -150,7 +151,7 @@ mod tests {
         assert!(t.read_p50_by_minute(59).is_empty(), "second 59 is partial");
         assert_eq!(t.read_p50_by_minute(60), vec![Some(20.0)]);
         assert_eq!(t.read_p50_by_minute(150), vec![Some(20.0), None]);
-        let short = Timeline::new(Instant::now(), Duration::from_secs(0));
+        let short = Timeline::new(clock::now(), Duration::from_secs(0));
         short.read_done(Duration::from_millis(10));
         assert_eq!(
             short.read_p50_by_minute(10_000),
@@ -161,7 +162,7 @@ mod tests {
 
     #[test]
     fn a_read_longer_than_u32_microseconds_saturates() {
-        let t = Timeline::new(Instant::now(), Duration::from_secs(1));
+        let t = Timeline::new(clock::now(), Duration::from_secs(1));
         t.read_done(Duration::from_secs(5_000));
         assert_eq!(
             t.rows("x", 0)[0].read_p50_ms,

@@ -32,6 +32,7 @@ impl SeedStream {
 /// A unique path for a test's JSON Lines file in the temp dir:
 /// `fmc-PREFIX-PID-NANOS-NAME.jsonl`.
 #[cfg(test)]
+#[allow(clippy::disallowed_methods)]
 pub(crate) fn temp_jsonl(prefix: &str, name: &str) -> std::path::PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -48,15 +49,25 @@ pub fn client_seed(run_seed: u64, stream: SeedStream, index: usize) -> u64 {
     run_seed ^ (stream.tag() + index as u64).wrapping_mul(SEED_SPREAD)
 }
 
+/// A stable number for scenario `label` (FNV-1a of its bytes): a sweep derives the
+/// scenario's seeds from it, so a scenario gets the same seeds whichever others run beside
+/// it, and `CHAOS_SCENARIOS=label` with the run's `CHAOS_SEED` replays it.
+pub fn label_key(label: &str) -> u64 {
+    use std::hash::Hasher;
+    let mut hasher = fnv::FnvHasher::default();
+    hasher.write(label.as_bytes());
+    hasher.finish()
+}
+
 /// The seed of scenario `index`'s storage layer (latency and fault draws).
 pub fn layer_seed(run_seed: u64, index: u64) -> u64 {
     run_seed.wrapping_add(index.wrapping_mul(SEED_SPREAD))
 }
 
-/// The seed of scenario `index` of a sweep seeded with `run_seed` (scenario 0 gets the run
-/// seed itself, so a one-scenario run replays with the seed it printed).
-pub fn scenario_seed(run_seed: u64, index: usize) -> u64 {
-    run_seed.wrapping_add(index as u64)
+/// The seed of scenario `index` (a position, or a [`label_key`]) of a sweep seeded with
+/// `run_seed`.
+pub fn scenario_seed(run_seed: u64, index: u64) -> u64 {
+    run_seed.wrapping_add(index)
 }
 
 /// An error and every source below it, joined by `: ` (reqwest's top-level message alone,

@@ -18,7 +18,7 @@ use rand::{Rng, SeedableRng};
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::backend::Backend;
+use crate::backend::{Backend, RunStore};
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
 use crate::chaos::storage::Deleted;
 use crate::chaos::{
@@ -30,7 +30,7 @@ use crate::client::{self, BackgroundReport, ClientContext, KeyWrite, PinnedRepor
 use crate::compactor::{CompactionReport, Compactors};
 use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
-use crate::host::{HostProbe, HostReport, InFlight};
+use crate::host::{HostProbe, HostReport};
 use crate::manifest::{
     build_manifest, BuildManifest, ClientManifests, ManifestOptions, RunExecutor,
 };
@@ -39,6 +39,8 @@ use crate::report;
 use crate::selfcheck::{self, HarnessFaults};
 use crate::timeline::{Timeline, TimelineRow};
 use crate::utils::{client_seed, SeedStream};
+use crate::world::clock;
+use crate::world::trace::{Digest, OpTrace};
 
 /// Everything needed to run one workload.
 pub struct RunSpec {
@@ -110,6 +112,9 @@ pub struct RunResult {
     pub clock_skew_ms: i64,
     /// Writer crashes injected (all zero without `CHAOS_CRASH_EVERY_MS`).
     pub crashes: CrashReport,
+    /// A simulated run's proof of replay: the digest of every storage operation and of the
+    /// final store (`None` in real time, where the host's scheduler decides interleavings).
+    pub replay: Option<Digest>,
 }
 
 impl RunResult {
@@ -179,18 +184,29 @@ pub async fn run_workload(
     layer: Arc<StorageLayer>,
     spec: RunSpec,
 ) -> Result<RunResult, RunError> {
+    run_workload_in(&backend.run_store(), layer, spec).await
+}
+
+/// [`run_workload`] on `store`: S3 over HTTP, or a simulated run's own in-process store (then
+/// call it inside [`crate::world::sim::run`]: its storage trace and digest are only replayable
+/// there).
+pub async fn run_workload_in(
+    store: &RunStore,
+    layer: Arc<StorageLayer>,
+    spec: RunSpec,
+) -> Result<RunResult, RunError> {
     let faults = HarnessFaults::new();
-    let mut result = faults.scope(run_scoped(backend, layer, spec)).await?;
+    let mut result = faults.scope(run_scoped(store, layer, spec)).await?;
     result.harness_faults = faults.faults();
     Ok(result)
 }
 
 async fn run_scoped(
-    backend: &Backend,
+    store: &RunStore,
     layer: Arc<StorageLayer>,
     spec: RunSpec,
 ) -> Result<RunResult, RunError> {
-    let mut run = setup(backend, layer, &spec)?;
+    let mut run = setup(store, layer, &spec)?;
     let (elapsed, compactions) = drive(&run, &spec).await;
     let ended = teardown(&mut run, &spec).await?;
     let analysis = analyse(&spec.history_path, ended.events, elapsed)?;
@@ -219,6 +235,7 @@ async fn run_scoped(
         pinned: ended.pinned,
         clock_skew_ms: ended.clock_skew_ms,
         crashes: ended.crashes,
+        replay: ended.replay,
     };
     report::print_run(&result, BACKGROUND_LIMIT);
     Ok(result)
@@ -237,6 +254,8 @@ struct LiveRun {
     timeline: Arc<Timeline>,
     metrics: Arc<MetricsCollector>,
     probe: Option<HostProbe>,
+    store: RunStore,
+    trace: Option<Arc<OpTrace>>,
 }
 
 fn history_error(
@@ -250,29 +269,34 @@ fn history_error(
 
 /// Builds the manifest on a fresh prefix over `layer`, opens the history, starts the chaos
 /// controller and the run clock.
-fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<LiveRun, RunError> {
+fn setup(store: &RunStore, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<LiveRun, RunError> {
     let config = Arc::new(spec.config.clone());
     // The history first: a failure there leaves no manifest's background tasks running.
     let (history, history_writer) = HistoryRecorder::create(&spec.history_path)
         .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
     let executor = RunExecutor::default();
-    let prefix = backend.new_prefix(&spec.label);
+    let prefix = store.new_prefix(&spec.label);
     let options = ManifestOptions {
         retention: config.retention(),
         ..spec.manifest.clone()
     };
-    let (settings, store, root) = (backend.settings().clone(), layer.clone(), prefix.clone());
+    let (client, wrapper, root) = (store.clone(), layer.clone(), prefix.clone());
     let build: BuildManifest = Arc::new(move |executor| {
-        build_manifest(
-            settings.fusio_client(),
-            store.clone(),
-            &root,
-            executor,
-            &options,
-        )
+        build_manifest(client.client(), wrapper.clone(), &root, executor, &options)
     });
     let manifests = ClientManifests::build(&config, &executor, build);
-    let start = Instant::now();
+    let start = clock::now();
+    let trace = match store.is_simulated() {
+        true => {
+            let path = trace_path(&spec.history_path);
+            let trace = OpTrace::new(start, Some(path.clone()))
+                .map_err(|e| history_error(&path)(Box::new(e)))?;
+            let trace = Arc::new(trace);
+            layer.attach_trace(trace.clone());
+            Some(trace)
+        }
+        false => None,
+    };
     let controller = spec.chaos.clone().map(|scenario| {
         let mut c = ChaosController::new(scenario, layer.clone(), start);
         c.start(config.duration, spec.seed);
@@ -305,7 +329,10 @@ fn setup(backend: &Backend, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<
         history_writer: Some(history_writer),
         timeline,
         metrics,
-        probe: Some(HostProbe::start(in_flight_gauge(backend))),
+        // A simulated world has no host to probe: its clock stops while any task runs.
+        probe: (!store.is_simulated()).then(|| HostProbe::start(store.in_flight())),
+        store: store.clone(),
+        trace,
     })
 }
 
@@ -328,7 +355,7 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
-                report::print_progress(&label, start.elapsed(), &metrics.counts());
+                report::print_progress(&label, clock::since(start), &metrics.counts());
             }
         })
     });
@@ -354,7 +381,7 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
     });
     let clients: Vec<_> = writers.chain(readers).chain(pinned).collect();
     futures_util::future::join_all(clients).await;
-    let elapsed = ctx.start.elapsed();
+    let elapsed = clock::since(ctx.start);
     if let Some(c) = crashes {
         c.abort();
     }
@@ -365,11 +392,9 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
     (elapsed, compactions)
 }
 
-/// The embedded S3 server's requests-in-flight gauge, for the host probe.
-fn in_flight_gauge(backend: &Backend) -> Option<InFlight> {
-    backend
-        .embedded_server()
-        .map(|server| Arc::new(server.in_flight_reader()) as InFlight)
+/// Where a simulated run's storage trace goes: beside its history, `….ops.tsv`.
+pub fn trace_path(history_path: &Path) -> PathBuf {
+    history_path.with_extension("ops.tsv")
 }
 
 /// What teardown leaves for analysis and the result.
@@ -384,6 +409,7 @@ struct Ended {
     final_head_txn: Option<u64>,
     s3_ops_at_end: u64,
     s3_ops_by_kind: Vec<(S3OpKind, u64)>,
+    replay: Option<Digest>,
 }
 
 /// Stops chaos, waits for sessions abandoned at a step timeout, reads the final state
@@ -423,6 +449,20 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
             .finish()
             .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
     }
+    let replay = match (&run.trace, run.store.sim()) {
+        (Some(trace), Some(sim)) => {
+            let objects = sim.objects();
+            let digest = trace
+                .seal(
+                    objects
+                        .iter()
+                        .map(|o| (o.key.as_str(), o.etag.as_str(), o.body.as_ref())),
+                )
+                .map_err(|e| history_error(&trace_path(&spec.history_path))(Box::new(e)))?;
+            Some(digest)
+        }
+        _ => None,
+    };
     Ok(Ended {
         host,
         events,
@@ -433,6 +473,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         final_head_txn,
         s3_ops_at_end,
         s3_ops_by_kind,
+        replay,
     })
 }
 
@@ -514,7 +555,7 @@ where
             Ok(p) => p,
             Err(_) => break,
         };
-        if Instant::now() >= end {
+        if clock::now() >= end {
             let scheduled =
                 ((end - ctx.start).saturating_sub(phase).as_secs_f64() * rate).ceil() as u64;
             ctx.metrics.record_skipped(scheduled.saturating_sub(op));
@@ -649,7 +690,7 @@ async fn pinned_reader_loop(ctx: Arc<ClientContext>, reader: usize, seed: u64) {
     tokio::time::sleep(stagger.min(config.duration)).await;
     let pace = WorkloadConfig::PIN_PACE;
     for op in 0u64.. {
-        let span = end.saturating_duration_since(Instant::now()).min(pin);
+        let span = end.saturating_duration_since(clock::now()).min(pin);
         if span < pace {
             break;
         }

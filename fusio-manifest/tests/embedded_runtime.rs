@@ -5,6 +5,9 @@
 //! Every test here takes [`SERIAL`] for as long as its server lives, so the server threads one
 //! test counts are its own.
 
+// Real-time runs against the embedded server: the host's clock is what they time.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::net::{SocketAddr, TcpStream};

@@ -8,6 +8,9 @@
 //! cargo test --release -p fusio-manifest-chaos --test findings_repro -- --nocapture
 //! ```
 
+// Real-time runs against the embedded server: the host's clock is what they time.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::fmt::Debug;

@@ -6,6 +6,9 @@
 //! cargo test --release -p fusio-manifest-chaos --features benchmarks --test harness_overhead -- --nocapture
 //! ```
 
+// Real-time runs against the embedded server: the host's clock is what they time.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::sync::atomic::{AtomicU64, Ordering};

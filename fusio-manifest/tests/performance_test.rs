@@ -14,6 +14,9 @@
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_baseline -- --ignored --nocapture
 //! ```
 
+// The entry points report the host's wall time of whole steps.
+#![allow(clippy::disallowed_methods)]
+
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -38,6 +41,7 @@ use fusio_manifest_chaos::sweep::{
 };
 use fusio_manifest_chaos::visualization::{history_path, plot};
 use fusio_manifest_chaos::workload::RunSpec;
+use fusio_manifest_chaos::world::TimeMode;
 
 /// Fails the test with the error's own message (it names the variable or file to fix).
 fn or_exit<T, E: std::fmt::Display>(r: Result<T, E>) -> T {
@@ -52,13 +56,23 @@ fn builtin_workload(env: &RunEnv, duration: Duration) -> WorkloadConfig {
     }))
 }
 
-/// Reads the environment once for entry point `test` and starts the backend.
-async fn run_env(test: &'static str) -> RunEnv {
+/// Reads the environment once for entry point `test` and starts the backend; `time` applies
+/// unless `CHAOS_TIME` says otherwise.
+async fn run_env(test: &'static str, time: TimeMode) -> RunEnv {
     let entry = EntryPoint {
         target: "performance_test",
         test,
     };
-    or_exit(RunEnv::from_env(entry, S3LatencyProfile::S3Standard).await)
+    or_exit(RunEnv::from_env(entry, S3LatencyProfile::S3Standard, time).await)
+}
+
+/// Options for a sweep of `scenarios` scenarios: one per core at once in simulated time, one
+/// per 2 cores in real time ([`SweepOptions::host_aware`]).
+fn sweep_options(env: &RunEnv, duration: Duration, scenarios: usize) -> SweepOptions {
+    match env.time {
+        TimeMode::Simulated => SweepOptions::simulated(&env.settings, duration, scenarios),
+        TimeMode::Real => SweepOptions::host_aware(&env.settings, duration, scenarios),
+    }
 }
 
 /// Whether this process was asked for `test` by name (a libtest filter argument). A step runs
@@ -151,7 +165,7 @@ async fn test_plan() {
 /// on the embedded backend with the `s3-standard` latency profile unless configured otherwise.
 /// Writes `test_baseline.csv` and its sidecars.
 async fn baseline() -> Vec<ScenarioOutcome> {
-    let env = run_env("test_baseline").await;
+    let env = run_env("test_baseline", TimeMode::Real).await;
     let config = builtin_workload(&env, Duration::from_secs(60));
     println!(
         "=== Baseline: {} for {:?} ===",
@@ -177,10 +191,20 @@ async fn baseline() -> Vec<ScenarioOutcome> {
 /// Loads the best configuration from `comprehensive_sweep.csv` (or the built-in one with
 /// `CHAOS_CONFIG=default`), writes `chaos_sweep.csv`, its sidecars and `chaos_sweep.png`.
 async fn chaos_sweep() -> Vec<ScenarioOutcome> {
-    let env = Arc::new(run_env("test_chaos_sweep").await);
+    let env = Arc::new(run_env("test_chaos_sweep", TimeMode::Real).await);
     let scenarios = create_chaos_scenarios();
-    let options = SweepOptions::host_aware(&env.settings, PLAN_DURATION, scenarios.len());
-    let scenarios = or_exit(options.select(scenarios));
+    let options = sweep_options(&env, PLAN_DURATION, scenarios.len());
+    let mut scenarios = or_exit(options.select(scenarios));
+    if env.time == TimeMode::Simulated {
+        let (cpu, rest): (Vec<_>, Vec<_>) = scenarios.into_iter().partition(|s| s.uses_cpu());
+        for s in cpu {
+            println!(
+                "skipped {}: CPU chaos has no meaning in simulated time (CHAOS_TIME=real runs it)",
+                s.label
+            );
+        }
+        scenarios = rest;
+    }
     let config = or_exit(chaos_config(&env, options.duration));
     println!(
         "\n=== Running Chaos Sweep ({} scenarios, {} at a time, {:?} each) ===",
@@ -274,7 +298,7 @@ fn print_best_host(best: &BestConfig) {
 /// `comprehensive_sweep.csv` and prints the top 5 best and worst among rows whose host was not
 /// saturated.
 async fn comprehensive_sweep() -> Vec<ScenarioOutcome> {
-    let env = Arc::new(run_env("test_comprehensive_sweep").await);
+    let env = Arc::new(run_env("test_comprehensive_sweep", TimeMode::Real).await);
     let base = or_exit(env.settings.workload.apply(WorkloadConfig::default()));
     let mut configs = comprehensive_grid(&base);
     let options = SweepOptions::grid(&env.settings, configs.len(), 8);
@@ -305,11 +329,11 @@ async fn comprehensive_sweep() -> Vec<ScenarioOutcome> {
 /// steps time out after `CHAOS_OP_TIMEOUT_MS` (default 2000). Writes `fault_sweep.csv`, its
 /// sidecars and `fault_sweep.png`, and prints the liveness report.
 async fn fault_sweep() -> Vec<ScenarioOutcome> {
-    let mut env = run_env("test_fault_sweep").await;
+    let mut env = run_env("test_fault_sweep", TimeMode::Simulated).await;
     env.op_timeout = env.op_timeout.or(Some(FAULT_SWEEP_OP_TIMEOUT));
     let env = Arc::new(env);
     let scenarios = create_fault_scenarios();
-    let options = SweepOptions::host_aware(&env.settings, PLAN_DURATION, scenarios.len());
+    let options = sweep_options(&env, PLAN_DURATION, scenarios.len());
     let scenarios = or_exit(options.select(scenarios));
     let config = builtin_workload(&env, options.duration);
     println!(
@@ -335,10 +359,10 @@ async fn fault_sweep() -> Vec<ScenarioOutcome> {
 /// returns every problem: crashed, invalid or failing runs, and runs that did not show the
 /// actor they name.
 async fn coverage_sweep() -> Vec<String> {
-    let env = Arc::new(run_env("test_coverage_sweep").await);
+    let env = Arc::new(run_env("test_coverage_sweep", TimeMode::Simulated).await);
     let coverage = create_coverage_scenarios();
     let scenarios: Vec<_> = coverage.iter().map(|c| c.scenario.clone()).collect();
-    let options = SweepOptions::host_aware(&env.settings, COVERAGE_DURATION, scenarios.len());
+    let options = sweep_options(&env, COVERAGE_DURATION, scenarios.len());
     let scenarios = or_exit(options.select(scenarios));
     let coverage: Vec<_> = coverage
         .into_iter()

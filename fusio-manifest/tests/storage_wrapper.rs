@@ -6,6 +6,9 @@
 //! wrapper once lost it on an early error and panicked inside fusio-manifest's orphan
 //! recovery. This test is the structural guard against that class of harness fault.
 
+// Real-time runs against the embedded server: the host's clock is what they time.
+#![allow(clippy::disallowed_methods)]
+
 mod common;
 
 use std::sync::Arc;

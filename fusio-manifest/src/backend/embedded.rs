@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::TryStreamExt;
@@ -230,7 +230,7 @@ impl S3 for EmbeddedS3 {
                 &input.key,
                 object,
                 &conditions,
-                SystemTime::now(),
+                crate::world::clock::system_time(),
             )
             .map_err(s3_err)?;
         let etag = match outcome {
@@ -434,7 +434,9 @@ pub struct EmbeddedServer {
     _runtime: ServerRuntime,
 }
 
-/// `bytes` random bytes as lower-case hex.
+/// `bytes` random bytes as lower-case hex. From the OS on purpose: a server's credentials must
+/// not be guessable by another local process.
+#[allow(clippy::disallowed_methods)]
 fn random_hex(bytes: usize) -> String {
     (0..bytes)
         .map(|_| format!("{:02x}", rand::random::<u8>()))

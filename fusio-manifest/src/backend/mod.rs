@@ -16,6 +16,7 @@ pub mod sim_store;
 pub mod store_fs;
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use fusio::remotes::aws::fs::{AmazonS3, AmazonS3Builder};
@@ -26,6 +27,8 @@ pub use embedded::EmbeddedServer;
 pub use object_model::FaultMode;
 pub use sim_store::SimS3;
 pub use store_fs::StoreFs;
+
+use crate::host::InFlight;
 
 /// Region used for a real S3 backend when `AWS_REGION` is unset.
 pub const DEFAULT_REGION: &str = "ap-southeast-1";
@@ -90,6 +93,8 @@ pub enum BackendKind {
     Embedded,
     /// AWS S3 or an S3-compatible server.
     S3,
+    /// No server: every simulated run gets a fresh in-process store ([`SimS3`]).
+    Simulated,
 }
 
 impl BackendKind {
@@ -98,6 +103,7 @@ impl BackendKind {
         match self {
             Self::Embedded => "embedded",
             Self::S3 => "s3",
+            Self::Simulated => "simulated",
         }
     }
 }
@@ -140,6 +146,36 @@ impl Backend {
         })
     }
 
+    /// No server and no bucket: for invocations whose runs are all simulated, each on a fresh
+    /// in-process store ([`RunStore::simulated`]). Its [`S3Settings`] name no bucket anyone
+    /// can reach: the endpoint is a closed port on 127.0.0.1, so a client built from them by
+    /// mistake fails at once instead of reaching out.
+    pub fn simulated() -> Self {
+        Self {
+            kind: BackendKind::Simulated,
+            settings: S3Settings {
+                bucket: "simulated".into(),
+                region: embedded::EMBEDDED_REGION.to_string(),
+                endpoint: Some("http://127.0.0.1:9".into()),
+                access_key: "simulated".into(),
+                secret_key: "simulated".into(),
+                session_token: None,
+            },
+            server: None,
+        }
+    }
+
+    /// The store a real run of this backend uses: S3 over HTTP.
+    pub fn run_store(&self) -> RunStore {
+        RunStore::S3 {
+            settings: self.settings.clone(),
+            in_flight: self
+                .server
+                .as_ref()
+                .map(|s| Arc::new(s.in_flight_reader()) as InFlight),
+        }
+    }
+
     /// Uses a real bucket after the [`preflight`] checks pass.
     pub async fn s3(settings: S3Settings) -> Result<Self, BackendError> {
         preflight::run(&settings).await?;
@@ -172,6 +208,7 @@ impl Backend {
                 "embedded S3 server ({})",
                 self.settings.endpoint.as_deref().unwrap_or("?")
             ),
+            BackendKind::Simulated => "simulated in-process S3 store, one per run".to_string(),
             BackendKind::S3 => format!(
                 "s3 bucket {} in {}{}",
                 self.settings.bucket,
@@ -197,6 +234,8 @@ impl Backend {
 /// may be a string prefix of another. The random part is 16 hex digits (8 random, 8 from a
 /// process-wide counter) closed by `x`, and the name cannot contain `/`, so two prefixes made
 /// here never share their first `/`-separated segment and neither lists the other's objects.
+// A shared bucket needs a prefix no other run has: the host's time and OS randomness.
+#[allow(clippy::disallowed_methods)]
 pub fn new_prefix(name: &str) -> String {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let ts = SystemTime::now()
@@ -205,8 +244,12 @@ pub fn new_prefix(name: &str) -> String {
         .unwrap_or(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let random: u32 = rand::random();
-    let clean: String = name
-        .chars()
+    format!("perf-test-{}-{ts}-{random:08x}{n:08x}x", clean_name(name))
+}
+
+/// `name` with every character but ASCII letters, digits and `-` replaced by `_`.
+fn clean_name(name: &str) -> String {
+    name.chars()
         .map(|c| {
             if c.is_ascii_alphanumeric() || c == '-' {
                 c
@@ -214,8 +257,68 @@ pub fn new_prefix(name: &str) -> String {
                 '_'
             }
         })
-        .collect();
-    format!("perf-test-{clean}-{ts}-{random:08x}{n:08x}x")
+        .collect()
+}
+
+/// Where one run's manifests live.
+#[derive(Clone)]
+pub enum RunStore {
+    /// S3 over HTTP: the embedded server (with its requests-in-flight gauge) or a bucket.
+    S3 {
+        /// Endpoint, bucket and credentials.
+        settings: S3Settings,
+        /// The embedded server's requests-in-flight gauge (`None` on real S3).
+        in_flight: Option<InFlight>,
+    },
+    /// A simulated run's own in-process store.
+    Simulated(SimS3),
+}
+
+impl RunStore {
+    /// A fresh, empty in-process store whose objects take their times from the run's clock.
+    pub fn simulated() -> Self {
+        Self::Simulated(SimS3::with_clock(Arc::new(
+            crate::world::clock::system_time,
+        )))
+    }
+
+    /// A client of this store for one manifest (for S3: a new HTTP client, ~80 ms).
+    pub fn client(&self) -> StoreFs {
+        match self {
+            Self::S3 { settings, .. } => StoreFs::S3(settings.fusio_client()),
+            Self::Simulated(sim) => StoreFs::Sim(sim.clone()),
+        }
+    }
+
+    /// Whether this is a simulated run's store.
+    pub fn is_simulated(&self) -> bool {
+        matches!(self, Self::Simulated(_))
+    }
+
+    /// The simulated store, if this is one.
+    pub fn sim(&self) -> Option<&SimS3> {
+        match self {
+            Self::Simulated(sim) => Some(sim),
+            Self::S3 { .. } => None,
+        }
+    }
+
+    /// The embedded server's requests-in-flight gauge, for the host probe.
+    pub fn in_flight(&self) -> Option<InFlight> {
+        match self {
+            Self::S3 { in_flight, .. } => in_flight.clone(),
+            Self::Simulated(_) => None,
+        }
+    }
+
+    /// A prefix for run `name`: fresh and unique on S3 ([`new_prefix`]); on a simulated run's
+    /// own store, a fixed one (`perf-test-{name}-simx`), so keys replay exactly.
+    pub fn new_prefix(&self, name: &str) -> String {
+        match self {
+            Self::S3 { .. } => new_prefix(name),
+            Self::Simulated(_) => format!("perf-test-{}-simx", clean_name(name)),
+        }
+    }
 }
 
 /// Why a backend could not be used.

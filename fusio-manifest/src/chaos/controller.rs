@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 use super::cpu::CpuBurners;
 use super::scenario::ChaosScenario;
 use super::storage::StorageLayer;
+use crate::world::clock;
 
 /// One entry of the event log.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -43,7 +44,7 @@ impl EventLog {
 
     /// Appends an event stamped now.
     pub fn push(&self, event: &str, detail: impl Into<String>) {
-        let t_ms = self.start.elapsed().as_millis() as u64;
+        let t_ms = clock::since(self.start).as_millis() as u64;
         self.push_at(t_ms, event, detail);
     }
 
@@ -148,7 +149,7 @@ impl ChaosController {
                     tokio::time::sleep_until((start + to).into()).await;
                     // Stamp before unblocking: operations released by the unblock must never
                     // appear to complete inside the window.
-                    let t_ms = start.elapsed().as_millis() as u64;
+                    let t_ms = clock::since(start).as_millis() as u64;
                     layer.network().set_blocked(false);
                     log.push_at(t_ms, "block_end", format!("{}/{n}", i + 1));
                     println!("🟢 Network blocking event {}/{n} - unblocked", i + 1);

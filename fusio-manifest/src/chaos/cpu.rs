@@ -1,6 +1,10 @@
 //! CPU overload: OS threads that each keep one core busy a set share of every short period.
 //!
 //! This load is process wide: every scenario running in the same process feels it.
+//!
+//! The burners spin on the host's clock on purpose (they load real cores; a simulated run
+//! refuses CPU chaos), so this module reads `std::time::Instant` directly.
+#![allow(clippy::disallowed_methods)]
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

@@ -15,7 +15,8 @@ use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
-use tokio::sync::watch;
+
+use crate::world::Signal;
 
 /// Where in a commit a process dies: right after one of its conditional PUTs landed, before
 /// it heard the answer.
@@ -63,14 +64,14 @@ impl CrashPoint {
 #[derive(Debug)]
 pub struct Process {
     armed: Mutex<Option<CrashPoint>>,
-    killed: watch::Sender<Option<CrashPoint>>,
+    killed: Signal<Option<CrashPoint>>,
 }
 
 impl Default for Process {
     fn default() -> Self {
         Self {
             armed: Mutex::new(None),
-            killed: watch::Sender::new(None),
+            killed: Signal::new(None),
         }
     }
 }
@@ -94,7 +95,7 @@ impl Process {
         match *armed {
             Some(point) if point.matches(key) => {
                 *armed = None;
-                self.killed.send_replace(Some(point));
+                self.killed.set(Some(point));
                 true
             }
             _ => false,
@@ -103,7 +104,7 @@ impl Process {
 
     /// The point the process died at, if it is dead.
     pub fn killed_at(&self) -> Option<CrashPoint> {
-        *self.killed.borrow()
+        self.killed.get()
     }
 
     /// Whether the process is dead.
@@ -115,18 +116,14 @@ impl Process {
     /// at). On death the future is forgotten, not dropped: a killed process runs no destructor
     /// (no session end, no lease release, no debug assertion about an unreleased lease).
     pub async fn until_killed<F: Future>(&self, future: F) -> Result<F::Output, CrashPoint> {
-        let mut killed = self.killed.subscribe();
         let mut future = Box::pin(future);
-        let point = loop {
-            if let Some(point) = self.killed_at() {
-                break point;
-            }
-            tokio::select! {
+        let point = match self.killed_at() {
+            Some(point) => point,
+            None => tokio::select! {
                 biased;
                 out = &mut future => return Ok(out),
-                // `self` holds the sender, so `changed` only returns on a new value.
-                _ = killed.changed() => {}
-            }
+                point = self.killed.wait_map(|killed| *killed) => point,
+            },
         };
         std::mem::forget(future);
         Err(point)

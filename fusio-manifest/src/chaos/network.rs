@@ -6,12 +6,12 @@ use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tokio::sync::watch;
 
 use super::fault_points::{FaultPoint, FaultPointStatus, FaultPoints};
 use super::faults::{FaultCounts, FaultDecision, FaultKind, FaultSpec, InjectedError};
 use super::S3OpKind;
 use crate::config::ConfigError;
+use crate::world::Signal;
 
 /// Latency added to every S3 operation: half before the request leaves, half after the answer
 /// arrives, like a round trip.
@@ -107,7 +107,7 @@ pub struct NetworkChaos {
     profile: S3LatencyProfile,
     profile_on: std::sync::atomic::AtomicBool,
     latency: RwLock<Option<LatencySpec>>,
-    blocked: watch::Sender<bool>,
+    blocked: Signal<bool>,
     block_mode: RwLock<BlockMode>,
     faults: RwLock<Vec<FaultSpec>>,
     points: FaultPoints,
@@ -122,7 +122,7 @@ impl NetworkChaos {
             profile,
             profile_on: std::sync::atomic::AtomicBool::new(true),
             latency: RwLock::new(None),
-            blocked: watch::channel(false).0,
+            blocked: Signal::new(false),
             block_mode: RwLock::new(BlockMode::Hold),
             faults: RwLock::new(Vec::new()),
             points: FaultPoints::default(),
@@ -149,7 +149,7 @@ impl NetworkChaos {
 
     /// Starts or ends a network block.
     pub fn set_blocked(&self, blocked: bool) {
-        self.blocked.send_replace(blocked);
+        self.blocked.set(blocked);
     }
 
     /// Sets what blocks do (default [`BlockMode::Hold`]).
@@ -243,7 +243,7 @@ impl NetworkChaos {
 
     /// Whether a block is in force now.
     pub fn is_blocked(&self) -> bool {
-        *self.blocked.borrow()
+        self.blocked.get()
     }
 
     /// Draws the total delay for one operation: profile latency plus injected latency.
@@ -278,9 +278,7 @@ impl NetworkChaos {
 
     /// Waits while a block is in force (requests do not leave, answers are held).
     pub async fn wait_unblocked(&self) {
-        let mut rx = self.blocked.subscribe();
-        // The sender lives in `self`, so `wait_for` can only end by seeing `false`.
-        let _ = rx.wait_for(|blocked| !*blocked).await;
+        self.blocked.wait_for(|blocked| !*blocked).await;
     }
 }
 

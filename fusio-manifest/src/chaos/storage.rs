@@ -27,6 +27,8 @@ use super::crash::Process;
 use super::faults::{FaultDecision, InjectedError};
 use super::network::{BlockMode, NetworkChaos};
 use super::S3OpKind;
+use crate::world::clock;
+use crate::world::trace::OpTrace;
 
 /// Counters for one operation kind.
 #[derive(Default)]
@@ -59,6 +61,7 @@ pub struct StorageLayer {
     kinds: [KindStats; S3OpKind::ALL.len()],
     network: NetworkChaos,
     op_sink: OnceLock<Arc<dyn S3OpSink>>,
+    trace: OnceLock<Arc<OpTrace>>,
     /// `kind as u8 + 1` of the next operation that panics on purpose; 0: none.
     panic_on: AtomicU8,
     /// Segment objects deleted (`.../segments/...` keys).
@@ -83,6 +86,7 @@ pub struct Deleted {
 #[must_use = "hand the pass to StorageLayer::after with the operation's result"]
 pub struct Pass {
     kind: S3OpKind,
+    key: String,
     start: Instant,
     rest: Duration,
     decision: FaultDecision,
@@ -95,6 +99,7 @@ impl StorageLayer {
             kinds: Default::default(),
             network,
             op_sink: OnceLock::new(),
+            trace: OnceLock::new(),
             panic_on: AtomicU8::new(0),
             deleted_segments: AtomicU64::new(0),
             deleted_checkpoints: AtomicU64::new(0),
@@ -120,6 +125,11 @@ impl StorageLayer {
     /// Tells `sink` of every completed S3 operation from now on (first call wins).
     pub fn attach_op_sink(&self, sink: Arc<dyn S3OpSink>) {
         let _ = self.op_sink.set(sink);
+    }
+
+    /// Records every operation completed from now on into `trace` (first call wins).
+    pub fn attach_trace(&self, trace: Arc<OpTrace>) {
+        let _ = self.trace.set(trace);
     }
 
     /// Counters for one kind.
@@ -176,7 +186,7 @@ impl StorageLayer {
     /// recorded; the caller must not run the operation, and keeps whatever it owns (a read
     /// buffer) to hand back with the error.
     pub async fn before(&self, kind: S3OpKind, key: &str) -> Result<Pass, FsError> {
-        let start = Instant::now();
+        let start = clock::now();
         self.check_harness_fault(kind);
         let net = &self.network;
         let decision = net.decide_fault(kind, key);
@@ -186,9 +196,9 @@ impl StorageLayer {
             self.gate_request().await?;
             // tokio's timer rounds sleeps up to whole ms; the second half absorbs the first's
             // overshoot so each operation gets the nominal delay, not delay + ~2 ms.
-            let slept = Instant::now();
+            let slept = clock::now();
             sleep_nonzero(half).await;
-            let overshoot = slept.elapsed().saturating_sub(half);
+            let overshoot = clock::since(slept).saturating_sub(half);
             self.gate_request().await?;
             if let FaultDecision::Fail(e) = decision {
                 return Err(e.into_fs());
@@ -198,12 +208,13 @@ impl StorageLayer {
         match gated.await {
             Ok(rest) => Ok(Pass {
                 kind,
+                key: key.to_string(),
                 start,
                 rest,
                 decision,
             }),
             Err(e) => {
-                self.record(kind, start.elapsed(), false);
+                self.record(kind, key, decision, clock::since(start), Err(&e));
                 Err(e)
             }
         }
@@ -235,7 +246,14 @@ impl StorageLayer {
             FaultDecision::Ambiguous => Err(InjectedError::AnswerLost.into_fs()),
             _ => result,
         };
-        self.record(pass.kind, pass.start.elapsed(), result.is_ok());
+        let outcome = result.as_ref().map(|_| ());
+        self.record(
+            pass.kind,
+            &pass.key,
+            pass.decision,
+            clock::since(pass.start),
+            outcome,
+        );
         result
     }
 
@@ -286,7 +304,26 @@ impl StorageLayer {
         }
     }
 
-    fn record(&self, kind: S3OpKind, elapsed: Duration, ok: bool) {
+    fn record(
+        &self,
+        kind: S3OpKind,
+        key: &str,
+        decision: FaultDecision,
+        elapsed: Duration,
+        outcome: Result<(), &FsError>,
+    ) {
+        let ok = outcome.is_ok();
+        if let Some(trace) = self.trace.get() {
+            let fault = match decision {
+                FaultDecision::None => "-".to_string(),
+                other => format!("{other:?}"),
+            };
+            let outcome = match outcome {
+                Ok(()) => "ok".to_string(),
+                Err(e) => format!("err: {}", crate::utils::error_chain(e)),
+            };
+            trace.record(kind.name(), key, &fault, &outcome);
+        }
         let k = &self.kinds[kind as usize];
         k.count.fetch_add(1, Ordering::Relaxed);
         if !ok {

@@ -196,6 +196,11 @@ pub const VARS: &[Var] = &[
         "fixes every random choice; printed at start and saved in `STEM/STEM_run.json`",
     ),
     var(
+        "CHAOS_TIME",
+        "`simulated` (fault and coverage sweeps), `real` (the rest)",
+        "`real`: the host's clock and S3 over HTTP, for latency and throughput. `simulated`: each scenario on its own thread in virtual time with an in-process S3 store, replayed exactly by `CHAOS_SEED` (a digest of every storage operation is printed and saved in `STEM/STEM_run.json`); no CPU chaos there",
+    ),
+    var(
         "CHAOS_OP_TIMEOUT_MS",
         "unset (2000 in the fault sweep)",
         "bound on each client step (open session, get, commit, end); fusio's HTTP client has none. A step is never cancelled: past the bound the client stops waiting, and the session's task finishes the step, then ends the session (before commit: the attempt is `fail`) or lets the commit finish (`info`). At least 1",

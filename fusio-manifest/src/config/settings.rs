@@ -11,6 +11,7 @@ use super::{
 use crate::backend::{S3Settings, DEFAULT_REGION};
 use crate::chaos::fault_points::{parse_fault_points, FaultPoint};
 use crate::chaos::S3LatencyProfile;
+use crate::world::TimeMode;
 
 /// The variables of one process: the environment, or a fixed list in tests.
 struct Vars(BTreeMap<String, Option<String>>);
@@ -308,6 +309,8 @@ pub struct Settings {
     pub seed: Option<u64>,
     /// `CHAOS_OP_TIMEOUT_MS`.
     pub op_timeout: Option<Duration>,
+    /// `CHAOS_TIME`: `None` lets each entry point use its own default.
+    pub time: Option<TimeMode>,
     /// `CHAOS_FAULT_POINTS`, parsed.
     pub fault_points: Vec<FaultPoint>,
     /// `CHAOS_OUTPUT_DIR`.
@@ -334,6 +337,7 @@ impl Default for Settings {
             scenarios: None,
             seed: None,
             op_timeout: None,
+            time: None,
             fault_points: Vec::new(),
             output_dir: None,
             s3_profile: None,
@@ -395,6 +399,10 @@ impl Settings {
             op_timeout: vars
                 .positive("CHAOS_OP_TIMEOUT_MS")?
                 .map(Duration::from_millis),
+            time: vars
+                .text("CHAOS_TIME")?
+                .map(|v| TimeMode::parse("CHAOS_TIME", &v))
+                .transpose()?,
             fault_points,
             output_dir: vars.text("CHAOS_OUTPUT_DIR")?.map(PathBuf::from),
             s3_profile,

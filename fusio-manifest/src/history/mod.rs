@@ -30,7 +30,8 @@
 //!   (absent/`null` = the key had no value).
 //! - `wrote`: the value id the attempt put (always `client:op:attempt`, see [`make_value`]).
 //! - `txn_id`: the txn id of the commit, on `ok` (it must be `snapshot_txn + 1`).
-//! - `reads`: `[key, value id or null]` pairs in the order the session returned them; `scan`
+//! - `reads`: `[key, value id or null]` pairs in the order the session returned them (a scan's
+//!   in key order: fusio-manifest returns scans in hash-map order); `scan`
 //!   is true when they came from a scan, of every key or, with `range` `[from, to]`, of the
 //!   keys `from <= key < to` (then keys of that range missing from it count as reads of no
 //!   value).
@@ -38,7 +39,7 @@
 //!   deleted; its `reads` are those it made before writing. A `txn`'s `invoke` has kind `write`
 //!   and no `key`.
 //! - `head_txn` / `state`: HEAD's `last_txn_id` and the `[key, value id]` pairs of the final
-//!   scan, in scan order.
+//!   scan, in key order.
 //!
 //! Example:
 //!
@@ -104,6 +105,7 @@ use parking_lot::Mutex;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use crate::world::clock;
 use serde::{Deserialize, Serialize};
 
 pub(crate) use read::for_each_event;
@@ -267,14 +269,14 @@ pub enum Event {
         t_us: u64,
         /// HEAD's `last_txn_id` (the final scan's snapshot).
         head_txn: u64,
-        /// `(key, value id)` pairs in scan order.
+        /// `(key, value id)` pairs in key order.
         state: Vec<(String, String)>,
     },
 }
 
 /// Microseconds elapsed since `start` (the run's clock for `t_us`), saturating.
 pub fn now_us(start: Instant) -> u64 {
-    u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX)
+    u64::try_from(clock::since(start).as_micros()).unwrap_or(u64::MAX)
 }
 
 /// The value stored by a write attempt: `"{value_id}|prev={prev or -}|"` padded with `.` to at

@@ -13,8 +13,9 @@ use crate::workload::RunResult;
 /// The first line of every invocation: backend, latency profile, seed, output directory.
 pub fn print_run_header(env: &RunEnv) {
     println!(
-        "backend: {} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
+        "backend: {} | time: {} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
         env.backend.describe(),
+        env.time.name(),
         env.profile.name(),
         env.seed,
         env.out_dir.display()
@@ -83,7 +84,39 @@ pub fn print_run(r: &RunResult, background_limit: Duration) {
     print_figures(r);
     print_clients(r);
     print_compactions(r);
-    print_host(label, &r.host);
+    match r.replay {
+        // A simulated run has no host to probe: its clock stops while any task computes.
+        Some(_) => println!("  host: not probed (simulated time)"),
+        None => print_host(label, &r.host),
+    }
+    print_replay(label, r);
+}
+
+/// A simulated run's proof of replay: the digest of its storage operations and final store.
+fn print_replay(label: &str, r: &RunResult) {
+    let Some(d) = &r.replay else {
+        return;
+    };
+    println!(
+        "  [{label}] replay digest sha256:{} over {} storage operations and {} final objects{}",
+        d.sha256,
+        d.ops,
+        d.objects,
+        d.trace
+            .as_ref()
+            .map(|t| format!(" (trace {})", t.display()))
+            .unwrap_or_default()
+    );
+}
+
+/// How fast a simulated run went: virtual seconds per second of the host's time.
+pub fn print_sim_speed(label: &str, simulated: Duration, wall: Duration) {
+    println!(
+        "  [{label}] simulated {:.1} s in {:.2} s of wall time ({:.0}x)",
+        simulated.as_secs_f64(),
+        wall.as_secs_f64(),
+        simulated.as_secs_f64() / wall.as_secs_f64().max(1e-9)
+    );
 }
 
 /// Why a run has no final state (its verdict is then `UNKNOWN`).

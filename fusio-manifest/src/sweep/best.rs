@@ -193,6 +193,7 @@ pub fn pick_best(rows: &[MetricsSummary], saturated: &HashSet<String>) -> Option
 
 #[cfg(test)]
 mod tests {
+    use crate::world::clock;
     use std::time::Duration;
 
     use super::*;
@@ -200,7 +201,7 @@ mod tests {
     fn row(label: &str, fail: f64, tps: f64, p99: f64) -> MetricsSummary {
         let c = WorkloadConfig::default();
         let mut s = crate::metrics::MetricsCollector::new(std::sync::Arc::new(
-            crate::timeline::Timeline::new(std::time::Instant::now(), Duration::from_secs(1)),
+            crate::timeline::Timeline::new(clock::now(), Duration::from_secs(1)),
         ))
         .summary(label, &c, Duration::from_secs(1));
         s.precondition_failure_rate = fail;

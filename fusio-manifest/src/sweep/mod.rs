@@ -12,7 +12,7 @@ pub use grid::comprehensive_grid;
 pub use options::SweepOptions;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::Semaphore;
 
@@ -21,7 +21,7 @@ use crate::config::WorkloadConfig;
 use crate::manifest::ManifestOptions;
 use crate::report;
 use crate::runner::{RunEnv, ScenarioOutcome};
-use crate::utils::{panic_message, scenario_seed};
+use crate::utils::{label_key, panic_message, scenario_seed};
 use crate::visualization::history_path;
 use crate::workload::RunSpec;
 
@@ -63,7 +63,8 @@ pub async fn run_chaos_sweep(
             let spec = specs[i].take()?;
             let gate = gate.clone();
             let announce = format!("[{}/{total}] Starting scenario: {}", i + 1, spec.label);
-            Some(spawn_scenario(&env, i, spec, async move {
+            let key = label_key(&spec.label);
+            Some(spawn_scenario(&env, key, spec, async move {
                 let permit = gate.acquire_owned().await;
                 println!("{announce}");
                 permit
@@ -77,9 +78,8 @@ pub async fn run_chaos_sweep(
     outcomes.into_iter().flatten().collect()
 }
 
-/// One run spec per scenario: `config` over the sweep's duration with the scenario's own
-/// settings, and its manifest options over `manifest`. A scenario whose settings are invalid
-/// gets no spec but an `Err` outcome instead.
+/// One run spec per scenario ([`scenario_spec`]); a scenario whose settings are invalid gets
+/// no spec but an `Err` outcome instead.
 fn scenario_specs(
     env: &RunEnv,
     stem: &str,
@@ -89,52 +89,72 @@ fn scenario_specs(
     manifest: &ManifestOptions,
 ) -> (Vec<Option<RunSpec>>, Vec<Option<ScenarioOutcome>>) {
     let total = scenarios.len();
-    // At least one progress line per scenario every 30 s; more often for short runs.
-    let progress = (options.duration / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
     let mut outcomes: Vec<Option<ScenarioOutcome>> = (0..total).map(|_| None).collect();
     let mut specs: Vec<Option<RunSpec>> = Vec::with_capacity(total);
     for (i, scenario) in scenarios.into_iter().enumerate() {
-        let seed = scenario_seed(env.seed, i);
-        let base = WorkloadConfig {
-            duration: options.duration,
-            ..config.clone()
-        };
-        let workload = match scenario.workload(base) {
-            Ok(workload) => workload,
+        let (label, seed) = (
+            scenario.label.clone(),
+            scenario_seed(env.seed, label_key(&scenario.label)),
+        );
+        match scenario_spec(env, stem, config, scenario, options.duration, manifest) {
+            Ok(spec) => specs.push(Some(spec)),
             Err(e) => {
                 outcomes[i] = Some(ScenarioOutcome {
-                    label: scenario.label.clone(),
+                    label,
                     seed,
-                    result: Err(format!("its settings are invalid: {e}")),
+                    result: Err(e),
                 });
                 specs.push(None);
-                continue;
             }
-        };
-        let manifest = ManifestOptions {
-            lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
-            lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
-            ..manifest.clone()
-        };
-        specs.push(Some(RunSpec {
-            label: scenario.label.clone(),
-            config: workload,
-            seed,
-            history_path: history_path(&env.out_dir, stem, &scenario.label),
-            manifest,
-            progress_every: Some(progress),
-            chaos: Some(scenario),
-            op_timeout: env.op_timeout,
-        }));
+        }
     }
     (specs, outcomes)
 }
 
-/// Runs `spec` as scenario `index` in its own task once `ready` resolves (holding what it
-/// yields, e.g. a semaphore permit, until the run ends); a panic becomes an `Err` outcome.
+/// The run spec of `scenario` in the sweep named `stem`: `config` over `duration` with the
+/// scenario's own settings, its manifest options over `manifest`, its history under the
+/// environment's output directory, and its seed derived from the run seed and its label, so
+/// it is the same whichever scenarios run beside it. `Err` when its settings are invalid.
+pub fn scenario_spec(
+    env: &RunEnv,
+    stem: &str,
+    config: &WorkloadConfig,
+    scenario: ChaosScenario,
+    duration: Duration,
+    manifest: &ManifestOptions,
+) -> Result<RunSpec, String> {
+    // At least one progress line per scenario every 30 s; more often for short runs.
+    let progress = (duration / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
+    let base = WorkloadConfig {
+        duration,
+        ..config.clone()
+    };
+    let workload = scenario
+        .workload(base)
+        .map_err(|e| format!("its settings are invalid: {e}"))?;
+    let manifest = ManifestOptions {
+        lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
+        lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
+        ..manifest.clone()
+    };
+    Ok(RunSpec {
+        label: scenario.label.clone(),
+        config: workload,
+        seed: scenario_seed(env.seed, label_key(&scenario.label)),
+        history_path: history_path(&env.out_dir, stem, &scenario.label),
+        manifest,
+        progress_every: Some(progress),
+        chaos: Some(scenario),
+        op_timeout: env.op_timeout,
+    })
+}
+
+/// Runs `spec` in its own task once `ready` resolves (holding what it yields, e.g. a semaphore
+/// permit, until the run ends), its storage layer seeded by `key` (a position or a
+/// [`label_key`]); a panic becomes an `Err` outcome.
 fn spawn_scenario<G: Send + 'static>(
     env: &Arc<RunEnv>,
-    index: usize,
+    key: u64,
     spec: RunSpec,
     ready: impl std::future::Future<Output = G> + Send + 'static,
 ) -> impl std::future::Future<Output = (String, u64, Result<ScenarioOutcome, tokio::task::JoinError>)>
@@ -143,7 +163,7 @@ fn spawn_scenario<G: Send + 'static>(
     let (label, seed) = (spec.label.clone(), spec.seed);
     let task = tokio::spawn(async move {
         let _held = ready.await;
-        ScenarioOutcome::run(&env, env.storage_layer(index as u64), spec).await
+        ScenarioOutcome::run(&env, env.storage_layer(key), spec).await
     });
     async move { (label, seed, task.await) }
 }
@@ -172,7 +192,9 @@ pub async fn run_config_sweep(
     configs: Vec<WorkloadConfig>,
     batch: usize,
 ) -> Vec<ScenarioOutcome> {
-    let started = Instant::now();
+    // The host's time: the ETA is of this machine's wall clock (the grid runs in real time).
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
     let total = configs.len();
     let batch = batch.max(1);
     let batches = total.div_ceil(batch);
@@ -186,21 +208,23 @@ pub async fn run_config_sweep(
                 history_path: history_path(&env.out_dir, stem, &label),
                 label,
                 config: config.clone(),
-                seed: scenario_seed(env.seed, index),
+                seed: scenario_seed(env.seed, index as u64),
                 manifest: ManifestOptions::default(),
                 progress_every: None,
                 chaos: None,
                 op_timeout: env.op_timeout,
             };
-            spawn_scenario(&env, index, spec, async {})
+            spawn_scenario(&env, index as u64, spec, async {})
         });
         outcomes.extend(collect(futures_util::future::join_all(tasks).await));
         let done = b + 1;
-        let per_batch = started.elapsed().as_secs_f64() / done as f64;
+        #[allow(clippy::disallowed_methods)]
+        let elapsed = started.elapsed().as_secs_f64();
+        let per_batch = elapsed / done as f64;
         println!(
             "== batch {done}/{batches} done: {}/{total} configurations, elapsed {:.0}s, ETA {:.0}s",
             outcomes.len(),
-            started.elapsed().as_secs_f64(),
+            elapsed,
             per_batch * (batches - done) as f64
         );
     }

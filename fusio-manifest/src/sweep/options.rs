@@ -83,6 +83,17 @@ impl SweepOptions {
         options
     }
 
+    /// Options for a sweep of `scenarios` scenarios in simulated time: under `auto`, one per
+    /// core at once. A simulation keeps one core busy and its results do not depend on the
+    /// host's load (its clock stops while it computes), so nothing is held back for CPU chaos,
+    /// which a simulated run refuses anyway.
+    pub fn simulated(settings: &Settings, duration: Duration, scenarios: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut options = Self::new(settings, duration, scenarios.min(cores));
+        options.isolate_cpu = false;
+        options
+    }
+
     /// Options for a grid of `configs` configurations without chaos (the comprehensive sweep):
     /// at most `max_parallel` at once and, under `auto`, at most [`host_slots`] of this host's
     /// cores; unless `CHAOS_DURATION_SECS` is set, each configuration runs for

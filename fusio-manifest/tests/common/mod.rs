@@ -5,6 +5,8 @@
 //! File names always come from the library's path helpers
 //! ([`fusio_manifest_chaos::visualization::history_path`]), never from a format string here.
 
+// Real-time test scaffolding: deadlines and temp names on the host's clock.
+#![allow(clippy::disallowed_methods)]
 // Each test binary compiles its own copy of this module and uses only part of it.
 #![allow(dead_code)]
 
