@@ -47,7 +47,7 @@ use crate::history::{self, Event, HistoryRecorder, OpKind, Outcome};
 use crate::manifest::{ClientManifests, HarnessManifest};
 use crate::metrics::{AttemptOutcome, MetricsCollector};
 use crate::selfcheck;
-use crate::utils::error_chain;
+use crate::utils::{error_chain, panic_message};
 use crate::world::clock;
 
 /// What every client of one run shares.
@@ -199,7 +199,7 @@ impl<S> Steps<S> {
             Some(None) => {
                 let why = match self.task.take() {
                     Some(t) => match t.await {
-                        Err(e) => format!("session task failed: {e}"),
+                        Err(e) => format!("session task failed: {}", panic_message(e)),
                         Ok(()) => "session task ended without an outcome".into(),
                     },
                     None => "session task ended without an outcome".into(),

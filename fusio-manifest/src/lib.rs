@@ -2,17 +2,22 @@
 //!
 //! # Start here
 //!
-//! Entry points are the `#[ignore]` tests in `tests/performance_test.rs` (`test_chaos_sweep`,
-//! `test_comprehensive_sweep`, `test_fault_sweep`, `test_baseline`) and the `check-history`
-//! binary (`src/bin/check_history.rs`), which re-checks a saved history offline.
+//! Entry points are the `#[ignore]` tests in `tests/performance_test.rs` (`test_plan`, the
+//! whole plan; `test_comprehensive_sweep`, `test_chaos_sweep`, `test_baseline`,
+//! `test_fault_sweep`, `test_coverage_sweep`) and the `check-history` binary
+//! (`src/bin/check_history.rs`), which re-checks a saved history offline.
 //!
 //! One run takes this path through the modules:
 //! 1. [`config`]: [`config::Settings::from_env`] reads every environment variable once (the
 //!    table is [`config::VARS`]); [`runner::RunEnv`] starts the [`backend`] (embedded S3 on
-//!    127.0.0.1, or a real bucket) and holds the seed and output directory.
+//!    127.0.0.1, or a real bucket; none in simulated time) and holds the seed, the output
+//!    directory and the time mode ([`world::TimeMode`], `CHAOS_TIME`).
 //! 2. [`sweep`]: picks the scenarios ([`chaos::create_chaos_scenarios`]) or the workload grid,
 //!    and runs each as a [`workload::RunSpec`] through [`runner::ScenarioOutcome::run`].
-//! 3. [`workload::run_workload`]: setup, drive, teardown, analyse. The system under test, the
+//! 3. [`workload::run_workload`]: setup, drive, teardown, analyse, in the run's [`world`]: real
+//!    time over S3, or a simulated world ([`world::sim`]: its own thread, paused virtual time,
+//!    the in-process [`backend::SimS3`], a digest of every storage operation that proves a
+//!    replay). Time is read only through [`world::clock`]. The system under test, the
 //!    published `fusio-manifest` crate, is built in [`manifest`] over our storage wrapper
 //!    ([`chaos::storage`]), where the [`chaos`] controller injects latency, blocks, CPU load
 //!    and S3 faults. [`client`] runs each operation's session in its own task and records

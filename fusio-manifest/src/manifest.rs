@@ -23,6 +23,7 @@ use fusio::executor::{Executor, Timer};
 use fusio_core::MaybeSendFuture;
 use fusio_manifest::manifest::Manifest;
 use fusio_manifest::retention::DefaultRetention;
+use fusio_manifest::BackoffPolicy;
 use fusio_manifest::{
     CheckpointStoreImpl, HeadStoreImpl, LeaseStoreImpl, ManifestContext, SegmentStoreImpl,
 };
@@ -263,7 +264,16 @@ pub fn build_manifest(
     if let Some(ttl) = options.lease_ttl {
         retention = retention.with_lease_ttl(ttl);
     }
-    let context = ManifestContext::new(executor.clone()).with_retention(retention);
+    let mut context = ManifestContext::new(executor.clone()).with_retention(retention);
+    if crate::world::clock::is_simulated() {
+        // fusio-manifest measures its commit budget with `Instant::elapsed()` on the host's
+        // clock, which virtual time cannot move: off in a simulated world (see world::sim).
+        let backoff = BackoffPolicy {
+            max_elapsed_ms: 0,
+            ..context.backoff
+        };
+        context = context.with_backoff(backoff);
+    }
     let head = HeadStoreImpl::new(fs.clone(), format!("{prefix}/HEAD.json"));
     let segments = SegmentStoreImpl::new(fs.clone(), format!("{prefix}/segments"));
     let checkpoints = CheckpointStoreImpl::new(fs.clone(), prefix.clone());

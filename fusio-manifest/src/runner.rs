@@ -111,8 +111,13 @@ impl RunEnv {
         Ok(env)
     }
 
-    /// An environment with default settings (nothing read from the process): for tests.
+    /// An environment with default settings (nothing read from the process): for tests. Its
+    /// time is simulated on [`Backend::simulated`], real otherwise.
     pub fn new(backend: Backend, out_dir: PathBuf, seed: u64, profile: S3LatencyProfile) -> Self {
+        let time = match backend.kind() {
+            BackendKind::Simulated => TimeMode::Simulated,
+            BackendKind::Embedded | BackendKind::S3 => TimeMode::Real,
+        };
         Self {
             settings: Settings::default(),
             backend,
@@ -126,7 +131,7 @@ impl RunEnv {
             },
             started_at: clock::system_time(),
             open_files: open_files::raise_to_hard_limit(),
-            time: TimeMode::Real,
+            time,
         }
     }
 

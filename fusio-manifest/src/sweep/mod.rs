@@ -178,7 +178,7 @@ fn collect(
             Err(e) => ScenarioOutcome {
                 label,
                 seed,
-                result: Err(panic_message(&e)),
+                result: Err(panic_message(e)),
             },
         })
         .collect()

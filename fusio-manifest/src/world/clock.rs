@@ -54,6 +54,11 @@ pub(crate) fn enter_simulation() {
     SIM_ORIGIN.with(|o| o.set(Some(now())));
 }
 
+/// Gives this thread the host's wall clock back (the end of a simulation on it).
+pub(crate) fn leave_simulation() {
+    SIM_ORIGIN.with(|o| o.set(None));
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

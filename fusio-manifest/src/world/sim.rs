@@ -12,19 +12,16 @@
 //!   `backon`, which forks `fastrand`'s thread-local generator, seeded here per simulation.
 //! - **fusio-manifest's commit budget** (3 s by default, `max_elapsed_ms`) starts from our
 //!   `Timer::now()` but is measured with `Instant::elapsed()` against the host's clock
-//!   (session.rs:751, 815, 880). The paused clock starts [`AHEAD`] of the host's, so that
-//!   elapsed time is always zero: in a simulated run the budget never ends a commit, and the
-//!   retry count (6 by default) alone bounds it. Real runs keep the budget.
+//!   (session.rs:751, 815, 880), which virtual time cannot move. A simulated run turns it off
+//!   (`max_elapsed_ms: 0`, fusio-manifest's documented "no limit";
+//!   [`crate::manifest::build_manifest`]): a commit's retries are then bounded by the retry
+//!   count (6) and the total backoff sleep (3 s), both counted in virtual time. Real runs keep
+//!   the budget.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
-use std::time::Duration;
 
 use futures_util::FutureExt;
-
-/// How far ahead of the host's clock virtual time starts (see the module docs): 100 days,
-/// more than any simulation takes in wall time.
-pub const AHEAD: Duration = Duration::from_secs(100 * 24 * 3_600);
 
 /// Runs the future `make` builds to its end in a simulated world seeded by `seed`, on a new
 /// thread named `sim-{name}`, and returns its output; `Err` with the message if it panicked
@@ -61,25 +58,34 @@ where
         .build()
         .map_err(|e| format!("cannot build the simulation runtime: {e}"))?;
     fastrand::seed(seed);
+    let _leave = LeaveSimulation;
     let world = async move {
-        tokio::time::advance(AHEAD).await;
         super::clock::enter_simulation();
         make().await
     };
     runtime
         .block_on(AssertUnwindSafe(world).catch_unwind())
         .map_err(|payload| {
-            let text = payload
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| payload.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".into());
-            format!("the simulation panicked: {text}")
+            format!(
+                "the simulation panicked: {}",
+                crate::utils::payload_text(payload.as_ref())
+            )
         })
+}
+
+/// Gives the thread its real wall clock back when a simulation on it ends, however it ends.
+struct LeaveSimulation;
+
+impl Drop for LeaveSimulation {
+    fn drop(&mut self) {
+        super::clock::leave_simulation();
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[tokio::test]
@@ -102,8 +108,9 @@ mod tests {
     }
 
     #[test]
-    fn a_seed_fixes_fastrands_thread_generator() {
+    fn a_seed_fixes_fastrands_thread_generator_and_the_thread_is_real_again_after() {
         let draw = || run_here(7, || async { fastrand::u64(..) });
         assert_eq!(draw(), draw());
+        assert!(!super::super::clock::is_simulated());
     }
 }

@@ -1,7 +1,10 @@
-//! Proof of replay: every storage operation of a run, in the order it completed, folded into
-//! one digest (SHA-256), and optionally written one line each to a trace file.
+//! Proof of replay: every storage operation of a run that completed before the trace was
+//! sealed (an operation abandoned mid-flight, e.g. by a crash, never completes), in the order
+//! it completed, folded into one digest (SHA-256), and optionally written one line each to a
+//! trace file.
 //!
-//! A line is `t_us kind key fault outcome`, tab-separated: microseconds since the run started
+//! A line is `t_us kind key fault outcome`, tab-separated (tabs, newlines and backslashes
+//! inside a field escaped as `\t`, `\n`, `\\`): microseconds since the run started
 //! on the run's clock, the S3 operation, its key, the fault the layer decided for it (`-`:
 //! none) and what the caller got (`ok`, or `err: message`). [`OpTrace::seal`] adds the final
 //! store (every object's key, ETag and body, in key order) and gives the [`Digest`]. Two
@@ -68,7 +71,13 @@ impl OpTrace {
     /// `outcome` (`ok`, or the error's message).
     pub fn record(&self, kind: &str, key: &str, fault: &str, outcome: &str) {
         let t_us = super::clock::since(self.start).as_micros();
-        let line = format!("{t_us}\t{kind}\t{key}\t{fault}\t{outcome}\n");
+        let line = format!(
+            "{t_us}\t{}\t{}\t{}\t{}\n",
+            escape(kind),
+            escape(key),
+            escape(fault),
+            escape(outcome)
+        );
         let mut state = self.state.lock();
         state.hasher.update(line.as_bytes());
         state.ops += 1;
@@ -108,6 +117,19 @@ impl OpTrace {
             trace: self.path.clone(),
         })
     }
+}
+
+/// `field` with tabs, newlines and backslashes escaped, so a trace line is one operation.
+fn escape(field: &str) -> std::borrow::Cow<'_, str> {
+    if !field.contains(['\t', '\n', '\r', '\\']) {
+        return field.into();
+    }
+    field
+        .replace('\\', "\\\\")
+        .replace('\t', "\\t")
+        .replace('\n', "\\n")
+        .replace('\r', "\\r")
+        .into()
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -212,5 +234,12 @@ mod tests {
         for p in [a, b, c] {
             let _ = std::fs::remove_file(p);
         }
+    }
+
+    #[test]
+    fn a_field_with_a_tab_or_a_newline_stays_one_field_of_one_line() {
+        assert_eq!(escape("p/HEAD.json"), "p/HEAD.json");
+        assert_eq!(escape("err: a\tb\nc\\d"), "err: a\\tb\\nc\\\\d");
+        assert!(!escape("x\ty\nz").contains(['\t', '\n']));
     }
 }
