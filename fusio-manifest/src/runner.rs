@@ -104,7 +104,6 @@ impl RunEnv {
         let seed = settings.seed.unwrap_or_else(rand::random);
         let mut env = Self::new(backend, out_dir, seed, profile);
         env.op_timeout = settings.op_timeout;
-        env.time = time;
         env.settings = settings;
         env.entry = entry;
         report::print_run_header(&env);

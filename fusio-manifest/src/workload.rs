@@ -274,6 +274,19 @@ fn setup(store: &RunStore, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<L
     // The history first: a failure there leaves no manifest's background tasks running.
     let (history, history_writer) = HistoryRecorder::create(&spec.history_path)
         .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
+    // The storage trace too, for the same reason. Setup never awaits, so in a simulated run
+    // (the only one traced) its clock reads what `start` reads below.
+    let trace = match store.is_simulated() {
+        true => {
+            let path = trace_path(&spec.history_path);
+            let trace = OpTrace::new(clock::now(), Some(path.clone()))
+                .map_err(|e| history_error(&path)(Box::new(e)))?;
+            let trace = Arc::new(trace);
+            layer.attach_trace(trace.clone());
+            Some(trace)
+        }
+        false => None,
+    };
     let executor = RunExecutor::default();
     let prefix = store.new_prefix(&spec.label);
     let options = ManifestOptions {
@@ -286,17 +299,6 @@ fn setup(store: &RunStore, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<L
     });
     let manifests = ClientManifests::build(&config, &executor, build);
     let start = clock::now();
-    let trace = match store.is_simulated() {
-        true => {
-            let path = trace_path(&spec.history_path);
-            let trace = OpTrace::new(start, Some(path.clone()))
-                .map_err(|e| history_error(&path)(Box::new(e)))?;
-            let trace = Arc::new(trace);
-            layer.attach_trace(trace.clone());
-            Some(trace)
-        }
-        false => None,
-    };
     let controller = spec.chaos.clone().map(|scenario| {
         let mut c = ChaosController::new(scenario, layer.clone(), start);
         c.start(config.duration, spec.seed);

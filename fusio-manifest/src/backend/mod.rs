@@ -165,8 +165,12 @@ impl Backend {
         }
     }
 
-    /// The store a real run of this backend uses: S3 over HTTP.
+    /// The store a run of this backend uses: S3 over HTTP, or for the simulated backend a
+    /// fresh in-process store (replayable only inside [`crate::world::sim::run`]).
     pub fn run_store(&self) -> RunStore {
+        if self.kind == BackendKind::Simulated {
+            return RunStore::simulated();
+        }
         RunStore::S3 {
             settings: self.settings.clone(),
             in_flight: self
