@@ -62,18 +62,35 @@ fn sim_env(out: &Path) -> RunEnv {
 
 /// Runs every scenario once in simulated time under `out`, one per core at once.
 async fn run_all(out: &Path) -> Vec<ScenarioOutcome> {
-    let env = Arc::new(sim_env(out));
-    let scenarios = scenarios();
+    run_sweep(out, "replay", SEED, scenarios()).await
+}
+
+/// Runs `scenarios` with run seed `seed` in simulated time as the sweep `stem` under `out`,
+/// one per core at once.
+async fn run_sweep(
+    out: &Path,
+    stem: &str,
+    seed: u64,
+    scenarios: Vec<ChaosScenario>,
+) -> Vec<ScenarioOutcome> {
+    let mut env = sim_env(out);
+    env.seed = seed;
     let options = SweepOptions::simulated(&Settings::default(), DURATION, scenarios.len());
     run_chaos_sweep(
-        env,
-        "replay",
+        Arc::new(env),
+        stem,
         &WorkloadConfig::default(),
         scenarios,
         &options,
         ManifestOptions::default(),
     )
     .await
+}
+
+/// Run `r`'s longest stretch without a commit, ms.
+fn longest_gap_ms(r: &RunResult) -> u64 {
+    let end_ms = (r.summary.duration_secs * 1000.0) as u64;
+    longest_commit_gap(&r.commit_times_ms, 0, end_ms).0
 }
 
 /// One line of what run `r` showed: its verdict, the anomaly classes it found (with counts),
@@ -84,8 +101,7 @@ fn shown(r: &RunResult) -> String {
         .filter(|c| r.check.count(**c) > 0)
         .map(|c| format!("{}={}", c.name(), r.check.count(*c)))
         .collect();
-    let end_ms = (r.summary.duration_secs * 1000.0) as u64;
-    let (gap, _) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
+    let gap = longest_gap_ms(r);
     format!(
         "{} [{}] commits={} gap_ms={gap}",
         r.verdict(),
@@ -133,8 +149,7 @@ const EXPECTED: &[(&str, Expect)] = &[
 
 /// Checks that run `r` shows what `expect` says; `Err` says what it showed instead.
 fn meets(r: &RunResult, expect: Expect) -> Result<(), String> {
-    let end_ms = (r.summary.duration_secs * 1000.0) as u64;
-    let (gap_ms, _) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
+    let gap_ms = longest_gap_ms(r);
     let verdict = r.verdict();
     let ok = match expect {
         Expect::Pass => verdict == "PASS" && !r.commit_times_ms.is_empty() && gap_ms < 10_000,
@@ -315,18 +330,7 @@ async fn no_false_alarms_over_many_seeds() {
     let (mut runs, mut pass, mut unknown, mut alarms) = (0, 0, 0, Vec::new());
     for seed in 1..=seeds() {
         let dir = common::TempDir::new("false-alarms");
-        let mut env = sim_env(&dir);
-        env.seed = seed;
-        let options = SweepOptions::simulated(&Settings::default(), DURATION, chosen.len());
-        let outcomes = run_chaos_sweep(
-            Arc::new(env),
-            "alarms",
-            &WorkloadConfig::default(),
-            chosen.clone(),
-            &options,
-            ManifestOptions::default(),
-        )
-        .await;
+        let outcomes = run_sweep(&dir, "alarms", seed, chosen.clone()).await;
         for o in outcomes {
             runs += 1;
             match &o.result {
