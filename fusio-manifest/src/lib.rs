@@ -45,6 +45,7 @@ pub mod open_files;
 pub mod provenance;
 pub mod report;
 pub mod runner;
+pub mod search;
 pub mod selfcheck;
 pub mod sweep;
 pub mod timeline;

@@ -326,7 +326,6 @@ impl ClientManifests {
         if config.manifests == ManifestMode::Shared {
             return Self::shared(reference, config);
         }
-        let crashes = config.crash_every_ms > 0;
         let writers = (0..config.num_writers)
             .map(|w| {
                 let clock = if w == 0 {
@@ -334,10 +333,9 @@ impl ClientManifests {
                 } else {
                     WallClock::default()
                 };
-                let mut executor = executor.with_clock(clock);
-                if crashes {
-                    executor = executor.new_process();
-                }
+                // A process of its own, which crash injection (`CHAOS_CRASH_EVERY_MS`, or a
+                // `crash` fault point) can kill.
+                let executor = executor.with_clock(clock).new_process();
                 Mutex::new(WriterProcess {
                     manifest: Arc::new(build(executor.clone())),
                     executor,
@@ -352,7 +350,7 @@ impl ClientManifests {
             pinned: others(config.pinned_readers),
             reference,
             writers,
-            build: crashes.then_some(build),
+            build: Some(build),
             crashes: CrashCounts::default(),
         }
     }

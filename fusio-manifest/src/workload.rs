@@ -21,6 +21,7 @@ use tokio::task::JoinSet;
 use crate::backend::{Backend, RunStore};
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
 use crate::chaos::storage::Deleted;
+use crate::chaos::InjectedFault;
 use crate::chaos::{
     ChaosController, ChaosEvent, ChaosScenario, CrashPoint, CrashReport, FaultCounts, S3OpKind,
     StorageLayer,
@@ -115,6 +116,9 @@ pub struct RunResult {
     /// A simulated run's proof of replay: the digest of every storage operation and of the
     /// final store (`None` in real time, where the host's scheduler decides interleavings).
     pub replay: Option<Digest>,
+    /// Every fault the run injected, as the fault point that injects exactly it (also in the
+    /// history as `fault` events).
+    pub injected: Vec<InjectedFault>,
 }
 
 impl RunResult {
@@ -236,6 +240,7 @@ async fn run_scoped(
         clock_skew_ms: ended.clock_skew_ms,
         crashes: ended.crashes,
         replay: ended.replay,
+        injected: ended.injected,
     };
     report::print_run(&result, BACKGROUND_LIMIT);
     Ok(result)
@@ -412,6 +417,7 @@ struct Ended {
     s3_ops_at_end: u64,
     s3_ops_by_kind: Vec<(S3OpKind, u64)>,
     replay: Option<Digest>,
+    injected: Vec<InjectedFault>,
 }
 
 /// Stops chaos, waits for sessions abandoned at a step timeout, reads the final state
@@ -426,20 +432,28 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         .map(|c| c.stop())
         .unwrap_or_default();
     run.layer.network().disable_profile();
-    let (background, pinned, crashes, clock_skew_ms, final_head_txn) = match run.ctx.take() {
-        Some(ctx) => {
-            let background = ctx.finish_background(BACKGROUND_LIMIT).await;
-            let pinned = *ctx.pinned.lock();
-            let crashes = ctx.manifests.crash_report();
-            let skew = ctx.manifests.writer_clock_offset_ms();
-            let head = client::read_final_state(&ctx)
-                .await
-                .map_err(|e| report::print_final_state_error(&spec.label, &e))
-                .ok();
-            (background, pinned, crashes, skew, head)
-        }
-        None => Default::default(),
-    };
+    let (background, pinned, crashes, clock_skew_ms, final_head_txn, injected) =
+        match run.ctx.take() {
+            Some(ctx) => {
+                let background = ctx.finish_background(BACKGROUND_LIMIT).await;
+                let pinned = *ctx.pinned.lock();
+                let crashes = ctx.manifests.crash_report();
+                let skew = ctx.manifests.writer_clock_offset_ms();
+                let injected = run.layer.injected_faults(ctx.start);
+                for fault in &injected {
+                    ctx.history.record(Event::Fault {
+                        t_us: fault.t_us,
+                        point: fault.point.to_string(),
+                    });
+                }
+                let head = client::read_final_state(&ctx)
+                    .await
+                    .map_err(|e| report::print_final_state_error(&spec.label, &e))
+                    .ok();
+                (background, pinned, crashes, skew, head, injected)
+            }
+            None => Default::default(),
+        };
     run.executor.shutdown();
     let s3_ops_at_end = run.layer.total_ops();
     let s3_ops_by_kind = S3OpKind::ALL
@@ -476,6 +490,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         s3_ops_at_end,
         s3_ops_by_kind,
         replay,
+        injected,
     })
 }
 

@@ -13,6 +13,7 @@
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_fault_sweep -- --ignored --nocapture
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_coverage_sweep -- --ignored --nocapture
 //! cargo test --release -p fusio-manifest-chaos --test performance_test test_baseline -- --ignored --nocapture
+//! cargo test --release -p fusio-manifest-chaos --test performance_test test_seed_search -- --ignored --nocapture
 //! ```
 
 // The entry points report the host's wall time of whole steps.
@@ -134,6 +135,21 @@ async fn test_coverage_sweep() {
     }
     let found = coverage_sweep().await;
     assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+/// The seed search (`seed_search/search.json`, `search.md`, shrunk repros): random schedules
+/// in simulated time, grouped by signature (see `search` and README). Not part of
+/// `test_plan`; runs only when named.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a search over many seeds; use --release -- --ignored"]
+async fn test_seed_search() {
+    if !named("test_seed_search") {
+        println!("test_seed_search: not part of test_plan; name it to run it");
+        return;
+    }
+    let env = run_env("test_seed_search", TimeMode::Simulated).await;
+    let duration = builtin_workload(&env, Duration::from_secs(60)).duration;
+    or_exit(fusio_manifest_chaos::search::run(&env.settings, duration, &env.out_dir).await);
 }
 
 /// The whole plan, in order and one step at a time: the real-time steps first (the

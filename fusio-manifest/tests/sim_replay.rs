@@ -131,10 +131,10 @@ enum Expect {
 const EXPECTED: &[(&str, Expect)] = &[
     ("baseline", Expect::Pass),
     ("transient-errors-5pct", Expect::Pass),
-    ("ambiguous-put-2pct", Expect::PassStalled),
+    ("ambiguous-put-2pct", Expect::AbortedReads),
     ("ambiguous-head-cas-5pct", Expect::AbortedReads),
     ("stall-beyond-timeout", Expect::Pass),
-    ("net-block-refused-10s-3x", Expect::PassStalled),
+    ("net-block-refused-10s-3x", Expect::Pass),
     ("lease-expiry", Expect::Pass),
     ("combined-faults", Expect::AbortedReads),
     ("compaction-under-writes", Expect::Pass),

@@ -89,17 +89,26 @@ impl Process {
     }
 
     /// Told by the storage wrapper after a conditional PUT of `key` landed: `true` when that
-    /// kills the process (the caller must then never answer).
-    pub fn on_landed(&self, key: &str) -> bool {
+    /// kills the process (the caller must then never answer): the PUT is the armed point's,
+    /// or `forced` (a `crash` fault point), which kills a live process at the point `key`
+    /// belongs to.
+    pub fn on_landed(&self, key: &str, forced: bool) -> bool {
         let mut armed = self.armed.lock();
-        match *armed {
+        let point = match *armed {
             Some(point) if point.matches(key) => {
                 *armed = None;
-                self.killed.set(Some(point));
-                true
+                point
             }
-            _ => false,
-        }
+            _ if forced && !self.is_killed() => {
+                match CrashPoint::ALL.into_iter().find(|p| p.matches(key)) {
+                    Some(point) => point,
+                    None => return false,
+                }
+            }
+            _ => return false,
+        };
+        self.killed.set(Some(point));
+        true
     }
 
     /// The point the process died at, if it is dead.
@@ -194,15 +203,24 @@ mod tests {
     #[test]
     fn an_armed_process_dies_once_at_its_point_and_cannot_be_rearmed() {
         let process = Process::default();
-        assert!(!process.on_landed("p/HEAD.json"), "not armed");
+        assert!(!process.on_landed("p/HEAD.json", false), "not armed");
         assert!(process.arm(CrashPoint::SegmentPut));
         assert!(!process.arm(CrashPoint::HeadCas), "armed already");
-        assert!(!process.on_landed("p/HEAD.json"), "another point");
+        assert!(!process.on_landed("p/HEAD.json", false), "another point");
         assert!(!process.is_killed());
-        assert!(process.on_landed("p/segments/seg-1.json"));
+        assert!(process.on_landed("p/segments/seg-1.json", false));
         assert_eq!(process.killed_at(), Some(CrashPoint::SegmentPut));
         assert!(!process.arm(CrashPoint::HeadCas), "dead");
-        assert!(!process.on_landed("p/HEAD.json"));
+        assert!(!process.on_landed("p/HEAD.json", false));
+    }
+
+    #[test]
+    fn a_crash_point_kills_a_live_process_at_the_point_its_key_belongs_to() {
+        let process = Process::default();
+        assert!(!process.on_landed("p/checkpoints/ckpt-1.meta.json", true));
+        assert!(process.on_landed("p/HEAD.json", true));
+        assert_eq!(process.killed_at(), Some(CrashPoint::HeadCas));
+        assert!(!process.on_landed("p/HEAD.json", true), "dead already");
     }
 
     /// Sets a flag when dropped.
@@ -229,7 +247,7 @@ mod tests {
         });
         tokio::time::sleep(Duration::from_millis(20)).await;
         process.arm(CrashPoint::LeasePut);
-        assert!(process.on_landed("p/leases/lease-9.json"));
+        assert!(process.on_landed("p/leases/lease-9.json", false));
         let out = tokio::time::timeout(Duration::from_secs(5), task)
             .await
             .expect("the killed future returns at once")

@@ -24,8 +24,18 @@
 //! action := answer_lost  applied, then the caller gets a connection error (answer lost)
 //!         | refuse       not applied: connection refused
 //!         | transient    not applied: HTTP 503 SlowDown
+//!         | internal     not applied: HTTP 500 InternalError
+//!         | reset        not applied: connection reset before the request was sent
 //!         | stall(D)     applied, the answer is held for D, e.g. stall(250ms), stall(3s)
+//!         | delay(D)     the request is held for D before it leaves (a holding block)
+//!         | crash        condput only: applied, then the writer's process dies before it
+//!                        hears the answer (see [`super::crash`]); no effect on a client
+//!                        without a process
 //! ```
+//!
+//! Every fault a run injects, whether drawn at random, by a network block, by a crash or by a
+//! point, is recorded as the point that injects exactly it ([`super::fault_log`]), so a run's
+//! faults can be replayed, and shrunk, with random faults off.
 //!
 //! Example: `condput:HEAD.json#2=answer_lost; get:leases/#1=stall(3s)` loses the answer to the
 //! second conditional PUT of a key containing `HEAD.json` and holds the answer to the first GET
@@ -53,8 +63,16 @@ pub enum FaultAction {
     Refuse,
     /// Do not apply it: HTTP 503 SlowDown ([`InjectedError::SlowDown`]).
     Transient,
+    /// Do not apply it: HTTP 500 InternalError ([`InjectedError::InternalError`]).
+    Internal,
+    /// Do not apply it: connection reset ([`InjectedError::ConnectionReset`]).
+    Reset,
     /// Apply it, then hold the answer this long (written in whole ms or s).
     Stall(Duration),
+    /// Hold the request this long before it leaves, then run it normally.
+    Delay(Duration),
+    /// A conditional PUT only: apply it, then kill the calling writer's process.
+    Crash,
 }
 
 impl FaultAction {
@@ -64,8 +82,21 @@ impl FaultAction {
             Self::AnswerLost => FaultDecision::Ambiguous,
             Self::Refuse => FaultDecision::Fail(InjectedError::Refused),
             Self::Transient => FaultDecision::Fail(InjectedError::SlowDown),
+            Self::Internal => FaultDecision::Fail(InjectedError::InternalError),
+            Self::Reset => FaultDecision::Fail(InjectedError::ConnectionReset),
             Self::Stall(d) => FaultDecision::Stall(d),
+            Self::Delay(d) => FaultDecision::Delay(d),
+            Self::Crash => FaultDecision::Crash,
         }
+    }
+}
+
+/// Writes `d` as the grammar's whole seconds, else whole milliseconds.
+fn write_duration(f: &mut fmt::Formatter<'_>, d: Duration) -> fmt::Result {
+    if d.subsec_nanos() == 0 {
+        write!(f, "{}s", d.as_secs())
+    } else {
+        write!(f, "{}ms", d.as_millis())
     }
 }
 
@@ -75,10 +106,19 @@ impl fmt::Display for FaultAction {
             Self::AnswerLost => f.write_str("answer_lost"),
             Self::Refuse => f.write_str("refuse"),
             Self::Transient => f.write_str("transient"),
-            Self::Stall(d) if d.subsec_nanos() == 0 => {
-                write!(f, "stall({}s)", d.as_secs())
+            Self::Internal => f.write_str("internal"),
+            Self::Reset => f.write_str("reset"),
+            Self::Crash => f.write_str("crash"),
+            Self::Stall(d) => {
+                f.write_str("stall(")?;
+                write_duration(f, *d)?;
+                f.write_str(")")
             }
-            Self::Stall(d) => write!(f, "stall({}ms)", d.as_millis()),
+            Self::Delay(d) => {
+                f.write_str("delay(")?;
+                write_duration(f, *d)?;
+                f.write_str(")")
+            }
         }
     }
 }
@@ -177,11 +217,18 @@ impl FromStr for FaultPoint {
             .rsplit_once('#')
             .ok_or_else(|| err("missing `#N` after the key".into()))?;
         let key = key.trim();
+        let op = parse_op(op.trim()).map_err(err)?;
+        let action = parse_action(action.trim()).map_err(err)?;
+        if action == FaultAction::Crash && op != Some(S3OpKind::CondPut) {
+            return Err(err(
+                "`crash` applies to conditional PUTs only: write condput:KEY#N=crash".into(),
+            ));
+        }
         Ok(Self {
-            op: parse_op(op.trim()).map_err(err)?,
+            op,
             key_contains: (!key.is_empty()).then(|| key.to_string()),
             hits: parse_hits(hits.trim()).map_err(err)?,
-            action: parse_action(action.trim()).map_err(err)?,
+            action,
         })
     }
 }
@@ -264,21 +311,31 @@ fn parse_action(action: &str) -> Result<FaultAction, String> {
         "answer_lost" => return Ok(FaultAction::AnswerLost),
         "refuse" => return Ok(FaultAction::Refuse),
         "transient" => return Ok(FaultAction::Transient),
+        "internal" => return Ok(FaultAction::Internal),
+        "reset" => return Ok(FaultAction::Reset),
+        "crash" => return Ok(FaultAction::Crash),
         _ => {}
     }
-    let duration = action
-        .strip_prefix("stall(")
-        .and_then(|rest| rest.strip_suffix(')'))
-        .ok_or_else(|| {
-            format!(
-                "unknown action `{action}`: expected answer_lost, refuse, transient or stall(D)"
-            )
-        })?;
-    parse_duration(duration.trim()).map(FaultAction::Stall)
+    let timed = |name: &str| {
+        action
+            .strip_prefix(name)
+            .and_then(|rest| rest.strip_prefix('('))
+            .and_then(|rest| rest.strip_suffix(')'))
+    };
+    if let Some(d) = timed("stall") {
+        return parse_duration(d.trim()).map(FaultAction::Stall);
+    }
+    if let Some(d) = timed("delay") {
+        return parse_duration(d.trim()).map(FaultAction::Delay);
+    }
+    Err(format!(
+        "unknown action `{action}`: expected answer_lost, refuse, transient, internal, reset, \
+         stall(D), delay(D) or crash"
+    ))
 }
 
 fn parse_duration(d: &str) -> Result<Duration, String> {
-    let bad = || format!("bad stall duration `{d}`: expected e.g. 250ms or 3s");
+    let bad = || format!("bad duration `{d}`: expected e.g. 250ms or 3s");
     let (digits, unit) = if let Some(ms) = d.strip_suffix("ms") {
         (ms, 1)
     } else if let Some(s) = d.strip_suffix('s') {
@@ -421,6 +478,10 @@ mod tests {
             "head:#5..=refuse",
             "*:segments/#2..=4=transient",
             "delete:x#1=stall(1500ms)",
+            "get:HEAD.json#3=internal",
+            "list:leases#1=reset",
+            "put:segments/seg-1.json#1=delay(2500ms)",
+            "condput:leases/lease-1.json#1=crash",
         ] {
             let p: FaultPoint = spec.parse().unwrap();
             assert_eq!(p.to_string().parse::<FaultPoint>().unwrap(), p, "{spec}");
@@ -441,9 +502,11 @@ mod tests {
             ("get:x#2..4=refuse", "N..=M"),
             ("get:x#4..=2=refuse", "ends before it starts"),
             ("get:x#1=explode", "unknown action `explode`"),
-            ("get:x#1=stall(3)", "bad stall duration `3`"),
-            ("get:x#1=stall(fast)", "bad stall duration"),
+            ("get:x#1=stall(3)", "bad duration `3`"),
+            ("get:x#1=stall(fast)", "bad duration"),
             ("get:x#1=stall(3s", "unknown action"),
+            ("get:x#1=delay(2)", "bad duration `2`"),
+            ("get:x#1=crash", "conditional PUTs only"),
         ];
         for (spec, reason) in cases {
             let e = spec.parse::<FaultPoint>().unwrap_err();

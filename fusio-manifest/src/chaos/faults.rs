@@ -107,6 +107,11 @@ pub enum FaultDecision {
     Ambiguous,
     /// Run, then hold the answer.
     Stall(Duration),
+    /// Hold the request this long before it leaves, then run normally.
+    Delay(Duration),
+    /// A conditional PUT: run, then kill the calling writer's process before it hears the
+    /// answer (no effect on a client without a process).
+    Crash,
 }
 
 /// Counters of injected faults, for reports and tests.

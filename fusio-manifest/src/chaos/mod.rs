@@ -6,6 +6,7 @@ pub mod controller;
 pub mod coverage;
 pub mod cpu;
 pub mod crash;
+pub mod fault_log;
 pub mod fault_points;
 pub mod faults;
 pub mod network;
@@ -17,6 +18,7 @@ pub use controller::{ChaosController, ChaosEvent, EventLog};
 pub use coverage::{create_coverage_scenarios, CoverageScenario, Evidence};
 pub use cpu::{CpuBurners, CpuLoad};
 pub use crash::{CrashCounts, CrashPoint, CrashReport, Process};
+pub use fault_log::InjectedFault;
 pub use fault_points::{
     parse_fault_points, FaultAction, FaultPoint, FaultPointError, FaultPointStatus, Hits,
 };

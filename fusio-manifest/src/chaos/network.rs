@@ -112,8 +112,12 @@ pub struct NetworkChaos {
     faults: RwLock<Vec<FaultSpec>>,
     points: FaultPoints,
     fault_counts: Mutex<FaultCounts>,
-    rng: Mutex<StdRng>,
+    seed: u64,
 }
+
+/// Salts that keep an operation's fault draw and delay draw apart.
+const FAULT_SALT: u64 = 0x6661_756c_7473_0001;
+const DELAY_SALT: u64 = 0x6465_6c61_7973_0002;
 
 impl NetworkChaos {
     /// A network with the given S3 profile, no injected latency and no block, seeded.
@@ -127,7 +131,7 @@ impl NetworkChaos {
             faults: RwLock::new(Vec::new()),
             points: FaultPoints::default(),
             fault_counts: Mutex::new(FaultCounts::default()),
-            rng: Mutex::new(StdRng::seed_from_u64(seed)),
+            seed,
         }
     }
 
@@ -195,11 +199,25 @@ impl NetworkChaos {
         self.fault_counts.lock().refused += 1;
     }
 
-    /// Decides the fault (if any) for one operation on `key`. Fault points come first: every
-    /// point the operation matches counts it, and the first that fires decides (no random draw
-    /// is made then). Otherwise the first matching [`FaultSpec`] that fires wins; its transient
-    /// errors pick 503, 500 or a connection reset with equal chance.
-    pub fn decide_fault(&self, op: S3OpKind, key: &str) -> FaultDecision {
+    /// The random stream of the `nth` operation of `op` on `key` (for one `salt`): a function
+    /// of the seed and the operation alone, so an operation draws the same fault and delay
+    /// whatever other operations did or did not happen before it (a replay with some faults
+    /// removed keeps every other operation's draws).
+    fn op_rng(&self, salt: u64, op: S3OpKind, key: &str, nth: u64) -> StdRng {
+        let mixed = self.seed
+            ^ salt
+            ^ crate::utils::label_key(key).rotate_left(21)
+            ^ nth.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            ^ (op as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        StdRng::seed_from_u64(mixed)
+    }
+
+    /// Decides the fault (if any) for the `nth` operation of `op` on `key` (counted per exact
+    /// key, see [`super::fault_log`]). Fault points come first: every point the operation
+    /// matches counts it, and the first that fires decides (no random draw is made then).
+    /// Otherwise the first matching [`FaultSpec`] that fires wins; its transient errors pick
+    /// 503, 500 or a connection reset with equal chance.
+    pub fn decide_fault(&self, op: S3OpKind, key: &str, nth: u64) -> FaultDecision {
         if let Some(decision) = self.points.decide(op, key) {
             return decision;
         }
@@ -207,7 +225,7 @@ impl NetworkChaos {
         if faults.is_empty() {
             return FaultDecision::None;
         }
-        let mut rng = self.rng.lock();
+        let mut rng = self.op_rng(FAULT_SALT, op, key, nth);
         let mut counts = self.fault_counts.lock();
         let mut eligible = false;
         for f in faults.iter().filter(|f| f.matches(op, key)) {
@@ -246,8 +264,9 @@ impl NetworkChaos {
         self.blocked.get()
     }
 
-    /// Draws the total delay for one operation: profile latency plus injected latency.
-    pub fn draw_delay(&self, op: S3OpKind) -> Duration {
+    /// Draws the total delay for the `nth` operation of `op` on `key`: profile latency plus
+    /// injected latency.
+    pub fn draw_delay(&self, op: S3OpKind, key: &str, nth: u64) -> Duration {
         let latency = *self.latency.read();
         let figures = if self.profile_on.load(std::sync::atomic::Ordering::Relaxed) {
             self.profile.median_p99_ms(op)
@@ -257,11 +276,11 @@ impl NetworkChaos {
         if latency.is_none() && figures.is_none() {
             return Duration::ZERO;
         }
-        let mut rng = self.rng.lock();
+        let mut rng = self.op_rng(DELAY_SALT, op, key, nth);
         let mut total = Duration::ZERO;
         if let Some((median, p99)) = figures {
             let sigma = (p99 / median).ln() / 2.326;
-            let z = standard_normal(&mut *rng);
+            let z = standard_normal(&mut rng);
             total += Duration::from_secs_f64((median.ln() + sigma * z).exp() / 1000.0);
         }
         if let Some(spec) = latency {
@@ -297,7 +316,7 @@ mod tests {
     fn standard_profile_medians_match_the_model() {
         let net = NetworkChaos::new(S3LatencyProfile::S3Standard, 7);
         let mut puts: Vec<f64> = (0..4001)
-            .map(|_| net.draw_delay(S3OpKind::Put).as_secs_f64() * 1000.0)
+            .map(|n| net.draw_delay(S3OpKind::Put, "k", n).as_secs_f64() * 1000.0)
             .collect();
         puts.sort_by(f64::total_cmp);
         let median = puts[2000];
@@ -316,14 +335,14 @@ mod tests {
             2,
             crate::chaos::fault_points::FaultAction::AnswerLost,
         ));
-        let decisions: Vec<_> = (0..4)
-            .map(|_| {
+        let decisions: Vec<_> = (1..5)
+            .map(|n| {
                 // A GET of the same key matches only the probabilistic rule.
                 assert!(matches!(
-                    net.decide_fault(S3OpKind::Get, "p/HEAD.json"),
+                    net.decide_fault(S3OpKind::Get, "p/HEAD.json", n),
                     FaultDecision::Fail(_)
                 ));
-                net.decide_fault(S3OpKind::CondPut, "p/HEAD.json")
+                net.decide_fault(S3OpKind::CondPut, "p/HEAD.json", n)
             })
             .collect();
         assert_eq!(
@@ -349,11 +368,20 @@ mod tests {
             delay: Duration::from_millis(100),
             jitter: Duration::from_millis(10),
         }));
-        for _ in 0..1000 {
-            let d = net.draw_delay(S3OpKind::Get).as_millis();
+        for n in 0..1000 {
+            let d = net.draw_delay(S3OpKind::Get, "k", n).as_millis();
             assert!((90..=110).contains(&d), "{d}");
         }
         net.set_latency(None);
-        assert_eq!(net.draw_delay(S3OpKind::Get), Duration::ZERO);
+        assert_eq!(net.draw_delay(S3OpKind::Get, "k", 1), Duration::ZERO);
+    }
+
+    #[test]
+    fn an_operations_draws_depend_on_it_alone() {
+        let net = NetworkChaos::new(S3LatencyProfile::S3Standard, 5);
+        let a = net.draw_delay(S3OpKind::Get, "p/HEAD.json", 3);
+        net.draw_delay(S3OpKind::Put, "p/x", 1);
+        assert_eq!(net.draw_delay(S3OpKind::Get, "p/HEAD.json", 3), a);
+        assert_ne!(net.draw_delay(S3OpKind::Get, "p/HEAD.json", 4), a);
     }
 }

@@ -24,6 +24,8 @@ use fusio_manifest::ObjectHead;
 use futures_util::{stream, Stream, TryStreamExt};
 
 use super::crash::Process;
+use super::fault_log::{FaultLog, InjectedFault};
+use super::fault_points::FaultAction;
 use super::faults::{FaultDecision, InjectedError};
 use super::network::{BlockMode, NetworkChaos};
 use super::S3OpKind;
@@ -60,6 +62,7 @@ pub trait S3OpSink: Send + Sync {
 pub struct StorageLayer {
     kinds: [KindStats; S3OpKind::ALL.len()],
     network: NetworkChaos,
+    faults: FaultLog,
     op_sink: OnceLock<Arc<dyn S3OpSink>>,
     trace: OnceLock<Arc<OpTrace>>,
     /// `kind as u8 + 1` of the next operation that panics on purpose; 0: none.
@@ -87,9 +90,19 @@ pub struct Deleted {
 pub struct Pass {
     kind: S3OpKind,
     key: String,
+    nth: u64,
     start: Instant,
     rest: Duration,
     decision: FaultDecision,
+    /// How long a holding block kept the request from leaving.
+    held: Duration,
+}
+
+impl Pass {
+    /// Whether the operation is to kill its writer's process once it lands (a `crash` point).
+    pub fn crashes(&self) -> bool {
+        self.decision == FaultDecision::Crash
+    }
 }
 
 impl StorageLayer {
@@ -98,6 +111,7 @@ impl StorageLayer {
         Self {
             kinds: Default::default(),
             network,
+            faults: FaultLog::default(),
             op_sink: OnceLock::new(),
             trace: OnceLock::new(),
             panic_on: AtomicU8::new(0),
@@ -160,6 +174,27 @@ impl StorageLayer {
         }
     }
 
+    /// Every fault injected so far, each as the fault point that injects exactly it, timed
+    /// from `start`.
+    pub fn injected_faults(&self, start: Instant) -> Vec<InjectedFault> {
+        self.faults.injected(start)
+    }
+
+    /// Records that the operation of `pass` landed and killed its writer's process, which never
+    /// hears the answer; the operation is traced as `crashed`.
+    pub fn record_crash(&self, pass: Pass) {
+        self.faults
+            .record(pass.kind, &pass.key, pass.nth, FaultAction::Crash);
+        let outcome = Err(InjectedError::AnswerLost.into_fs());
+        self.record(
+            pass.kind,
+            &pass.key,
+            pass.decision,
+            clock::since(pass.start),
+            outcome.as_ref().map(|_: &()| ()),
+        );
+    }
+
     /// Operations of every kind, completed so far.
     pub fn total_ops(&self) -> u64 {
         S3OpKind::ALL.iter().map(|k| self.count(*k).count).sum()
@@ -189,17 +224,22 @@ impl StorageLayer {
         let start = clock::now();
         self.check_harness_fault(kind);
         let net = &self.network;
-        let decision = net.decide_fault(kind, key);
-        let delay = net.draw_delay(kind);
+        let nth = self.faults.count(kind, key);
+        let decision = net.decide_fault(kind, key, nth);
+        let delay = net.draw_delay(kind, key, nth);
         let half = delay / 2;
+        let mut held = Duration::ZERO;
         let gated = async {
-            self.gate_request().await?;
+            if let FaultDecision::Delay(d) = decision {
+                tokio::time::sleep(d).await;
+            }
+            held += self.gate_request().await?;
             // tokio's timer rounds sleeps up to whole ms; the second half absorbs the first's
             // overshoot so each operation gets the nominal delay, not delay + ~2 ms.
             let slept = clock::now();
             sleep_nonzero(half).await;
             let overshoot = clock::since(slept).saturating_sub(half);
-            self.gate_request().await?;
+            held += self.gate_request().await?;
             if let FaultDecision::Fail(e) = decision {
                 return Err(e.into_fs());
             }
@@ -209,11 +249,18 @@ impl StorageLayer {
             Ok(rest) => Ok(Pass {
                 kind,
                 key: key.to_string(),
+                nth,
                 start,
                 rest,
                 decision,
+                held,
             }),
             Err(e) => {
+                let action = match decision {
+                    FaultDecision::Fail(injected) => fail_action(injected),
+                    _ => FaultAction::Refuse,
+                };
+                self.faults.record(kind, key, nth, action);
                 self.record(kind, key, decision, clock::since(start), Err(&e));
                 Err(e)
             }
@@ -228,24 +275,47 @@ impl StorageLayer {
         }
         let net = &self.network;
         sleep_nonzero(pass.rest).await;
+        let mut stalled = Duration::ZERO;
         if let FaultDecision::Stall(d) = pass.decision {
             tokio::time::sleep(d).await;
+            stalled = d;
         }
+        let mut lost = false;
         let result = match net.block_mode() {
             BlockMode::Hold => {
+                let waited = clock::now();
                 net.wait_unblocked().await;
+                stalled += clock::since(waited);
                 result
             }
             BlockMode::Refuse if net.is_blocked() => {
                 net.count_refused();
+                lost = true;
                 Err(InjectedError::AnswerLost.into_fs())
             }
             BlockMode::Refuse => result,
         };
         let result = match pass.decision {
-            FaultDecision::Ambiguous => Err(InjectedError::AnswerLost.into_fs()),
+            FaultDecision::Ambiguous => {
+                lost = true;
+                Err(InjectedError::AnswerLost.into_fs())
+            }
             _ => result,
         };
+        let action = if lost {
+            Some(FaultAction::AnswerLost)
+        } else if !stalled.is_zero() {
+            Some(FaultAction::Stall(whole_ms(stalled)))
+        } else if !pass.held.is_zero() {
+            Some(FaultAction::Delay(whole_ms(pass.held)))
+        } else if let FaultDecision::Delay(d) = pass.decision {
+            Some(FaultAction::Delay(d))
+        } else {
+            None
+        };
+        if let Some(action) = action {
+            self.faults.record(pass.kind, &pass.key, pass.nth, action);
+        }
         let outcome = result.as_ref().map(|_| ());
         self.record(
             pass.kind,
@@ -288,19 +358,21 @@ impl StorageLayer {
         }
     }
 
-    /// Before a request leaves: wait out a holding block, or fail during a refusing one.
-    async fn gate_request(&self) -> Result<(), FsError> {
+    /// Before a request leaves: wait out a holding block (returns how long it waited), or fail
+    /// during a refusing one.
+    async fn gate_request(&self) -> Result<Duration, FsError> {
         let net = &self.network;
         match net.block_mode() {
             BlockMode::Hold => {
+                let waited = clock::now();
                 net.wait_unblocked().await;
-                Ok(())
+                Ok(clock::since(waited))
             }
             BlockMode::Refuse if net.is_blocked() => {
                 net.count_refused();
                 Err(InjectedError::Refused.into_fs())
             }
-            BlockMode::Refuse => Ok(()),
+            BlockMode::Refuse => Ok(Duration::ZERO),
         }
     }
 
@@ -351,6 +423,22 @@ pub fn is_transport_error(e: &FsError) -> bool {
         next = err.source();
     }
     false
+}
+
+/// The point action that injects `e` again.
+fn fail_action(e: InjectedError) -> FaultAction {
+    match e {
+        InjectedError::SlowDown => FaultAction::Transient,
+        InjectedError::InternalError => FaultAction::Internal,
+        InjectedError::ConnectionReset => FaultAction::Reset,
+        InjectedError::AnswerLost => FaultAction::AnswerLost,
+        InjectedError::Refused => FaultAction::Refuse,
+    }
+}
+
+/// `d` rounded up to whole milliseconds (a point's durations are written in ms).
+fn whole_ms(d: Duration) -> Duration {
+    Duration::from_millis(d.as_nanos().div_ceil(1_000_000) as u64)
 }
 
 async fn sleep_nonzero(d: Duration) {
@@ -494,12 +582,19 @@ impl<F: FsCas> FsCas for ChaosFs<F> {
             .put_conditional(path, payload, content_type, metadata, condition);
         let key = path.to_string();
         Box::pin(async move {
-            let landed = self.layer.run(S3OpKind::CondPut, &key, op).await;
-            if landed.is_ok() && self.process.as_ref().is_some_and(|p| p.on_landed(&key)) {
+            let pass = self.layer.before(S3OpKind::CondPut, &key).await?;
+            let landed = op.await;
+            let killed = landed.is_ok()
+                && self
+                    .process
+                    .as_ref()
+                    .is_some_and(|p| p.on_landed(&key, pass.crashes()));
+            if killed {
                 // Killed with the answer in flight: it never arrives.
-                std::future::pending::<()>().await;
+                self.layer.record_crash(pass);
+                return std::future::pending().await;
             }
-            landed
+            self.layer.after(pass, landed).await
         })
     }
 }

@@ -8,9 +8,11 @@
 //! the variable; an unknown `CHAOS_*` / `FUSIO_CHAOS_*` variable gets a warning naming the
 //! closest known one.
 
+mod search;
 mod settings;
 mod workload;
 
+pub use search::{SearchSettings, Shard};
 pub use settings::{parse_scenarios, BackendChoice, Settings, WorkloadOverrides};
 pub use workload::{ManifestMode, WorkloadConfig};
 
@@ -209,6 +211,37 @@ pub const VARS: &[Var] = &[
         "CHAOS_FAULT_POINTS",
         "unset",
         "targeted S3 faults for every scenario, e.g. `condput:HEAD.json#2=answer_lost;get:segments/#1..=3=stall(2s)` (grammar in `chaos::fault_points`)",
+    ),
+    var(
+        "CHAOS_SEARCH_SEEDS",
+        "200",
+        "`test_seed_search`: how many seeds (random schedules) the search runs, from `CHAOS_SEARCH_FROM` (default 1)",
+    ),
+    var("CHAOS_SEARCH_FROM", "1", "`test_seed_search`: the first seed"),
+    var(
+        "CHAOS_SEARCH_SHARD",
+        "0/1",
+        "`test_seed_search`: `INDEX/COUNT`, the shard of the seed range this process runs (seeds `FROM + INDEX + k*COUNT`); merge shard reports with `CHAOS_SEARCH_MERGE`",
+    ),
+    var(
+        "CHAOS_SEARCH_FAULTS",
+        "on",
+        "`test_seed_search`: `off` draws fault-free schedules (a false-alarm check)",
+    ),
+    var(
+        "CHAOS_SEARCH_COMPACTORS",
+        "on",
+        "`test_seed_search`: `off` draws no compactors or pinned readers",
+    ),
+    var(
+        "CHAOS_SEARCH_SHRINK",
+        "on",
+        "`test_seed_search`: `off` skips shrinking the first seed of each failure feature",
+    ),
+    var(
+        "CHAOS_SEARCH_MERGE",
+        "unset",
+        "`test_seed_search`: comma-separated shard reports (`search.json`) to merge into one report instead of running seeds",
     ),
     var("CHAOS_OUTPUT_DIR", "workspace root", "where result files go"),
     var(

@@ -6,7 +6,8 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use super::{
-    unknown_var_warning, unknown_vars, ConfigError, ManifestMode, WorkloadConfig, SECRET_VARS, VARS,
+    unknown_var_warning, unknown_vars, ConfigError, ManifestMode, SearchSettings, Shard,
+    WorkloadConfig, SECRET_VARS, VARS,
 };
 use crate::backend::{S3Settings, DEFAULT_REGION};
 use crate::chaos::fault_points::{parse_fault_points, FaultPoint};
@@ -313,6 +314,8 @@ pub struct Settings {
     pub time: Option<TimeMode>,
     /// `CHAOS_FAULT_POINTS`, parsed.
     pub fault_points: Vec<FaultPoint>,
+    /// `CHAOS_SEARCH_*`.
+    pub search: SearchSettings,
     /// `CHAOS_OUTPUT_DIR`.
     pub output_dir: Option<PathBuf>,
     /// `FUSIO_CHAOS_S3_PROFILE`.
@@ -339,6 +342,7 @@ impl Default for Settings {
             op_timeout: None,
             time: None,
             fault_points: Vec::new(),
+            search: SearchSettings::default(),
             output_dir: None,
             s3_profile: None,
             backend: BackendChoice::Embedded,
@@ -404,6 +408,7 @@ impl Settings {
                 .map(|v| TimeMode::parse("CHAOS_TIME", &v))
                 .transpose()?,
             fault_points,
+            search: read_search(vars)?,
             output_dir: vars.text("CHAOS_OUTPUT_DIR")?.map(PathBuf::from),
             s3_profile,
             backend: BackendChoice::read(vars)?,
@@ -414,6 +419,36 @@ impl Settings {
                 .collect(),
         })
     }
+}
+
+/// The `CHAOS_SEARCH_*` variables.
+fn read_search(vars: &Vars) -> Result<SearchSettings, ConfigError> {
+    let default = SearchSettings::default();
+    let switch = |var: &'static str, default: bool| -> Result<bool, ConfigError> {
+        vars.text(var)?
+            .map_or(Ok(default), |v| super::search::on_off(var, &v))
+    };
+    Ok(SearchSettings {
+        seeds: vars
+            .positive("CHAOS_SEARCH_SEEDS")?
+            .unwrap_or(default.seeds),
+        from: vars.parse("CHAOS_SEARCH_FROM")?.unwrap_or(default.from),
+        shard: vars
+            .text("CHAOS_SEARCH_SHARD")?
+            .map(|v| Shard::parse("CHAOS_SEARCH_SHARD", &v))
+            .transpose()?
+            .unwrap_or_default(),
+        faults: switch("CHAOS_SEARCH_FAULTS", default.faults)?,
+        compactors: switch("CHAOS_SEARCH_COMPACTORS", default.compactors)?,
+        shrink: switch("CHAOS_SEARCH_SHRINK", default.shrink)?,
+        merge: vars.text("CHAOS_SEARCH_MERGE")?.map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect()
+        }),
+    })
 }
 
 /// The labels of a `CHAOS_SCENARIOS` value (`a,b`); one that names none (`,`) is refused

@@ -15,6 +15,7 @@
 //! | `txn` | `client`, `op`, `attempt`, `t_us`, `outcome`, `snapshot_txn`?, `reads`, `puts`, `deletes`, `wrote`, `txn_id`?, `error`? | when a multi-key write transaction attempt ends |
 //! | `read` | `client`, `op`, `t_us`, `outcome`, `snapshot_txn`?, `scan`, `reads`, `error`?, `range`? | when a read operation ends |
 //! | `compact` | `client`, `started_us`, `t_us`, `outcome`, `checkpoint`?, `error`? | when a compactor's pass (`compact_and_gc`) ends; the checker does not judge it (a compaction changes no value) |
+//! | `fault` | `t_us`, `point` | after the workload, one per fault the run injected, in the order injected: the fault point that injects exactly it (`CHAOS_FAULT_POINTS` grammar); the checker does not judge it |
 //! | `final` | `t_us`, `head_txn`, `state` | once, after the workload: a full scan at the latest snapshot |
 //!
 //! Field meanings:
@@ -262,6 +263,14 @@ pub enum Event {
         /// The error, on `info`.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<String>,
+    },
+    /// A fault the run injected, as the fault point that injects exactly it again
+    /// ([`crate::chaos::fault_log`]); the checker does not judge it.
+    Fault {
+        /// When it was injected, microseconds since the run started.
+        t_us: u64,
+        /// The point, e.g. `condput:HEAD.json#3=answer_lost`.
+        point: String,
     },
     /// The final state, read once after the workload.
     Final {

@@ -91,6 +91,7 @@ const VALID_LINES: &[(&str, bool)] = &[
     (r#"{"type":"compact","client":"c0","started_us":1,"t_us":2,"outcome":"ok","checkpoint":"run-7"}"#, false),
     (r#"{"type":"compact","client":"c0","started_us":1,"t_us":2,"outcome":"info","error":"timeout"}"#, false),
     (r#"{"type":"compact","client":"c0","started_us":1,"t_us":2,"outcome":"ok","checkpoint":null,"error":null}"#, false),
+    (r#"{"type":"fault","t_us":5,"point":"condput:HEAD.json#1=answer_lost"}"#, false),
     (r#"{"type":"final","t_us":9,"head_txn":7,"state":[["k1","w0:1:0"],["k2","w1:1:0"]]}"#, false),
     (r#"{"type":"final","t_us":9,"head_txn":0,"state":[]}"#, false),
     // Forms the recorder does not write, which serde accepts.

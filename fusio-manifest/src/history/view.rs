@@ -58,6 +58,8 @@ pub(crate) enum EventRef<'a> {
     },
     /// [`Event::Compact`].
     Compact,
+    /// [`Event::Fault`].
+    Fault,
     /// [`Event::Final`].
     Final {
         head_txn: u64,
@@ -198,6 +200,7 @@ impl<'a> From<&'a Event> for EventRef<'a> {
                     .map(|(from, to)| (from.as_str(), to.as_str())),
             },
             Event::Compact { .. } => EventRef::Compact,
+            Event::Fault { .. } => EventRef::Fault,
             Event::Final {
                 head_txn,
                 ref state,

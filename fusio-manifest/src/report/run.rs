@@ -2,6 +2,7 @@
 //! report, each isolation verdict and where the files went.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use crate::chaos::CrashPoint;
@@ -9,6 +10,19 @@ use crate::host::{HostReport, SATURATED, SATURATION_P99_LAG};
 use crate::metrics::RawCounts;
 use crate::runner::{Exported, RunEnv, ScenarioOutcome};
 use crate::workload::RunResult;
+
+/// Whether per-run lines are silenced ([`quiet_runs`]).
+static QUIET_RUNS: AtomicBool = AtomicBool::new(false);
+
+/// Silences (or restores) the lines each run prints: progress, the per-run report, simulated
+/// speed and a failed final read. A search over many seeds prints its own progress instead.
+pub fn quiet_runs(quiet: bool) {
+    QUIET_RUNS.store(quiet, Ordering::Relaxed);
+}
+
+fn runs_quiet() -> bool {
+    QUIET_RUNS.load(Ordering::Relaxed)
+}
 
 /// The first line of every invocation: backend, latency profile, seed, output directory.
 pub fn print_run_header(env: &RunEnv) {
@@ -54,6 +68,9 @@ pub fn print_phase(index: usize, count: usize, labels: &[&str], parallel: usize)
 
 /// One progress line of a running scenario.
 pub fn print_progress(label: &str, elapsed: Duration, c: &RawCounts) {
+    if runs_quiet() {
+        return;
+    }
     println!(
         "  [{label}] {:>5.0}s  commits {}  precondition failures {}  write errors {}  reads {}",
         elapsed.as_secs_f64(),
@@ -67,6 +84,9 @@ pub fn print_progress(label: &str, elapsed: Duration, c: &RawCounts) {
 /// The report of one finished run: abandoned sessions, recovery after each block, then
 /// throughput, latency, retries, errors and S3 operations.
 pub fn print_run(r: &RunResult, background_limit: Duration) {
+    if runs_quiet() {
+        return;
+    }
     let label = &r.summary.config_label;
     let b = &r.background;
     if b.abandoned + b.running_at_end > 0 {
@@ -111,6 +131,9 @@ fn print_replay(label: &str, r: &RunResult) {
 
 /// How fast a simulated run went: virtual seconds per second of the host's time.
 pub fn print_sim_speed(label: &str, simulated: Duration, wall: Duration) {
+    if runs_quiet() {
+        return;
+    }
     println!(
         "  [{label}] simulated {:.1} s in {:.2} s of wall time ({:.0}x)",
         simulated.as_secs_f64(),
@@ -121,6 +144,9 @@ pub fn print_sim_speed(label: &str, simulated: Duration, wall: Duration) {
 
 /// Why a run has no final state (its verdict is then `UNKNOWN`).
 pub fn print_final_state_error(label: &str, e: &fusio_manifest::types::Error) {
+    if runs_quiet() {
+        return;
+    }
     println!(
         "  [{label}] the final state could not be read: {}",
         crate::utils::error_chain(e)

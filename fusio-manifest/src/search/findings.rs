@@ -1,0 +1,129 @@
+//! Which finding of FINDINGS.md a shrunk repro shows, judged by its feature and the shape of
+//! its minimal faults (operation, object kind, action), not by its exact keys or counts.
+
+use super::signature::Feature;
+use crate::chaos::{FaultAction, FaultPoint, S3OpKind};
+use crate::config::WorkloadConfig;
+
+/// The object kind a point's key names.
+fn object(point: &FaultPoint) -> &'static str {
+    let key = point.key_contains.as_deref().unwrap_or("");
+    if key.contains("HEAD.json") {
+        "head"
+    } else if key.contains("segments/") {
+        "segment"
+    } else if key.contains("leases/") {
+        "lease"
+    } else if key.contains("checkpoints/") {
+        "checkpoint"
+    } else {
+        "other"
+    }
+}
+
+fn is_error(action: FaultAction) -> bool {
+    matches!(
+        action,
+        FaultAction::Transient | FaultAction::Internal | FaultAction::Reset | FaultAction::Refuse
+    )
+}
+
+fn is_hold(action: FaultAction) -> bool {
+    matches!(action, FaultAction::Stall(_) | FaultAction::Delay(_))
+}
+
+/// The finding `feature` with minimal faults `points` on `workload` matches, as `N: title`,
+/// if any.
+pub fn matching(
+    feature: &Feature,
+    points: &[FaultPoint],
+    workload: &WorkloadConfig,
+) -> Option<String> {
+    let skewed = workload.clock_skew_ms != 0 || workload.clock_drift_ms_per_s != 0;
+    let has = |op: S3OpKind, obj: &str, pred: &dyn Fn(FaultAction) -> bool| {
+        points
+            .iter()
+            .any(|p| p.op == Some(op) && object(p) == obj && pred(p.action))
+    };
+    let lost = |a| a == FaultAction::AnswerLost;
+    let finding = match feature {
+        Feature::Anomaly(_) if has(S3OpKind::CondPut, "head", &lost) => {
+            "1: a HEAD CAS whose answer is lost returns PreconditionFailed, yet is committed"
+        }
+        Feature::Anomaly(_)
+            if !points.iter().any(|p| lost(p.action))
+                && has(S3OpKind::CondPut, "segment", &is_hold) =>
+        {
+            "5: orphan recovery adopts a live commit's segment; that commit then fails"
+        }
+        Feature::StallBeyondLeaseTtl if has(S3OpKind::CondPut, "segment", &lost) => {
+            "2: a lost answer to a segment PUT blocks writers until recovery adopts the segment"
+        }
+        Feature::StallBeyondLeaseTtl
+            if has(S3OpKind::Get, "head", &is_error)
+                || has(S3OpKind::CondPut, "segment", &is_hold) =>
+        {
+            "3: a commit failing on its HEAD reload leaks its write lease"
+        }
+        Feature::Anomaly(_) if skewed && !points.iter().any(|p| lost(p.action)) => {
+            "7: a clock more than the lease TTL ahead adopts a live commit"
+        }
+        Feature::NoFinalState if workload.compact_every_ms > 0 => {
+            "6: after a compaction, reads of compacted keys fail with 404 on S3"
+        }
+        _ => return None,
+    };
+    Some(finding.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::chaos::parse_fault_points;
+
+    fn found(feature: Feature, spec: &str) -> Option<char> {
+        let w = WorkloadConfig::default();
+        matching(&feature, &parse_fault_points(spec).unwrap(), &w).and_then(|f| f.chars().next())
+    }
+
+    #[test]
+    fn the_known_shapes_map_to_their_findings_and_others_to_none() {
+        let aborted = || Feature::Anomaly("aborted_read".into());
+        assert_eq!(
+            found(aborted(), "condput:HEAD.json#4=answer_lost"),
+            Some('1')
+        );
+        assert_eq!(
+            found(
+                aborted(),
+                "get:HEAD.json#1=stall(2s); condput:segments/seg-1.json#1=stall(4s)"
+            ),
+            Some('5')
+        );
+        let stall = || Feature::StallBeyondLeaseTtl;
+        assert_eq!(
+            found(stall(), "condput:segments/seg-3.json#1=answer_lost"),
+            Some('2')
+        );
+        assert_eq!(
+            found(
+                stall(),
+                "condput:HEAD.json#2=transient; get:HEAD.json#5=transient"
+            ),
+            Some('3')
+        );
+        assert_eq!(found(stall(), "get:leases/lease-1.json#1=refuse"), None);
+        assert_eq!(found(aborted(), "get:leases/lease-1.json#1=refuse"), None);
+        let skewed = WorkloadConfig {
+            clock_skew_ms: 20_000,
+            ..WorkloadConfig::default()
+        };
+        let seven = matching(&aborted(), &[], &skewed);
+        assert!(seven.is_some_and(|f| f.starts_with('7')));
+        assert_eq!(
+            found(Feature::NoFinalState, ""),
+            None,
+            "no compactor: not 6"
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! One simulated run of a schedule: as its seed drew it, or replayed with random faults off
+//! and only given fault points, on a workload made smaller ([`Repro`]).
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::schedule::{Case, Draw};
+use super::signature::Signature;
+use crate::backend::Backend;
+use crate::chaos::scenario::FAULT_SWEEP_OP_TIMEOUT;
+use crate::chaos::{parse_fault_points, FaultPoint, S3LatencyProfile};
+use crate::config::WorkloadOverrides;
+use crate::manifest::ManifestOptions;
+use crate::runner::{RunEnv, ScenarioOutcome};
+use crate::sweep::scenario_spec;
+use crate::workload::RunResult;
+
+/// A run that reproduces a failure with random faults off: seed `seed`'s schedule, its
+/// workload changed by `workload` (`CHAOS_*` settings) and cut to `duration_secs`, with no
+/// random fault, block or crash, and only the fault points `points` (`CHAOS_FAULT_POINTS`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repro {
+    /// The schedule's seed.
+    pub seed: u64,
+    /// The simulated duration, s.
+    pub duration_secs: u64,
+    /// Whether the search drew compactors (the schedule's workload depends on it).
+    pub compactors: bool,
+    /// `CHAOS_*` workload settings over the schedule's, e.g. `CHAOS_NUM_READERS=0`
+    /// (space-separated; empty: none).
+    pub workload: String,
+    /// The fault points (`;`-separated; empty: none).
+    pub points: String,
+}
+
+/// The seed search's op timeout and latency model (those of the fault sweep).
+fn search_env(seed: u64, out_dir: &Path, points: Vec<FaultPoint>) -> RunEnv {
+    let mut env = RunEnv::new(
+        Backend::simulated(),
+        out_dir.to_path_buf(),
+        seed,
+        S3LatencyProfile::S3Standard,
+    );
+    env.op_timeout = Some(FAULT_SWEEP_OP_TIMEOUT);
+    env.settings.fault_points = points;
+    env
+}
+
+/// Runs `case` in simulated time with `points` armed, writing its history under `out_dir`.
+pub async fn run_case(
+    case: &Case,
+    points: Vec<FaultPoint>,
+    out_dir: &Path,
+) -> Result<RunResult, String> {
+    let env = search_env(case.seed, out_dir, points);
+    let layer = env.storage_layer(0);
+    let mut spec = scenario_spec(
+        &env,
+        "seed_search",
+        &case.config,
+        case.scenario.clone(),
+        case.config.duration,
+        &ManifestOptions::default(),
+    )?;
+    spec.progress_every = None;
+    ScenarioOutcome::run(&env, layer, spec).await.result
+}
+
+/// A finished run: what it showed, and the faults it injected.
+pub struct Ran {
+    /// Its signature.
+    pub signature: Signature,
+    /// Every fault it injected, as points, in order.
+    pub injected: Vec<FaultPoint>,
+    /// Its result (`Err`: no result, a harness fault).
+    pub result: Result<RunResult, String>,
+}
+
+/// Runs `case` with `points` and judges it.
+pub async fn run_and_judge(case: &Case, points: Vec<FaultPoint>, out_dir: &Path) -> Ran {
+    let result = run_case(case, points, out_dir).await;
+    let signature = Signature::of(&result, case.config.lease_ttl_secs * 1000);
+    let injected = result
+        .as_ref()
+        .map(|r| r.injected.iter().map(|f| f.point.clone()).collect())
+        .unwrap_or_default();
+    Ran {
+        signature,
+        injected,
+        result,
+    }
+}
+
+impl Repro {
+    /// The schedule this repro runs: the seed's, with random faults, blocks and crashes off,
+    /// `workload` applied and the duration cut.
+    pub fn case(&self) -> Result<Case, String> {
+        let draw = Draw {
+            faults: true,
+            compactors: self.compactors,
+        };
+        let mut case = Case::draw(self.seed, Duration::from_secs(self.duration_secs), draw);
+        case.scenario.faults.clear();
+        case.scenario.blocks = None;
+        case.config.crash_every_ms = 0;
+        let pairs: Vec<(&str, &str)> = self
+            .workload
+            .split_whitespace()
+            .filter_map(|kv| kv.split_once('='))
+            .collect();
+        case.config = WorkloadOverrides::from_pairs(pairs)
+            .and_then(|o| o.apply(case.config.clone()))
+            .map_err(|e| format!("the repro's workload settings are invalid: {e}"))?;
+        case.config.duration = Duration::from_secs(self.duration_secs);
+        Ok(case)
+    }
+
+    /// Its fault points, parsed.
+    pub fn fault_points(&self) -> Result<Vec<FaultPoint>, String> {
+        parse_fault_points(&self.points).map_err(|e| e.to_string())
+    }
+
+    /// Runs it and judges the run.
+    pub async fn run(&self, out_dir: &Path) -> Result<Ran, String> {
+        let case = self.case()?;
+        Ok(run_and_judge(&case, self.fault_points()?, out_dir).await)
+    }
+
+    /// A test to paste into `tests/`, asserting that this repro shows `feature`.
+    pub fn as_test(&self, name: &str, feature: &str) -> String {
+        format!(
+            r#"#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn {name}() {{
+    let repro = Repro {{
+        seed: {seed},
+        duration_secs: {duration},
+        compactors: {compactors},
+        workload: {workload:?}.into(),
+        points: {points:?}.into(),
+    }};
+    assert_shows(&repro, {feature:?}).await;
+}}
+"#,
+            seed = self.seed,
+            duration = self.duration_secs,
+            compactors = self.compactors,
+            workload = self.workload,
+            points = self.points,
+        )
+    }
+}

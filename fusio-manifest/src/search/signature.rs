@@ -1,0 +1,176 @@
+//! What a failing run showed, as a signature that groups seeds: the anomaly classes the
+//! checker found, a liveness stretch beyond the lease TTL, a final state that could not be
+//! read, and (kept apart, since they are ours) harness faults.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::chaos::recovery::block_windows;
+use crate::checker::AnomalyClass;
+use crate::workload::RunResult;
+
+/// One thing a run showed that a correct, live fusio-manifest run does not.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "feature", content = "detail")]
+pub enum Feature {
+    /// The checker found this anomaly class (its name, e.g. `aborted_read`).
+    Anomaly(String),
+    /// No commit for longer than the lease TTL (twice it in a run with writer crashes, whose
+    /// leases must expire), outside network blocks, while writers kept trying.
+    StallBeyondLeaseTtl,
+    /// The final state could not be read (the verdict is `UNKNOWN`).
+    NoFinalState,
+    /// Our fault, not fusio-manifest's: the run was `INVALID` or produced no result.
+    Harness,
+}
+
+impl Feature {
+    /// Whether this is the harness's fault (reported apart, never shrunk as a finding).
+    pub fn is_harness(&self) -> bool {
+        matches!(self, Self::Harness)
+    }
+}
+
+impl fmt::Display for Feature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Anomaly(class) => f.write_str(class),
+            Self::StallBeyondLeaseTtl => f.write_str("stall>lease_ttl"),
+            Self::NoFinalState => f.write_str("no_final_state"),
+            Self::Harness => f.write_str("HARNESS"),
+        }
+    }
+}
+
+impl std::str::FromStr for Feature {
+    type Err = std::convert::Infallible;
+
+    /// The inverse of `Display` (any other text is an anomaly class name).
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(match s {
+            "stall>lease_ttl" => Self::StallBeyondLeaseTtl,
+            "no_final_state" => Self::NoFinalState,
+            "HARNESS" => Self::Harness,
+            class => Self::Anomaly(class.to_string()),
+        })
+    }
+}
+
+/// Every feature one run showed; empty for a run that passed and stayed live.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Signature(pub BTreeSet<Feature>);
+
+impl Signature {
+    /// What run `result` showed; `lease_ttl_ms` is its lease TTL.
+    pub fn of(result: &Result<RunResult, String>, lease_ttl_ms: u64) -> Self {
+        let r = match result {
+            Ok(r) => r,
+            Err(_) => return Self(BTreeSet::from([Feature::Harness])),
+        };
+        if r.is_invalid() {
+            return Self(BTreeSet::from([Feature::Harness]));
+        }
+        let mut features: BTreeSet<Feature> = AnomalyClass::ALL
+            .iter()
+            .filter(|c| r.check.count(**c) > 0)
+            .map(|c| Feature::Anomaly(c.name().to_string()))
+            .collect();
+        if !r.check.final_present() {
+            features.insert(Feature::NoFinalState);
+        }
+        let limit = if r.crashes.total() > 0 {
+            2 * lease_ttl_ms
+        } else {
+            lease_ttl_ms
+        };
+        if r.counts.write_attempts > 0 && longest_stall_ms(r) > limit {
+            features.insert(Feature::StallBeyondLeaseTtl);
+        }
+        Self(features)
+    }
+
+    /// Whether the run showed nothing.
+    pub fn is_clean(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Whether it shows `feature`.
+    pub fn has(&self, feature: &Feature) -> bool {
+        self.0.contains(feature)
+    }
+}
+
+impl fmt::Display for Signature {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.0.is_empty() {
+            return f.write_str("clean");
+        }
+        let parts: Vec<String> = self.0.iter().map(ToString::to_string).collect();
+        f.write_str(&parts.join("+"))
+    }
+}
+
+/// The longest stretch of run `r` without an acknowledged commit, ms, not counting time
+/// inside network blocks.
+pub fn longest_stall_ms(r: &RunResult) -> u64 {
+    let end_ms = (r.summary.duration_secs * 1000.0) as u64;
+    stall_ms(
+        &r.commit_times_ms,
+        end_ms,
+        &block_windows(&r.events, end_ms),
+    )
+}
+
+/// The longest stretch of `0..end_ms` between commits (sorted ms), minus its time inside
+/// `blocks`.
+fn stall_ms(commits: &[u64], end_ms: u64, blocks: &[(u64, u64)]) -> u64 {
+    let mut edges = vec![0];
+    edges.extend(commits.iter().copied().filter(|t| *t <= end_ms));
+    edges.push(end_ms);
+    edges
+        .windows(2)
+        .map(|w| {
+            let (from, to) = (w[0], w[1]);
+            let blocked: u64 = blocks
+                .iter()
+                .map(|&(s, e)| e.min(to).saturating_sub(s.max(from)))
+                .sum();
+            (to - from).saturating_sub(blocked)
+        })
+        .max()
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stall_is_the_longest_gap_between_commits_outside_blocks() {
+        assert_eq!(stall_ms(&[1_000, 2_000, 9_000], 10_000, &[]), 7_000);
+        assert_eq!(
+            stall_ms(&[1_000, 2_000, 9_000], 10_000, &[(3_000, 6_000)]),
+            4_000
+        );
+        assert_eq!(stall_ms(&[], 10_000, &[]), 10_000);
+        assert_eq!(stall_ms(&[1_000, 9_500], 10_000, &[(0, 10_000)]), 0);
+    }
+
+    #[test]
+    fn signatures_print_in_order_and_round_trip_as_json() {
+        let s = Signature(BTreeSet::from([
+            Feature::StallBeyondLeaseTtl,
+            Feature::Anomaly("aborted_read".into()),
+        ]));
+        assert_eq!(s.to_string(), "aborted_read+stall>lease_ttl");
+        let json = serde_json::to_string(&s).unwrap();
+        assert_eq!(serde_json::from_str::<Signature>(&json).unwrap(), s);
+        assert_eq!(Signature::default().to_string(), "clean");
+        for f in &s.0 {
+            assert_eq!(&f.to_string().parse::<Feature>().unwrap(), f);
+        }
+        assert!(Signature::of(&Err("panic".into()), 1000).has(&Feature::Harness));
+    }
+}

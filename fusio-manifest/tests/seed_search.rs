@@ -1,0 +1,109 @@
+//! The seed search: shards run as separate processes and merged give the report one process
+//! gives over the same seeds; and the shrunk repros of the findings the search found, each
+//! run twice with random faults off, show their finding and replay exactly.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use fusio_manifest_chaos::config::{SearchSettings, Shard};
+use fusio_manifest_chaos::search::{self, Feature, Repro, SearchReport};
+use fusio_manifest_chaos::world::trace::{check_replay, RunProof};
+
+/// Where a child process writes its shard report (set only for the child).
+const CHILD_DIR: &str = "FMC_SEED_SEARCH_CHILD_DIR";
+/// The shard a child runs (`I/N`).
+const CHILD_SHARD: &str = "FMC_SEED_SEARCH_CHILD_SHARD";
+/// Seeds and simulated seconds of the shard test.
+const SEEDS: u64 = 12;
+const DURATION: Duration = Duration::from_secs(20);
+
+fn settings(shard: Shard) -> SearchSettings {
+    SearchSettings {
+        seeds: SEEDS,
+        from: 1,
+        shard,
+        shrink: false,
+        ..SearchSettings::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn four_shards_in_four_processes_merge_into_the_report_of_one_process() {
+    let (one_dir, shard_dir) = (
+        common::TempDir::new("search-one"),
+        common::TempDir::new("search-shards"),
+    );
+    let children: Vec<_> = (0..4)
+        .map(|i| {
+            Command::new(std::env::current_exe().expect("test binary"))
+                .args(["--exact", "child_shard", "--ignored", "--nocapture"])
+                .env(CHILD_DIR, shard_dir.as_os_str())
+                .env(CHILD_SHARD, format!("{i}/4"))
+                .spawn()
+                .expect("start a shard process")
+        })
+        .collect();
+    let one = search::run_seeds(&settings(Shard::default()), DURATION, &one_dir).await;
+    for mut child in children {
+        let status = child.wait().expect("a shard process ends");
+        assert!(status.success(), "a shard process failed: {status}");
+    }
+    let paths: Vec<_> = (0..4)
+        .map(|i| search::report_path(&shard_dir, &std::collections::BTreeSet::from([(i, 4)])))
+        .collect();
+    let shards = search::load(&paths).expect("every shard wrote its report");
+    let merged = SearchReport::merge(&shards).expect("the shards merge");
+    assert_eq!(merged.tally, one.tally);
+    assert_eq!(merged.tally.ran, SEEDS);
+    assert!(
+        merged.tally.clean < SEEDS,
+        "the seeds showed no failure at all: the comparison proves little"
+    );
+    let three = SearchReport::merge(&shards[..3]).expect("three shards merge");
+    assert_ne!(three.tally, one.tally, "a missing shard changes the report");
+}
+
+/// One shard of [`four_shards_in_four_processes_merge_into_the_report_of_one_process`], in a
+/// child process; does nothing when run any other way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "the child half of the shard test"]
+async fn child_shard() {
+    let (Some(dir), Some(shard)) = (std::env::var_os(CHILD_DIR), std::env::var(CHILD_SHARD).ok())
+    else {
+        return;
+    };
+    let shard = Shard::parse(CHILD_SHARD, &shard).expect("a shard");
+    let report = search::run_seeds(&settings(shard), DURATION, Path::new(&dir)).await;
+    search::save(&report, Path::new(&dir)).expect("save the shard report");
+}
+
+/// Runs `repro` twice: both runs must show `feature` and replay each other exactly.
+async fn assert_shows(repro: &Repro, feature: &str) {
+    let feature: Feature = feature.parse().expect("a feature");
+    let (a_dir, b_dir) = (
+        common::TempDir::new("repro-a"),
+        common::TempDir::new("repro-b"),
+    );
+    let a = repro.run(&a_dir).await.expect("a valid repro");
+    let b = repro.run(&b_dir).await.expect("a valid repro");
+    for ran in [&a, &b] {
+        assert!(
+            ran.signature.has(&feature),
+            "expected {feature}, showed {}",
+            ran.signature
+        );
+    }
+    let (ra, rb) = (
+        a.result.as_ref().expect("a result"),
+        b.result.as_ref().expect("a result"),
+    );
+    let proof = |r: &'_ fusio_manifest_chaos::workload::RunResult| RunProof {
+        digest: r.replay.as_ref(),
+        history: &r.history_path,
+    };
+    // The histories sit in different folders under the same name: compare them by content.
+    check_replay(&proof(ra), &proof(rb)).expect("the repro replays exactly");
+}
