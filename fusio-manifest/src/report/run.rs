@@ -12,10 +12,17 @@ use crate::workload::RunResult;
 
 /// The first line of every invocation: backend, latency profile, seed, output directory.
 pub fn print_run_header(env: &RunEnv) {
+    let time = match env.time {
+        crate::world::TimeMode::Simulated => format!(
+            "{} (store answers as {})",
+            env.time.name(),
+            env.settings.sim_store.name()
+        ),
+        crate::world::TimeMode::Real => env.time.name().to_string(),
+    };
     println!(
-        "backend: {} | time: {} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
+        "backend: {} | time: {time} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
         env.backend.describe(),
-        env.time.name(),
         env.profile.name(),
         env.seed,
         env.out_dir.display()
