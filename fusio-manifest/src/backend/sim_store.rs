@@ -147,7 +147,8 @@ impl Default for SimS3 {
 
 impl SimS3 {
     /// An empty S3 store whose clock starts at the UNIX epoch and moves 1 ms on at every
-    /// reading (one per PUT or copy, whether it lands or not; in the `fs` mode one per write).
+    /// reading (one per PUT or copy, whether it lands or not; in the `fs` mode one per open,
+    /// conditional PUT, file write, copy or link).
     pub fn new() -> Self {
         Self::with_mode(SimStoreMode::S3)
     }

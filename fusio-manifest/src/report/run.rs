@@ -177,9 +177,10 @@ fn print_compactions(r: &RunResult) {
     if c.passes + c.errors + c.cancelled + d.segments + d.checkpoints == 0 {
         return;
     }
+    let w = &r.deleted_while_clients_ran;
     println!(
-        "  compactor: {} passes ok, {} failed, {} cancelled at the end; deleted {} segment and {} checkpoint objects",
-        c.passes, c.errors, c.cancelled, d.segments, d.checkpoints
+        "  compactor: {} passes ok, {} failed, {} cancelled at the end; deleted {} segment and {} checkpoint objects ({} and {} while the clients ran)",
+        c.passes, c.errors, c.cancelled, d.segments, d.checkpoints, w.segments, w.checkpoints
     );
 }
 

@@ -9,15 +9,16 @@
 //! in a fresh temporary directory and through `SimS3` in the `fs` mode, and every outcome must
 //! be equal; a store ignoring conditions must differ.
 
+#[path = "../common/mod.rs"]
+mod common;
 mod fs_script;
 mod script;
 
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use fusio::impls::disk::TokioFs;
 
+use common::TempDir;
 use fs_script::run_fs_script;
 use fusio_manifest::manifest::Manifest;
 use fusio_manifest::retention::DefaultRetention;
@@ -116,37 +117,17 @@ async fn a_manifest_commits_and_reads_back_on_the_simulated_store() {
     assert!(sim.object_count("m/HEAD.json") == 1 && sim.object_count("m/segments/") == 1);
 }
 
-/// A fresh directory under the host's temporary directory, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-        let dir =
-            std::env::temp_dir().join(format!("fusio-chaos-{name}-{}-{n}", std::process::id()));
-        std::fs::create_dir_all(&dir).expect("a temporary directory");
-        let dir = dir.canonicalize().expect("an absolute path");
-        Self(dir)
-    }
-
-    /// The directory as a fusio key: its absolute path without the leading `/`.
-    fn key(&self) -> String {
-        self.0.to_string_lossy().trim_start_matches('/').to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A directory as a fusio key: its canonical absolute path without the leading `/`.
+fn dir_key(dir: &TempDir) -> String {
+    let dir = dir.canonicalize().expect("an absolute path");
+    dir.to_string_lossy().trim_start_matches('/').to_string()
 }
 
 /// The `fs` script on fusio's `TokioFs` in a fresh temporary directory.
 async fn tokio_fs_script() -> (Vec<(String, Outcome)>, TempDir) {
     let dir = TempDir::new("fs-conformance");
     let is_dir = |p: &str| std::path::Path::new(&format!("/{p}")).is_dir();
-    let steps = run_fs_script(&TokioFs, &dir.key(), &is_dir).await;
+    let steps = run_fs_script(&TokioFs, &dir_key(&dir), &is_dir).await;
     (steps, dir)
 }
 
@@ -156,7 +137,7 @@ async fn sim_store_fs_mode_answers_as_tokio_fs() {
     let (real, dir) = tokio_fs_script().await;
     let sim = SimS3::with_mode(SimStoreMode::Fs);
     let probe = sim.clone();
-    let simulated = run_fs_script(&sim, &dir.key(), &move |p| probe.is_dir(p)).await;
+    let simulated = run_fs_script(&sim, &dir_key(&dir), &move |p| probe.is_dir(p)).await;
     for (label, outcome) in &real {
         println!("{label}: {outcome:?}");
     }
@@ -172,7 +153,7 @@ async fn an_fs_store_ignoring_conditions_differs_from_tokio_fs() {
     let broken = SimS3::with_mode(SimStoreMode::Fs);
     broken.set_fault_mode(FaultMode::IgnoreConditions);
     let probe = broken.clone();
-    let simulated = run_fs_script(&broken, &dir.key(), &move |p| probe.is_dir(p)).await;
+    let simulated = run_fs_script(&broken, &dir_key(&dir), &move |p| probe.is_dir(p)).await;
     let (i, diff) = first_difference(&real, &simulated).expect("a broken store must differ");
     println!("first difference, as expected: {diff}");
     assert_eq!(real[i].0, "If-Match on a missing key", "{diff}");
@@ -182,7 +163,7 @@ async fn an_fs_store_ignoring_conditions_differs_from_tokio_fs() {
 async fn the_s3_mode_differs_from_tokio_fs_at_the_first_missing_file() {
     let (real, dir) = tokio_fs_script().await;
     let s3 = SimS3::new();
-    let simulated = run_fs_script(&s3, &dir.key(), &|_: &str| false).await;
+    let simulated = run_fs_script(&s3, &dir_key(&dir), &|_: &str| false).await;
     let (i, diff) = first_difference(&real, &simulated).expect("S3 answers differ");
     println!("first difference, as expected: {diff}");
     assert_eq!(real[i].0, "exists missing", "{diff}");
