@@ -11,6 +11,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::backend::SimStoreMode;
 use crate::config::{Settings, SECRET_VARS};
 use crate::world::trace::Digest;
 use crate::world::TimeMode;
@@ -58,6 +59,9 @@ pub struct RunRecord {
     pub s3_profile: String,
     /// `real` or `simulated` (`CHAOS_TIME`).
     pub time: &'static str,
+    /// In simulated time, what the store answered as: `s3` or `fs` (`CHAOS_SIM_STORE`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sim_store: Option<&'static str>,
     /// `release` or `debug`.
     pub build_profile: &'static str,
     /// fusio-manifest's version, as Cargo.lock resolved it.
@@ -91,6 +95,8 @@ pub struct RunFacts<'a> {
     pub s3_profile: &'a str,
     /// Real or simulated time.
     pub time: TimeMode,
+    /// In simulated time, what the store answered as.
+    pub sim_store: Option<SimStoreMode>,
     /// When it started.
     pub started_at: SystemTime,
 }
@@ -101,13 +107,14 @@ impl RunRecord {
         Self {
             stem: facts.stem.to_string(),
             command: std::env::args().collect(),
-            replay: replay(settings, facts.entry, facts.seed, facts.time),
+            replay: replay(settings, &facts),
             seed: facts.seed,
             env: settings.set.iter().cloned().collect(),
             scenarios: facts.scenarios,
             backend: facts.backend,
             s3_profile: facts.s3_profile.to_string(),
             time: facts.time.name(),
+            sim_store: facts.sim_store.map(SimStoreMode::name),
             build_profile: if cfg!(debug_assertions) {
                 "debug"
             } else {
@@ -123,20 +130,24 @@ impl RunRecord {
     }
 }
 
-/// `VAR=value ... CHAOS_TIME=time CHAOS_SEED=seed cargo test --release ... ENTRY -- --ignored
-/// --nocapture`.
-fn replay(settings: &Settings, entry: EntryPoint, seed: u64, time: TimeMode) -> String {
+/// `VAR=value ... CHAOS_TIME=time [CHAOS_SIM_STORE=fs] CHAOS_SEED=seed cargo test --release
+/// ... ENTRY -- --ignored --nocapture`: the store mode is named when it is not the default.
+fn replay(settings: &Settings, facts: &RunFacts<'_>) -> String {
+    let fixed = ["CHAOS_SEED", "CHAOS_TIME", "CHAOS_SIM_STORE"];
     let mut line = String::new();
     for (name, value) in &settings.set {
-        if ["CHAOS_SEED", "CHAOS_TIME"].contains(name) || SECRET_VARS.contains(name) {
+        if fixed.contains(name) || SECRET_VARS.contains(name) {
             continue;
         }
         line.push_str(&format!("{name}={} ", shell_quote(value)));
     }
-    line.push_str(&format!("CHAOS_TIME={} ", time.name()));
+    line.push_str(&format!("CHAOS_TIME={} ", facts.time.name()));
+    if let Some(store) = facts.sim_store.filter(|s| *s != SimStoreMode::default()) {
+        line.push_str(&format!("CHAOS_SIM_STORE={} ", store.name()));
+    }
     line.push_str(&format!(
-        "CHAOS_SEED={seed} cargo test --release -p fusio-manifest-chaos --test {} {} -- --exact --ignored --nocapture",
-        entry.target, entry.test
+        "CHAOS_SEED={} cargo test --release -p fusio-manifest-chaos --test {} {} -- --exact --ignored --nocapture",
+        facts.seed, facts.entry.target, facts.entry.test
     ));
     line
 }
@@ -205,6 +216,7 @@ mod tests {
                 backend: "embedded".into(),
                 s3_profile: "none",
                 time: TimeMode::Simulated,
+                sim_store: Some(SimStoreMode::S3),
                 started_at: SystemTime::UNIX_EPOCH,
             },
         );
@@ -218,5 +230,55 @@ mod tests {
         assert!(!json.contains("shh"), "{json}");
         assert_eq!(record.started_at, "1970-01-01T00:00:00Z");
         assert_ne!(record.fusio_manifest_version, "unknown");
+        assert_eq!(record.sim_store, Some("s3"));
+    }
+
+    #[test]
+    fn replay_names_the_fs_store_mode_once() {
+        let settings = Settings::from_pairs([("CHAOS_SIM_STORE", "fs")]).expect("valid");
+        assert_eq!(settings.sim_store, SimStoreMode::Fs);
+        let facts = |sim_store| RunFacts {
+            stem: "coverage_sweep",
+            entry: EntryPoint {
+                target: "performance_test",
+                test: "test_coverage_sweep",
+            },
+            seed: 3,
+            scenarios: vec![],
+            backend: "simulated".into(),
+            s3_profile: "none",
+            time: TimeMode::Simulated,
+            sim_store,
+            started_at: SystemTime::UNIX_EPOCH,
+        };
+        let record = RunRecord::new(&settings, facts(Some(SimStoreMode::Fs)));
+        assert_eq!(
+            record.replay,
+            "CHAOS_TIME=simulated CHAOS_SIM_STORE=fs CHAOS_SEED=3 cargo test --release -p \
+             fusio-manifest-chaos --test performance_test test_coverage_sweep -- --exact --ignored \
+             --nocapture"
+        );
+        assert_eq!(record.sim_store, Some("fs"));
+        let json = serde_json::to_string(&record).expect("serializes");
+        assert!(json.contains(r#""sim_store":"fs""#), "{json}");
+        let default = RunRecord::new(&Settings::default(), facts(Some(SimStoreMode::S3)));
+        assert!(
+            !default.replay.contains("CHAOS_SIM_STORE"),
+            "{}",
+            default.replay
+        );
+        let real = RunRecord::new(&Settings::default(), facts(None));
+        let json = serde_json::to_string(&real).expect("serializes");
+        assert!(!json.contains("sim_store"), "{json}");
+    }
+
+    #[test]
+    fn a_bad_sim_store_value_is_refused_by_name() {
+        let err = Settings::from_pairs([("CHAOS_SIM_STORE", "posix")]).expect_err("refused");
+        let text = err.to_string();
+        assert!(
+            text.contains("CHAOS_SIM_STORE") && text.contains("`s3` or `fs`"),
+            "{text}"
+        );
     }
 }

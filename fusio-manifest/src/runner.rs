@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::backend::{Backend, BackendError, BackendKind, RunStore};
+use crate::backend::{Backend, BackendError, BackendKind, RunStore, SimStoreMode};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
 use crate::config::{ConfigError, Settings, WorkloadConfig};
 use crate::open_files;
@@ -187,7 +187,7 @@ impl ScenarioOutcome {
             TimeMode::Real => run_workload(&env.backend, layer, spec)
                 .await
                 .map_err(|e| e.to_string()),
-            TimeMode::Simulated => run_simulated(layer, spec).await,
+            TimeMode::Simulated => run_simulated(env.settings.sim_store, layer, spec).await,
         };
         Self {
             label,
@@ -197,8 +197,13 @@ impl ScenarioOutcome {
     }
 }
 
-/// Runs `spec` in a simulated world of its own, on a fresh in-process store.
-async fn run_simulated(layer: Arc<StorageLayer>, spec: RunSpec) -> Result<RunResult, String> {
+/// Runs `spec` in a simulated world of its own, on a fresh in-process store answering as
+/// `store`.
+async fn run_simulated(
+    store: SimStoreMode,
+    layer: Arc<StorageLayer>,
+    spec: RunSpec,
+) -> Result<RunResult, String> {
     if spec.chaos.as_ref().is_some_and(|c| c.uses_cpu()) {
         return Err(
             "CPU chaos has no meaning in simulated time (virtual time stops while the host \
@@ -212,7 +217,7 @@ async fn run_simulated(layer: Arc<StorageLayer>, spec: RunSpec) -> Result<RunRes
     let wall = std::time::Instant::now();
     let (result, simulated) = crate::world::sim::run(&name, seed, move || async move {
         let start = clock::now();
-        let result = run_workload_in(&RunStore::simulated(), layer, spec)
+        let result = run_workload_in(&RunStore::simulated(store), layer, spec)
             .await
             .map_err(|e| e.to_string());
         (result, clock::since(start))
@@ -264,6 +269,7 @@ pub fn export_all(
             backend: env.backend.describe(),
             s3_profile: env.profile.name(),
             time: env.time,
+            sim_store: (env.time == TimeMode::Simulated).then_some(env.settings.sim_store),
             started_at: env.started_at,
         },
     );

@@ -104,6 +104,9 @@ pub struct RunResult {
     pub compactions: CompactionReport,
     /// Segment and checkpoint objects deleted (by compaction and GC).
     pub deleted: Deleted,
+    /// Of those, the ones deleted while the clients (writers, readers) still ran: before the
+    /// compactors' last passes, which may outlive them.
+    pub deleted_while_clients_ran: Deleted,
     /// Distinct `Manifest` values the clients used (1 when shared).
     pub manifests: usize,
     /// What the pinned readers did (all zero without `CHAOS_PINNED_READERS`).
@@ -211,7 +214,7 @@ async fn run_scoped(
     spec: RunSpec,
 ) -> Result<RunResult, RunError> {
     let mut run = setup(store, layer, &spec)?;
-    let (elapsed, compactions) = drive(&run, &spec).await;
+    let (elapsed, compactions, deleted_while_clients_ran) = drive(&run, &spec).await;
     let ended = teardown(&mut run, &spec).await?;
     let analysis = analyse(&spec.history_path, ended.events, elapsed)?;
     let summary = run.metrics.summary(&spec.label, &run.config, elapsed);
@@ -235,6 +238,7 @@ async fn run_scoped(
         host: ended.host,
         compactions,
         deleted: run.layer.deleted(),
+        deleted_while_clients_ran,
         manifests: run.manifests,
         pinned: ended.pinned,
         clock_skew_ms: ended.clock_skew_ms,
@@ -349,9 +353,15 @@ fn setup(store: &RunStore, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<L
 /// flight at the end have finished, so every measured op saw the scenario's conditions for
 /// its whole life. A client that panicked is recorded by the self-check; the others' results
 /// still count.
-async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
+/// Runs the clients and compactors; returns the clients' time, what the compactors did and
+/// what was deleted by the time the clients were done.
+async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport, Deleted) {
     let Some(ctx) = run.ctx.clone() else {
-        return (Duration::ZERO, CompactionReport::default());
+        return (
+            Duration::ZERO,
+            CompactionReport::default(),
+            Deleted::default(),
+        );
     };
     let compactors = Compactors::start(&ctx);
     let progress = spec.progress_every.map(|every| {
@@ -389,6 +399,7 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
     let clients: Vec<_> = writers.chain(readers).chain(pinned).collect();
     futures_util::future::join_all(clients).await;
     let elapsed = clock::since(ctx.start);
+    let deleted = run.layer.deleted();
     if let Some(c) = crashes {
         c.abort();
     }
@@ -396,7 +407,7 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport) {
     if let Some(p) = progress {
         p.abort();
     }
-    (elapsed, compactions)
+    (elapsed, compactions, deleted)
 }
 
 /// Where a simulated run's storage trace goes: beside its history, `….ops.tsv`.

@@ -754,3 +754,46 @@ async fn f9_a_lease_released_during_a_lease_listing_fails_it_with_404() {
     assert_eq!(r.segments().await.len(), 1, "and GC deleted nothing");
     eprintln!("f9: compact_and_gc failed on a lease released mid-listing: {err}");
 }
+
+/// A commit that loses its HEAD CAS to a compaction returns `PreconditionFailed`, yet orphan
+/// recovery publishes it later. The compaction's HEAD keeps `last_segment_seq` and
+/// `last_txn_id` (compactor.rs:320-329), so the loser's segment (seq and txn HEAD's + 1,
+/// written at session.rs:800-810) still fits after HEAD; the commit returns at
+/// session.rs:896-900 with its lease released and its segment left in place, and
+/// `recover_orphans` adopts it (manifest.rs:359-381, 398-415). Until then every writer at that
+/// snapshot fails on the segment's `If-None-Match` (finding 2). Seen in the coverage sweep with
+/// `CHAOS_SIM_STORE=fs`, where the final read works (`pinned-reader-vs-gc`, seed 3, 60 s:
+/// `aborted_read` and `txn_count_mismatch`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f10_a_commit_that_loses_its_head_cas_to_a_compaction_is_adopted_later() {
+    let r = rig_with_one_commit("f10").await;
+    let hold_writer = "condput:segments/#1=stall(2s)";
+    r.point(hold_writer);
+    let writer = spawn_write_k1(&r);
+    r.until_fired(hold_writer).await;
+    // The writer's segment 2 (txn 2) is written and its answer held; a compaction lands.
+    let (id, _) = r.m.compactor().compact_once().await.unwrap();
+    assert_eq!(
+        r.head().await,
+        (1, Some(1)),
+        "the compaction keeps txn and seq"
+    );
+    assert_conflict(writer.await.unwrap(), "writer that lost its HEAD CAS");
+    assert_eq!(
+        r.segments().await,
+        vec![(1, 1), (2, 2)],
+        "its segment stays"
+    );
+    assert_eq!(r.m.recover_orphans().await.unwrap(), 1, "and is adopted");
+    assert_eq!(r.head().await, (2, Some(2)));
+    assert_eq!(
+        r.read("k1").await.as_deref(),
+        Some("v1"),
+        "the write that failed is committed"
+    );
+    eprintln!(
+        "f10: a commit lost its HEAD CAS to compaction {}, returned PreconditionFailed, and \
+         recovery committed it",
+        id.as_str()
+    );
+}

@@ -13,7 +13,7 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use fusio_manifest_chaos::backend::Backend;
+use fusio_manifest_chaos::backend::{Backend, SimStoreMode};
 use fusio_manifest_chaos::chaos::recovery::longest_commit_gap;
 use fusio_manifest_chaos::chaos::scenario::FAULT_SWEEP_OP_TIMEOUT;
 use fusio_manifest_chaos::chaos::{
@@ -298,6 +298,46 @@ async fn a_run_seeded_from_os_randomness_fails_the_replay_check() {
         message.contains("first differing storage operation #"),
         "{message}"
     );
+}
+
+/// The run seed of [`the_fs_store_mode_replays_exactly_and_shows_a_failed_commit_adopted`].
+const FS_SEED: u64 = 3;
+
+/// `CHAOS_SIM_STORE=fs`, where compacted data stays readable and the final state can be read:
+/// `pinned-reader-vs-gc` (run seed [`FS_SEED`], as the coverage sweep runs it) FAILs with the
+/// aborted read of `findings_repro`'s `f10_…` (a commit that lost its HEAD CAS to the
+/// compactor, adopted later by orphan recovery), and replays exactly.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fs_store_mode_replays_exactly_and_shows_a_failed_commit_adopted() {
+    let scenario = create_coverage_scenarios()
+        .into_iter()
+        .find(|c| c.scenario.label == "pinned-reader-vs-gc")
+        .expect("a coverage scenario")
+        .scenario;
+    let dirs = [common::TempDir::new("fs-a"), common::TempDir::new("fs-b")];
+    let mut runs = Vec::new();
+    for dir in &dirs {
+        let mut env = sim_env(dir);
+        env.seed = FS_SEED;
+        env.op_timeout = None;
+        env.settings.sim_store = SimStoreMode::Fs;
+        let options = SweepOptions::simulated(&Settings::default(), DURATION, 1);
+        let outcomes = run_chaos_sweep(
+            Arc::new(env),
+            "fs",
+            &WorkloadConfig::default(),
+            vec![scenario.clone()],
+            &options,
+            ManifestOptions::default(),
+        )
+        .await;
+        runs.push(outcomes);
+    }
+    assert_replayed(&runs[0], &runs[1]);
+    let r = runs[0][0].result.as_ref().expect("ran");
+    println!("pinned-reader-vs-gc (fs): {}", shown(r));
+    meets(r, Expect::AbortedReads).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(r.check.count(AnomalyClass::TxnCountMismatch), 1);
 }
 
 /// Seeds of [`no_false_alarms_over_many_seeds`] (`FMC_SEEDS`, default 100).

@@ -25,7 +25,7 @@ use fusio::remotes::aws::AwsCredential;
 use crate::config::{BackendChoice, ConfigError};
 pub use embedded::EmbeddedServer;
 pub use object_model::FaultMode;
-pub use sim_store::SimS3;
+pub use sim_store::{SimS3, SimStoreMode};
 pub use store_fs::StoreFs;
 
 use crate::host::InFlight;
@@ -169,7 +169,7 @@ impl Backend {
     /// fresh in-process store (replayable only inside [`crate::world::sim::run`]).
     pub fn run_store(&self) -> RunStore {
         if self.kind == BackendKind::Simulated {
-            return RunStore::simulated();
+            return RunStore::simulated(SimStoreMode::default());
         }
         RunStore::S3 {
             settings: self.settings.clone(),
@@ -279,11 +279,13 @@ pub enum RunStore {
 }
 
 impl RunStore {
-    /// A fresh, empty in-process store whose objects take their times from the run's clock.
-    pub fn simulated() -> Self {
-        Self::Simulated(SimS3::with_clock(Arc::new(
-            crate::world::clock::system_time,
-        )))
+    /// A fresh, empty in-process store answering as `mode`, whose objects take their times
+    /// from the run's clock.
+    pub fn simulated(mode: SimStoreMode) -> Self {
+        Self::Simulated(SimS3::with_mode_and_clock(
+            mode,
+            Arc::new(crate::world::clock::system_time),
+        ))
     }
 
     /// A client of this store for one manifest (for S3: a new HTTP client, ~80 ms).

@@ -14,9 +14,15 @@
 //! first) and is ready at once: no timers, no sockets, no spawning, no randomness. The one
 //! exception is [`FaultMode::NonAtomic`], whose PUT yields to the scheduler once between the
 //! condition check and the write. Modification times come from the caller's [`Clock`].
+//!
+//! A second answer mode, [`SimStoreMode::Fs`] (`CHAOS_SIM_STORE=fs`), answers every call as
+//! fusio's local filesystem `TokioFs` does instead (a missing file is an I/O `NotFound`,
+//! `If-Match` on a missing key is `PreconditionFailed`, files are written in place, listings
+//! read one directory): see [`local`]. Same keys, same clock, same determinism.
 
 mod file;
 mod listing;
+mod local;
 mod wire;
 
 use std::collections::HashMap;
@@ -32,7 +38,7 @@ use fusio::path::Path;
 use fusio::Error as FsError;
 use fusio_core::MaybeSendFuture;
 use fusio_manifest::ObjectHead;
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 
 use super::object_model::{
     FaultMode, ModelError, NewObject, ObjectEntry, ObjectModel, PutConditions, PutOutcome,
@@ -40,6 +46,39 @@ use super::object_model::{
 };
 pub use file::SimFile;
 use listing::Listing;
+pub use local::DIR_SIZE;
+use local::{LocalFile, LocalFs};
+
+use crate::config::ConfigError;
+
+/// Which storage a [`SimS3`] answers as (`CHAOS_SIM_STORE`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum SimStoreMode {
+    /// fusio 0.6.1's `AmazonS3` against the embedded S3 server (the table on [`SimS3`]).
+    #[default]
+    S3,
+    /// fusio 0.6.1's local filesystem `TokioFs` (the second table on [`SimS3`]).
+    Fs,
+}
+
+impl SimStoreMode {
+    /// Parses `s3` or `fs`.
+    pub fn parse(var: &'static str, value: &str) -> Result<Self, ConfigError> {
+        match value {
+            "s3" => Ok(Self::S3),
+            "fs" => Ok(Self::Fs),
+            other => Err(ConfigError::invalid(var, other, "expected `s3` or `fs`")),
+        }
+    }
+
+    /// The name used in reports and in `CHAOS_SIM_STORE`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::S3 => "s3",
+            Self::Fs => "fs",
+        }
+    }
+}
 
 /// The name of a [`SimS3`]'s one bucket.
 pub const SIM_BUCKET: &str = "sim";
@@ -65,6 +104,29 @@ pub type Clock = Arc<dyn Fn() -> SystemTime + Send + Sync>;
 /// | `remove` | `Ok(())` | |
 /// | `copy` | `Remote(Other("failed to write to S3, HTTP status: 404 ..."))` | |
 /// | `link` | `Unsupported` | |
+///
+/// In [`SimStoreMode::Fs`], as fusio 0.6.1's `TokioFs` on Linux (`Io(k)`: `Error::Io` of kind
+/// `k`, with Linux's errno; `Path(k)`: `Error::Path` holding one; `head_metadata` is
+/// fusio-manifest's `ObjectHead for TokioFs`, a load that parses a `.json` segment's header):
+///
+/// | call | missing object | other cases |
+/// |---|---|---|
+/// | `load_with_tag` | `Ok(None)` | tag `len:mtime:ctime:inode` (hex); a directory: `Io(IsADirectory)` |
+/// | `put_conditional` `IfNotExists` | stored (parents created) | existing file or directory: `PreconditionFailed` |
+/// | `put_conditional` `IfMatch` | `PreconditionFailed` | other tag: `PreconditionFailed`; a new inode renamed over the name |
+/// | `put_conditional` any | | `KEY.lock` exists: `PreconditionFailed`; the parent is a file: `Io(AlreadyExists)`, an ancestor: `Io(NotADirectory)` |
+/// | `head_metadata` | `Ok(None)` | not `.json`: `Ok(None)`; `.json` not a segment: `Other(..)` |
+/// | `exists` | `Ok(false)` | file or directory: `Ok(true)` |
+/// | `open_options` | without create: `Path(NotFound)`; with create: an empty file (parents created) | truncate without write: `Io(InvalidInput)` (the file created first); a directory: `Io(IsADirectory)` |
+/// | file `write_all` | | lands at once, at the end unless opened with truncate |
+/// | file `size` | (the open inode, even once removed) | |
+/// | file `read_exact_at` | (the open inode) | short: `Io(UnexpectedEof)` |
+/// | file `read_to_end_at` | (the open inode) | `pos` past the end: panics, as fusio does |
+/// | file `close` / `commit` | | `Ok(())` / `Unsupported` |
+/// | `remove` | `Io(NotFound)` | a directory: `Io(IsADirectory)` |
+/// | `copy` | `Io(NotFound)` (also a missing target directory) | target rewritten in place |
+/// | `link` | `Io(NotFound)` | target exists: `Io(AlreadyExists)`; a directory: `Io(PermissionDenied)` |
+/// | `list` | `Io(NotFound)` (from `list` itself) | one directory's files and subdirectories ([`DIR_SIZE`]), in key order; a file: `Io(NotADirectory)` |
 #[derive(Clone)]
 pub struct SimS3 {
     inner: Arc<Inner>,
@@ -73,6 +135,8 @@ pub struct SimS3 {
 struct Inner {
     model: ObjectModel,
     clock: Clock,
+    mode: SimStoreMode,
+    local: LocalFs,
 }
 
 impl Default for SimS3 {
@@ -82,22 +146,73 @@ impl Default for SimS3 {
 }
 
 impl SimS3 {
-    /// An empty store whose clock starts at the UNIX epoch and moves 1 ms on at every reading
-    /// (one per PUT or copy, whether it lands or not).
+    /// An empty S3 store whose clock starts at the UNIX epoch and moves 1 ms on at every
+    /// reading (one per PUT or copy, whether it lands or not; in the `fs` mode one per open,
+    /// conditional PUT, file write, copy or link).
     pub fn new() -> Self {
-        let ticks = AtomicU64::new(0);
-        Self::with_clock(Arc::new(move || {
-            SystemTime::UNIX_EPOCH + Duration::from_millis(ticks.fetch_add(1, Ordering::Relaxed))
-        }))
+        Self::with_mode(SimStoreMode::S3)
     }
 
-    /// An empty store stamping writes with `clock`.
+    /// An empty store answering as `mode`, with the clock of [`SimS3::new`].
+    pub fn with_mode(mode: SimStoreMode) -> Self {
+        let ticks = AtomicU64::new(0);
+        Self::with_mode_and_clock(
+            mode,
+            Arc::new(move || {
+                SystemTime::UNIX_EPOCH
+                    + Duration::from_millis(ticks.fetch_add(1, Ordering::Relaxed))
+            }),
+        )
+    }
+
+    /// An empty S3 store stamping writes with `clock`.
     pub fn with_clock(clock: Clock) -> Self {
+        Self::with_mode_and_clock(SimStoreMode::S3, clock)
+    }
+
+    /// An empty store answering as `mode`, stamping writes with `clock`.
+    pub fn with_mode_and_clock(mode: SimStoreMode, clock: Clock) -> Self {
         let model = ObjectModel::new();
         model.create_bucket(SIM_BUCKET);
         Self {
-            inner: Arc::new(Inner { model, clock }),
+            inner: Arc::new(Inner {
+                model,
+                clock,
+                mode,
+                local: LocalFs::new(),
+            }),
         }
+    }
+
+    /// What this store answers as.
+    pub fn mode(&self) -> SimStoreMode {
+        self.inner.mode
+    }
+
+    /// Whether `key` is a directory (the `fs` mode; always `false` in the `s3` mode).
+    pub fn is_dir(&self, key: &str) -> bool {
+        self.is_fs() && self.inner.local.is_dir(key)
+    }
+
+    fn is_fs(&self) -> bool {
+        self.inner.mode == SimStoreMode::Fs
+    }
+
+    fn local(&self) -> &LocalFs {
+        &self.inner.local
+    }
+
+    fn now(&self) -> SystemTime {
+        (self.inner.clock)()
+    }
+
+    fn local_write(
+        &self,
+        file: &mut LocalFile,
+        data: &[u8],
+        now: SystemTime,
+    ) -> Result<(), FsError> {
+        self.local().write(&self.inner.model, file, data, now)
     }
 
     /// Number of objects whose key starts with `prefix`.
@@ -164,10 +279,20 @@ impl Fs for SimS3 {
     type File = SimFile;
 
     fn file_system(&self) -> FileSystemTag {
-        FileSystemTag::S3
+        match self.inner.mode {
+            SimStoreMode::S3 => FileSystemTag::S3,
+            SimStoreMode::Fs => FileSystemTag::Local,
+        }
     }
 
     async fn open_options(&self, path: &Path, options: OpenOptions) -> Result<SimFile, FsError> {
+        if self.is_fs() {
+            let key = path.to_string();
+            let file = self
+                .local()
+                .open(&self.inner.model, &key, &options, self.now())?;
+            return Ok(SimFile::local(self.clone(), key, file));
+        }
         let writable = options.create || options.write;
         let prefill = options.write && !options.truncate;
         Ok(SimFile::open(
@@ -178,6 +303,8 @@ impl Fs for SimS3 {
         ))
     }
 
+    /// Does nothing: fusio's `Fs::create_dir_all` has no `&self` to reach a store by (the
+    /// manifest never calls it; the `fs` mode creates directories where `TokioFs` does).
     async fn create_dir_all(_path: &Path) -> Result<(), FsError> {
         Ok(())
     }
@@ -186,10 +313,19 @@ impl Fs for SimS3 {
         &self,
         path: &Path,
     ) -> Result<impl Stream<Item = Result<FileMeta, FsError>>, FsError> {
-        Ok(Listing::new(self.clone(), path.to_string()).into_stream())
+        if self.is_fs() {
+            let entries = self.local().list(path.as_ref())?;
+            return Ok(futures_util::stream::iter(entries.into_iter().map(Ok)).right_stream());
+        }
+        Ok(Listing::new(self.clone(), path.to_string())
+            .into_stream()
+            .left_stream())
     }
 
     async fn remove(&self, path: &Path) -> Result<(), FsError> {
+        if self.is_fs() {
+            return self.local().remove(&self.inner.model, path.as_ref());
+        }
         self.inner
             .model
             .delete(SIM_BUCKET, path.as_ref())
@@ -198,6 +334,11 @@ impl Fs for SimS3 {
 
     async fn copy(&self, from: &Path, to: &Path) -> Result<(), FsError> {
         let now = (self.inner.clock)();
+        if self.is_fs() {
+            return self
+                .local()
+                .copy(&self.inner.model, from.as_ref(), to.as_ref(), now);
+        }
         self.inner
             .model
             .copy(SIM_BUCKET, from.as_ref(), to.as_ref(), now)
@@ -205,15 +346,25 @@ impl Fs for SimS3 {
             .map_err(|e| wire::write_failed(&e))
     }
 
-    async fn link(&self, _: &Path, _: &Path) -> Result<(), FsError> {
+    async fn link(&self, from: &Path, to: &Path) -> Result<(), FsError> {
+        if self.is_fs() {
+            let now = self.now();
+            return self
+                .local()
+                .link(&self.inner.model, from.as_ref(), to.as_ref(), now);
+        }
         Err(FsError::Unsupported {
             message: "s3 does not support link file".to_string(),
         })
     }
 
     /// Mirrors fusio 0.6.1's `AmazonS3::exists`, which answers whether the HEAD request got a
-    /// 404: `true` for a missing object, `false` for a present one.
+    /// 404: `true` for a missing object, `false` for a present one (the `fs` mode: whether it
+    /// exists).
     async fn exists(&self, path: &Path) -> Result<bool, FsError> {
+        if self.is_fs() {
+            return self.local().exists(path.as_ref());
+        }
         Ok(matches!(self.get(path.as_ref()), Err(e) if e.status() == 404))
     }
 }
@@ -224,6 +375,9 @@ impl FsCas for SimS3 {
     fn load_with_tag(&self, path: &Path) -> BoxFut<'_, Option<(Vec<u8>, String)>> {
         let key = path.to_string();
         Box::pin(async move {
+            if self.is_fs() {
+                return self.local().load_with_tag(&key);
+            }
             match self.get(&key) {
                 Ok(obj) => Ok(Some((obj.body.to_vec(), obj.etag))),
                 Err(e) if e.status() == 404 => Ok(None),
@@ -244,6 +398,13 @@ impl FsCas for SimS3 {
         let body = bytes::Bytes::copy_from_slice(payload);
         let content_type = content_type.map(str::to_string);
         Box::pin(async move {
+            if self.is_fs() {
+                let now = self.now();
+                return self
+                    .local()
+                    .put_conditional(&self.inner.model, &key, &body, &condition, now)
+                    .await;
+            }
             let request = wire::conditional_put(body, content_type, metadata, &condition)?;
             match self.put(&key, request.object, &request.conditions).await {
                 Ok(etag) => Ok(etag),
@@ -257,6 +418,9 @@ impl FsCas for SimS3 {
 impl ObjectHead for SimS3 {
     fn head_metadata<'a>(&'a self, path: &'a Path) -> BoxFut<'a, Option<HashMap<String, String>>> {
         Box::pin(async move {
+            if self.is_fs() {
+                return self.local().head_metadata(path);
+            }
             match self.get(path.as_ref()) {
                 Ok(obj) => Ok(Some(wire::metadata_headers(&obj.metadata))),
                 Err(e) if e.status() == 404 => Ok(None),
@@ -437,6 +601,41 @@ mod tests {
         assert_ne!(copy_tag, tag, "a copy is a new write");
         let missing = s3.copy(&path("none"), &path("c")).await;
         assert!(matches!(missing, Err(FsError::Remote(_))));
+    }
+
+    #[tokio::test]
+    async fn fs_mode_mirrors_every_name_into_the_model() {
+        let fs = SimS3::with_mode(SimStoreMode::Fs);
+        let bodies = |fs: &SimS3| -> Vec<(String, Vec<u8>)> {
+            fs.objects()
+                .into_iter()
+                .map(|o| (o.key, o.body.to_vec()))
+                .collect()
+        };
+        let tag = put(&fs, "d/a", "1", CasCondition::IfNotExists)
+            .await
+            .expect("new");
+        put(&fs, "d/a", "22", CasCondition::IfMatch(tag))
+            .await
+            .expect("replaced");
+        fs.link(&path("d/a"), &path("d/b")).await.expect("linked");
+        let options = OpenOptions::default().write(true);
+        let mut file = fs.open_options(&path("d/b"), options).await.expect("open");
+        let (written, _) = file.write_all(&b"+"[..]).await;
+        written.expect("written in place");
+        assert_eq!(
+            bodies(&fs),
+            vec![
+                ("d/a".into(), b"22+".to_vec()),
+                ("d/b".into(), b"22+".to_vec())
+            ]
+        );
+        fs.remove(&path("d/a")).await.expect("removed");
+        assert_eq!(bodies(&fs), vec![("d/b".into(), b"22+".to_vec())]);
+        assert!(fs.is_dir("d") && !fs.is_dir("d/b"));
+        assert_eq!(fs.file_system(), FileSystemTag::Local);
+        let missing = fs.remove(&path("d/a")).await.expect_err("gone");
+        assert!(matches!(missing, FsError::Io(e) if e.kind() == std::io::ErrorKind::NotFound));
     }
 
     #[tokio::test]

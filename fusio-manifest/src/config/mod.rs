@@ -203,6 +203,11 @@ pub const VARS: &[Var] = &[
         "`real`: the host's clock and S3 over HTTP, for latency and throughput. `simulated`: each scenario on its own thread in virtual time with an in-process S3 store, replayed exactly by `CHAOS_SEED` (a digest of every storage operation is printed and saved in `STEM/STEM_run.json`); no CPU chaos there",
     ),
     var(
+        "CHAOS_SIM_STORE",
+        "`s3`",
+        "what the simulated store answers as (simulated time only): `s3`: fusio's S3 client against the embedded server (a missing object is an HTTP 404); `fs`: fusio's local filesystem `TokioFs` (a missing file is an I/O `NotFound`, `If-Match` on a missing key `PreconditionFailed`, files written in place, listings of one directory)",
+    ),
+    var(
         "CHAOS_OP_TIMEOUT_MS",
         "unset (2000 in the fault sweep)",
         "bound on each client step (open session, get, commit, end); fusio's HTTP client has none. A step is never cancelled: past the bound the client stops waiting, and the session's task finishes the step, then ends the session (before commit: the attempt is `fail`) or lets the commit finish (`info`). At least 1",

@@ -9,6 +9,7 @@ use super::{
     unknown_var_warning, unknown_vars, ConfigError, ManifestMode, SearchSettings, Shard,
     WorkloadConfig, SECRET_VARS, VARS,
 };
+use crate::backend::sim_store::SimStoreMode;
 use crate::backend::{S3Settings, DEFAULT_REGION};
 use crate::chaos::fault_points::{parse_fault_points, FaultPoint};
 use crate::chaos::S3LatencyProfile;
@@ -312,6 +313,8 @@ pub struct Settings {
     pub op_timeout: Option<Duration>,
     /// `CHAOS_TIME`: `None` lets each entry point use its own default.
     pub time: Option<TimeMode>,
+    /// `CHAOS_SIM_STORE`: what a simulated run's store answers as.
+    pub sim_store: SimStoreMode,
     /// `CHAOS_FAULT_POINTS`, parsed.
     pub fault_points: Vec<FaultPoint>,
     /// `CHAOS_SEARCH_*`.
@@ -341,6 +344,7 @@ impl Default for Settings {
             seed: None,
             op_timeout: None,
             time: None,
+            sim_store: SimStoreMode::default(),
             fault_points: Vec::new(),
             search: SearchSettings::default(),
             output_dir: None,
@@ -407,6 +411,11 @@ impl Settings {
                 .text("CHAOS_TIME")?
                 .map(|v| TimeMode::parse("CHAOS_TIME", &v))
                 .transpose()?,
+            sim_store: vars
+                .text("CHAOS_SIM_STORE")?
+                .map(|v| SimStoreMode::parse("CHAOS_SIM_STORE", &v))
+                .transpose()?
+                .unwrap_or_default(),
             fault_points,
             search: read_search(vars)?,
             output_dir: vars.text("CHAOS_OUTPUT_DIR")?.map(PathBuf::from),

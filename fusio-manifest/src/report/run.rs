@@ -26,10 +26,17 @@ fn runs_quiet() -> bool {
 
 /// The first line of every invocation: backend, latency profile, seed, output directory.
 pub fn print_run_header(env: &RunEnv) {
+    let time = match env.time {
+        crate::world::TimeMode::Simulated => format!(
+            "{} (store answers as {})",
+            env.time.name(),
+            env.settings.sim_store.name()
+        ),
+        crate::world::TimeMode::Real => env.time.name().to_string(),
+    };
     println!(
-        "backend: {} | time: {} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
+        "backend: {} | time: {time} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
         env.backend.describe(),
-        env.time.name(),
         env.profile.name(),
         env.seed,
         env.out_dir.display()
@@ -196,9 +203,10 @@ fn print_compactions(r: &RunResult) {
     if c.passes + c.errors + c.cancelled + d.segments + d.checkpoints == 0 {
         return;
     }
+    let w = &r.deleted_while_clients_ran;
     println!(
-        "  compactor: {} passes ok, {} failed, {} cancelled at the end; deleted {} segment and {} checkpoint objects",
-        c.passes, c.errors, c.cancelled, d.segments, d.checkpoints
+        "  compactor: {} passes ok, {} failed, {} cancelled at the end; deleted {} segment and {} checkpoint objects ({} and {} while the clients ran)",
+        c.passes, c.errors, c.cancelled, d.segments, d.checkpoints, w.segments, w.checkpoints
     );
 }
 

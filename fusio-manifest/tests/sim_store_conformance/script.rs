@@ -63,7 +63,8 @@ fn element(body: &str, tag: &str) -> String {
         .unwrap_or_default()
 }
 
-fn classify(e: &FsError) -> ErrorClass {
+/// The comparable class of `e`.
+pub fn classify(e: &FsError) -> ErrorClass {
     let inner = match e {
         FsError::PreconditionFailed => return ErrorClass::PreconditionFailed,
         FsError::Io(io) => return ErrorClass::Io(io.kind()),

@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use fusio::{Error as FsError, FileCommit, IoBuf, IoBufMut, Read, Write};
 
+use super::local::LocalFile;
 use super::{wire, SimS3};
 use crate::backend::object_model::{ByteRange, NewObject, PutConditions};
 
@@ -19,10 +20,14 @@ struct Upload {
 /// bytes written so far); writes only buffer; `close` or `commit` uploads the buffer in one
 /// plain PUT, after which the file is read-only. Opened for write without truncate, it starts
 /// from the stored object's bytes, content type and metadata (fusio's prefill).
+///
+/// In the `fs` mode ([`super::SimStoreMode::Fs`]) it is fusio's `TokioFile` instead: an open
+/// inode, written at once, `commit` unsupported (see [`super::local`]).
 pub struct SimFile {
     store: SimS3,
     key: String,
     upload: Option<Upload>,
+    local: Option<LocalFile>,
 }
 
 impl SimFile {
@@ -37,7 +42,22 @@ impl SimFile {
                 content_type: obj.content_type,
             })
         });
-        Self { store, key, upload }
+        Self {
+            store,
+            key,
+            upload,
+            local: None,
+        }
+    }
+
+    /// A local file (the `fs` mode) on `key`.
+    pub(super) fn local(store: SimS3, key: String, file: LocalFile) -> Self {
+        Self {
+            store,
+            key,
+            upload: None,
+            local: Some(file),
+        }
     }
 
     /// The bytes `range` selects of the stored object, or the error a ranged GET gives.
@@ -74,6 +94,13 @@ impl Read for SimFile {
         mut buf: B,
         pos: u64,
     ) -> (Result<(), FsError>, B) {
+        if let Some(file) = &self.local {
+            let result = self
+                .store
+                .local()
+                .read_exact_at(file, buf.as_slice_mut(), pos);
+            return (result, buf);
+        }
         let len = buf.bytes_init() as u64;
         let last = pos.wrapping_add(len).wrapping_sub(1);
         let body = match self.get_range(wire::range(pos, Some(last))) {
@@ -97,6 +124,10 @@ impl Read for SimFile {
         mut buf: Vec<u8>,
         pos: u64,
     ) -> (Result<(), FsError>, Vec<u8>) {
+        if let Some(file) = &self.local {
+            let result = self.store.local().read_to_end_at(file, &mut buf, pos);
+            return (result, buf);
+        }
         match self.get_range(wire::range(pos, None)) {
             Ok(body) => {
                 buf.clear();
@@ -109,6 +140,9 @@ impl Read for SimFile {
 
     /// A HEAD's content length; a missing object is `Error::Other` with status 404.
     async fn size(&self) -> Result<u64, FsError> {
+        if let Some(file) = &self.local {
+            return Ok(self.store.local().size(file));
+        }
         self.store
             .get(&self.key)
             .map(|obj| obj.body.len() as u64)
@@ -120,6 +154,11 @@ impl Write for SimFile {
     /// Buffers `buf`. Writing to a file opened read-only or already closed is an
     /// `Error::Other` here (fusio's `S3File` panics).
     async fn write_all<B: IoBuf>(&mut self, buf: B) -> (Result<(), FsError>, B) {
+        if let Some(file) = &mut self.local {
+            let now = self.store.now();
+            let result = self.store.local_write(file, buf.as_slice(), now);
+            return (result, buf);
+        }
         match self.upload.as_mut() {
             Some(upload) => {
                 upload.body.extend_from_slice(buf.as_slice());
@@ -135,15 +174,31 @@ impl Write for SimFile {
         Ok(())
     }
 
-    /// Uploads the buffer (a plain PUT); later calls do nothing.
+    /// Uploads the buffer (a plain PUT); later calls do nothing. A local file: nothing to
+    /// do (fusio's `TokioFile` flushes; the file stays usable).
     async fn close(&mut self) -> Result<(), FsError> {
         self.upload().await
     }
 }
 
 impl FileCommit for SimFile {
-    /// The same as `close`: the object appears now.
+    /// The same as `close`: the object appears now. A local file: `Unsupported`, as fusio's
+    /// `TokioFile` answers.
     async fn commit(&mut self) -> Result<(), FsError> {
+        if self.local.is_some() {
+            return Err(FsError::Unsupported {
+                message: super::local::COMMIT_UNSUPPORTED.to_string(),
+            });
+        }
         self.upload().await
+    }
+}
+
+impl Drop for SimFile {
+    /// A local file's inode goes once neither a name nor an open file refers to it.
+    fn drop(&mut self) {
+        if let Some(file) = &self.local {
+            self.store.local().close_handle(file);
+        }
     }
 }
