@@ -697,14 +697,14 @@ pub struct PinnedReport {
 /// `keys`, one every `pace` (its snapshot ages meanwhile; its lease is kept alive like every
 /// session's), then ended. Recorded as one read operation invoked when the session opened, so
 /// the checker holds every value to the state at that one snapshot. Not part of the read
-/// latency figures.
+/// latency figures. Returns whether the session read every key.
 pub async fn pinned_read_op(
     ctx: &ClientContext,
     reader: usize,
     op: u64,
     keys: Vec<String>,
     pace: Duration,
-) {
+) -> bool {
     let opened = clock::now();
     let manifest = ctx.manifests.pinned(reader).clone();
     let read = Observe {
@@ -722,6 +722,7 @@ pub async fn pinned_read_op(
     } else {
         report.failed += 1;
     }
+    ok
 }
 
 /// One read operation: which client, what it reads.

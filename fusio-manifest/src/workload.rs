@@ -727,7 +727,11 @@ async fn pinned_reader_loop(ctx: Arc<ClientContext>, reader: usize, seed: u64) {
         let keys = (0..gets)
             .map(|_| WorkloadConfig::key_name(rng.random_range(0..config.key_pool_size)))
             .collect();
-        client::pinned_read_op(&ctx, reader, op, keys, pace).await;
+        // A session that failed (a refused open fails at once) waits one pace before the
+        // next, so a pinned reader never spins without time passing.
+        if !client::pinned_read_op(&ctx, reader, op, keys, pace).await {
+            tokio::time::sleep(pace).await;
+        }
     }
 }
 

@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use fusio_manifest_chaos::config::{SearchSettings, Shard};
+use fusio_manifest_chaos::config::{SearchSettings, Settings, Shard};
 use fusio_manifest_chaos::search::{self, Feature, Repro, SearchReport};
+use fusio_manifest_chaos::workload::RunResult;
 use fusio_manifest_chaos::world::trace::{check_replay, RunProof};
 
 /// Where a child process writes its shard report (set only for the child).
@@ -20,13 +21,16 @@ const CHILD_SHARD: &str = "FMC_SEED_SEARCH_CHILD_SHARD";
 const SEEDS: u64 = 12;
 const DURATION: Duration = Duration::from_secs(20);
 
-fn settings(shard: Shard) -> SearchSettings {
-    SearchSettings {
-        seeds: SEEDS,
-        from: 1,
-        shard,
-        shrink: false,
-        ..SearchSettings::default()
+fn settings(shard: Shard) -> Settings {
+    Settings {
+        search: SearchSettings {
+            seeds: SEEDS,
+            from: 1,
+            shard,
+            shrink: false,
+            ..SearchSettings::default()
+        },
+        ..Settings::default()
     }
 }
 
@@ -80,6 +84,14 @@ async fn child_shard() {
     search::save(&report, Path::new(&dir)).expect("save the shard report");
 }
 
+/// What the replay check needs of run `r`.
+fn proof(r: &RunResult) -> RunProof<'_> {
+    RunProof {
+        digest: r.replay.as_ref(),
+        history: &r.history_path,
+    }
+}
+
 /// Runs `repro` twice: both runs must show `feature` and replay each other exactly.
 async fn assert_shows(repro: &Repro, feature: &str) {
     let feature: Feature = feature.parse().expect("a feature");
@@ -100,10 +112,86 @@ async fn assert_shows(repro: &Repro, feature: &str) {
         a.result.as_ref().expect("a result"),
         b.result.as_ref().expect("a result"),
     );
-    let proof = |r: &'_ fusio_manifest_chaos::workload::RunResult| RunProof {
-        digest: r.replay.as_ref(),
-        history: &r.history_path,
-    };
-    // The histories sit in different folders under the same name: compare them by content.
     check_replay(&proof(ra), &proof(rb)).expect("the repro replays exactly");
+}
+
+// The shrunk repros of the findings a 2,000-seed search found (`CHAOS_SEARCH_SEEDS=2000`,
+// seeds 1-2000, 60 s each), pasted from `seed_search/shrunk-*.rs`: each is the seed's schedule
+// with random faults, blocks and crashes off and one fault point (or none) left.
+
+/// FINDINGS.md 1: one lost answer to a HEAD CAS; the commit is reported failed, yet visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f1_aborted_read_seed_6() {
+    let repro = Repro {
+        seed: 6,
+        duration_secs: 15,
+        compactors: true,
+        workload: "CHAOS_NUM_READERS=0".into(),
+        points: "condput:HEAD.json#31=answer_lost".into(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "aborted_read").await;
+}
+
+/// FINDINGS.md 2: one lost answer to a segment PUT; the failed write is adopted later.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f2_aborted_read_seed_28() {
+    let repro = Repro {
+        seed: 28,
+        duration_secs: 7,
+        compactors: true,
+        workload: "CHAOS_NUM_READERS=0 CHAOS_NUM_WRITERS=1".into(),
+        points: "condput:segments/seg-00000000000000000001.json#1=answer_lost".into(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "aborted_read").await;
+}
+
+/// FINDINGS.md 2: one lost answer to a segment PUT stops every commit past the lease TTL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f2_stall_seed_18() {
+    let repro = Repro {
+        seed: 18,
+        duration_secs: 30,
+        compactors: true,
+        workload: "CHAOS_NUM_READERS=0 CHAOS_NUM_WRITERS=1".into(),
+        points: "condput:segments/seg-00000000000000000007.json#2=answer_lost".into(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "stall>lease_ttl").await;
+}
+
+/// FINDINGS.md 6: no fault at all; after a compaction the final read fails with 404 on S3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f6_no_final_state_seed_2() {
+    let repro = Repro {
+        seed: 2,
+        duration_secs: 7,
+        compactors: true,
+        workload: String::new(),
+        points: String::new(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "no_final_state").await;
+}
+
+/// A check that cannot fail proves nothing: the F1 repro without its point shows no
+/// aborted read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_point_the_f1_repro_is_clean_of_aborted_reads() {
+    let repro = Repro {
+        seed: 6,
+        duration_secs: 15,
+        compactors: true,
+        workload: "CHAOS_NUM_READERS=0".into(),
+        points: String::new(),
+        store: "s3".into(),
+    };
+    let dir = common::TempDir::new("repro-none");
+    let ran = repro.run(&dir).await.expect("a valid repro");
+    assert!(
+        !ran.signature.has(&Feature::Anomaly("aborted_read".into())),
+        "showed {}",
+        ran.signature
+    );
 }

@@ -56,8 +56,10 @@ pub fn matching(
         {
             "5: orphan recovery adopts a live commit's segment; that commit then fails"
         }
-        Feature::StallBeyondLeaseTtl if has(S3OpKind::CondPut, "segment", &lost) => {
-            "2: a lost answer to a segment PUT blocks writers until recovery adopts the segment"
+        Feature::Anomaly(_) | Feature::StallBeyondLeaseTtl
+            if has(S3OpKind::CondPut, "segment", &lost) =>
+        {
+            "2: a lost answer to a segment PUT blocks writers until orphan recovery adopts the segment (and the failed write)"
         }
         Feature::StallBeyondLeaseTtl
             if has(S3OpKind::Get, "head", &is_error)
@@ -67,6 +69,12 @@ pub fn matching(
         }
         Feature::Anomaly(_) if skewed && !points.iter().any(|p| lost(p.action)) => {
             "7: a clock more than the lease TTL ahead adopts a live commit"
+        }
+        Feature::Anomaly(_) if points.is_empty() && !skewed && workload.compact_every_ms == 0 => {
+            "5: orphan recovery adopts a live commit's segment; that commit then fails"
+        }
+        Feature::Anomaly(_) if points.is_empty() && workload.compact_every_ms > 0 => {
+            "10: a commit that loses its HEAD CAS to a compaction is adopted by orphan recovery later"
         }
         Feature::NoFinalState if workload.compact_every_ms > 0 => {
             "6: after a compaction, reads of compacted keys fail with 404 on S3"
@@ -114,10 +122,22 @@ mod tests {
         );
         assert_eq!(found(stall(), "get:leases/lease-1.json#1=refuse"), None);
         assert_eq!(found(aborted(), "get:leases/lease-1.json#1=refuse"), None);
+        assert_eq!(
+            found(aborted(), "condput:segments/seg-2.json#1=answer_lost"),
+            Some('2')
+        );
+        let compacting = WorkloadConfig {
+            compact_every_ms: 3_000,
+            ..WorkloadConfig::default()
+        };
+        let ten = matching(&aborted(), &[], &compacting);
+        assert!(ten.is_some_and(|f| f.starts_with("10")));
         let skewed = WorkloadConfig {
             clock_skew_ms: 20_000,
             ..WorkloadConfig::default()
         };
+        let five = matching(&aborted(), &[], &WorkloadConfig::default());
+        assert!(five.is_some_and(|f| f.starts_with('5')));
         let seven = matching(&aborted(), &[], &skewed);
         assert!(seven.is_some_and(|f| f.starts_with('7')));
         assert_eq!(

@@ -28,7 +28,7 @@ pub use repro::{run_and_judge, Repro};
 pub use schedule::{Case, Draw};
 pub use signature::{Feature, Signature};
 
-use crate::config::{SearchSettings, Settings};
+use crate::config::Settings;
 use crate::visualization::write_atomic;
 
 /// The folder of a search's files under the output directory.
@@ -44,25 +44,25 @@ pub fn folder(out_dir: &Path) -> PathBuf {
     out_dir.join(FOLDER)
 }
 
-/// The range `settings` describe, for runs of `duration`.
-pub fn range(settings: &SearchSettings, duration: Duration) -> Range {
+/// The range `all` describe, for runs of `duration`.
+pub fn range(all: &Settings, duration: Duration) -> Range {
+    let settings = &all.search;
     Range {
         from: settings.from,
         seeds: settings.seeds,
         duration_secs: duration.as_secs(),
         faults: settings.faults,
         compactors: settings.compactors,
+        store: all.sim_store.name().to_string(),
     }
 }
 
 /// Runs the shard of the range `settings` name, printing progress; returns its report
 /// (tally only: shrinking is [`shrink_firsts`]).
-pub async fn run_seeds(
-    settings: &SearchSettings,
-    duration: Duration,
-    out_dir: &Path,
-) -> SearchReport {
-    let range = range(settings, duration);
+pub async fn run_seeds(all: &Settings, duration: Duration, out_dir: &Path) -> SearchReport {
+    let settings = &all.search;
+    let range = range(all, duration);
+    let store = all.sim_store;
     let draw = Draw {
         faults: settings.faults,
         compactors: settings.compactors,
@@ -84,7 +84,7 @@ pub async fn run_seeds(
             let dir = scratch.join(format!("seed-{seed}"));
             async move {
                 let case = Case::draw(seed, duration, draw);
-                let ran = run_and_judge(&case, Vec::new(), &dir).await;
+                let ran = run_and_judge(&case, Vec::new(), store, &dir).await;
                 if !keep_files {
                     let _ = std::fs::remove_dir_all(&dir);
                 }
@@ -97,14 +97,21 @@ pub async fn run_seeds(
         if keep_files {
             print_seed(seed, &ran, &scratch);
         }
-        let elapsed = wall.elapsed();
+        let elapsed = host_since(wall);
         if elapsed - last_line >= Duration::from_secs(5) || report.tally.ran as usize == total {
             last_line = elapsed;
             print_progress(&report.tally, total, elapsed);
         }
     }
-    report.wall_secs = wall.elapsed().as_secs_f64();
+    report.wall_secs = host_since(wall).as_secs_f64();
     report
+}
+
+/// The host's time since `start`: the search's own speed, measured outside every simulated
+/// run (a run reads only its world's clock).
+#[allow(clippy::disallowed_methods)]
+fn host_since(start: std::time::Instant) -> Duration {
+    start.elapsed()
 }
 
 fn print_seed(seed: u64, ran: &repro::Ran, scratch: &Path) {
@@ -148,6 +155,8 @@ pub async fn shrink_firsts(report: &mut SearchReport, out_dir: &Path) -> std::io
         compactors: report.range.compactors,
     };
     let duration = Duration::from_secs(report.range.duration_secs);
+    let store = crate::backend::SimStoreMode::parse("CHAOS_SIM_STORE", &report.range.store)
+        .map_err(std::io::Error::other)?;
     let dir = folder(out_dir);
     let scratch = dir.join("shrink");
     // The first seed of every signature, for each of its features: a feature whose first
@@ -164,10 +173,11 @@ pub async fn shrink_firsts(report: &mut SearchReport, out_dir: &Path) -> std::io
     firsts.sort();
     for (feature, seed) in firsts {
         let case = Case::draw(seed, duration, draw);
-        let ran = run_and_judge(&case, Vec::new(), &scratch).await;
+        let ran = run_and_judge(&case, Vec::new(), store, &scratch).await;
         let shrunk = shrink::shrink(
             &case,
             draw.compactors,
+            &report.range.store,
             ran.injected.clone(),
             &feature,
             &scratch,
@@ -291,11 +301,12 @@ pub async fn run(
             compactors: settings.compactors,
             workload: String::new(),
             points: crate::chaos::fault_log::spec(&all.fault_points),
+            store: all.sim_store.name().to_string(),
         };
         let scratch = folder(out_dir).join("runs");
         let ran = repro.run(&scratch).await?;
         print_seed(settings.from, &ran, &scratch);
-        let mut report = SearchReport::new(range(settings, duration), settings.shard);
+        let mut report = SearchReport::new(range(all, duration), settings.shard);
         report.tally.add(settings.from, &ran.signature);
         return Ok(report);
     }
@@ -303,7 +314,7 @@ pub async fn run(
         Some(paths) => SearchReport::merge(&load(paths)?)?,
         None => {
             crate::report::quiet_runs(settings.seeds > 1);
-            let report = run_seeds(settings, duration, out_dir).await;
+            let report = run_seeds(all, duration, out_dir).await;
             crate::report::quiet_runs(false);
             report
         }

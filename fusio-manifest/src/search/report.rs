@@ -26,6 +26,8 @@ pub struct Range {
     pub faults: bool,
     /// Schedules could draw compactors.
     pub compactors: bool,
+    /// What the simulated store answered as: `s3` or `fs` (`CHAOS_SIM_STORE`).
+    pub store: String,
 }
 
 impl Range {
@@ -41,6 +43,9 @@ impl Range {
         }
         if !self.compactors {
             vars.push_str(" CHAOS_SEARCH_COMPACTORS=off");
+        }
+        if self.store != "s3" {
+            vars.push_str(&format!(" CHAOS_SIM_STORE={}", self.store));
         }
         format!(
             "{vars} cargo test --release -p fusio-manifest-chaos --test performance_test \
@@ -203,13 +208,14 @@ impl SearchReport {
     pub fn markdown(&self) -> String {
         let r = &self.range;
         let mut md = format!(
-            "# Seed search\n\nSeeds {}..{} ({} simulated s each, faults {}, compactors {}), \
-             shards {:?}: {} run, {} clean, {:.0} s of wall time.\n\n",
+            "# Seed search\n\nSeeds {}..{} ({} simulated s each, faults {}, compactors {}, \
+             store {}), shards {:?}: {} run, {} clean, {:.0} s of wall time.\n\n",
             r.from,
             r.from + r.seeds,
             r.duration_secs,
             on(r.faults),
             on(r.compactors),
+            r.store,
             self.shards,
             self.tally.ran,
             self.tally.clean,
@@ -284,6 +290,7 @@ mod tests {
             duration_secs: 60,
             faults: true,
             compactors: true,
+            store: "s3".into(),
         };
         let show = |seed: u64| match seed % 5 {
             0 => sig(&[Feature::Anomaly("aborted_read".into())]),

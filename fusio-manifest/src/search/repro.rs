@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schedule::{Case, Draw};
 use super::signature::Signature;
-use crate::backend::Backend;
+use crate::backend::{Backend, SimStoreMode};
 use crate::chaos::scenario::FAULT_SWEEP_OP_TIMEOUT;
 use crate::chaos::{parse_fault_points, FaultPoint, S3LatencyProfile};
 use crate::config::WorkloadOverrides;
@@ -33,10 +33,13 @@ pub struct Repro {
     pub workload: String,
     /// The fault points (`;`-separated; empty: none).
     pub points: String,
+    /// What the simulated store answers as: `s3` or `fs` (`CHAOS_SIM_STORE`).
+    pub store: String,
 }
 
-/// The seed search's op timeout and latency model (those of the fault sweep).
-fn search_env(seed: u64, out_dir: &Path, points: Vec<FaultPoint>) -> RunEnv {
+/// The seed search's op timeout and latency model (those of the fault sweep), on a store
+/// answering as `store`.
+fn search_env(seed: u64, out_dir: &Path, points: Vec<FaultPoint>, store: SimStoreMode) -> RunEnv {
     let mut env = RunEnv::new(
         Backend::simulated(),
         out_dir.to_path_buf(),
@@ -45,16 +48,19 @@ fn search_env(seed: u64, out_dir: &Path, points: Vec<FaultPoint>) -> RunEnv {
     );
     env.op_timeout = Some(FAULT_SWEEP_OP_TIMEOUT);
     env.settings.fault_points = points;
+    env.settings.sim_store = store;
     env
 }
 
-/// Runs `case` in simulated time with `points` armed, writing its history under `out_dir`.
+/// Runs `case` in simulated time with `points` armed on a store answering as `store`,
+/// writing its history under `out_dir`.
 pub async fn run_case(
     case: &Case,
     points: Vec<FaultPoint>,
+    store: SimStoreMode,
     out_dir: &Path,
 ) -> Result<RunResult, String> {
-    let env = search_env(case.seed, out_dir, points);
+    let env = search_env(case.seed, out_dir, points, store);
     let layer = env.storage_layer(0);
     let mut spec = scenario_spec(
         &env,
@@ -78,9 +84,14 @@ pub struct Ran {
     pub result: Result<RunResult, String>,
 }
 
-/// Runs `case` with `points` and judges it.
-pub async fn run_and_judge(case: &Case, points: Vec<FaultPoint>, out_dir: &Path) -> Ran {
-    let result = run_case(case, points, out_dir).await;
+/// Runs `case` with `points` on a store answering as `store`, and judges it.
+pub async fn run_and_judge(
+    case: &Case,
+    points: Vec<FaultPoint>,
+    store: SimStoreMode,
+    out_dir: &Path,
+) -> Ran {
+    let result = run_case(case, points, store, out_dir).await;
     let signature = Signature::of(&result, case.config.lease_ttl_secs * 1000);
     let injected = result
         .as_ref()
@@ -122,10 +133,16 @@ impl Repro {
         parse_fault_points(&self.points).map_err(|e| e.to_string())
     }
 
+    /// What its store answers as.
+    pub fn store_mode(&self) -> Result<SimStoreMode, String> {
+        SimStoreMode::parse("store", &self.store).map_err(|e| e.to_string())
+    }
+
     /// Runs it and judges the run.
     pub async fn run(&self, out_dir: &Path) -> Result<Ran, String> {
         let case = self.case()?;
-        Ok(run_and_judge(&case, self.fault_points()?, out_dir).await)
+        let store = self.store_mode()?;
+        Ok(run_and_judge(&case, self.fault_points()?, store, out_dir).await)
     }
 
     /// A test to paste into `tests/`, asserting that this repro shows `feature`.
@@ -139,6 +156,7 @@ async fn {name}() {{
         compactors: {compactors},
         workload: {workload:?}.into(),
         points: {points:?}.into(),
+        store: {store:?}.into(),
     }};
     assert_shows(&repro, {feature:?}).await;
 }}
@@ -148,6 +166,7 @@ async fn {name}() {{
             compactors = self.compactors,
             workload = self.workload,
             points = self.points,
+            store = self.store,
         )
     }
 }

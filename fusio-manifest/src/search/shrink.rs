@@ -165,10 +165,11 @@ fn workload_steps(case: &Case) -> Vec<String> {
 }
 
 /// Shrinks seed `case.seed` (whose run showed `feature` and injected `recorded`) to a minimal
-/// repro; `compactors` is the search's draw setting.
+/// repro; `compactors` is the search's draw setting, `store` its store's answers.
 pub async fn shrink(
     case: &Case,
     compactors: bool,
+    store: &str,
     recorded: Vec<FaultPoint>,
     feature: &Feature,
     out_dir: &Path,
@@ -185,6 +186,7 @@ pub async fn shrink(
         compactors,
         workload: String::new(),
         points: String::new(),
+        store: store.to_string(),
     };
     let total = recorded.len();
     if !oracle.fails(&repro, &recorded).await {
