@@ -685,7 +685,8 @@ async fn f7_a_clock_ahead_by_more_than_the_lease_ttl_adopts_a_live_commit() {
 /// Finding 8: a compaction never wins against steady writes. `compact_once` loads HEAD
 /// (compactor.rs:228), reads the whole L0 delta (262), persists a run (persist_run: checkpoint
 /// PUTs) and CASes HEAD `IfMatch` the tag it loaded (329); any commit in between makes the CAS
-/// fail, and the retry (339-347, at most 6 retries and 3 s of backoff, backoff.rs:46-58) starts
+/// fail, and the retry (339-347, at most 6 retries, 1.26-2.52 s of jittered backoff sleep in
+/// all, backoff.rs:46-58) starts
 /// over with an L0 delta that only grew. Here every checkpoint PUT is held 300 ms, so each
 /// attempt outlasts the gap between two commits of a writer committing every ~50 ms: every
 /// attempt loses and `compact_and_gc` returns `PreconditionFailed`; HEAD names no checkpoint.
@@ -719,7 +720,7 @@ async fn f8_a_compaction_never_wins_against_steady_writes() {
 }
 
 /// Finding 9: listing the active leases fails as a whole when one lease is released between
-/// the listing and its read. `list_active` (lease/mod.rs:281-316) LISTs `leases/`, then GETs
+/// the listing and its read. `list_active` (lease/mod.rs:279-317) LISTs `leases/`, then GETs
 /// each listed object and returns the first error (`res?`, 302): a lease deleted in between (a
 /// session that ended) is a 404, and the whole call fails. `compact_and_gc` calls it after its
 /// compaction is applied (compactor.rs:364), so it reports an error for a compaction that took

@@ -15,7 +15,7 @@
 //!   (session.rs:751, 815, 880), which virtual time cannot move. A simulated run turns it off
 //!   (`max_elapsed_ms: 0`, fusio-manifest's documented "no limit";
 //!   [`crate::manifest::build_manifest`]): a commit's retries are then bounded by the retry
-//!   count (6) and the total backoff sleep (3 s), both counted in virtual time. Real runs keep
+//!   count (6), whose jittered backoff sleeps add up to 1.26-2.52 s, in virtual time. Real runs keep
 //!   the budget.
 
 use std::future::Future;
