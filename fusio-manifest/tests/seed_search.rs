@@ -152,7 +152,7 @@ async fn shrunk_f2_aborted_read_seed_28() {
 async fn shrunk_f2_stall_seed_18() {
     let repro = Repro {
         seed: 18,
-        duration_secs: 30,
+        duration_secs: 60,
         compactors: true,
         workload: "CHAOS_NUM_READERS=0 CHAOS_NUM_WRITERS=1".into(),
         points: "condput:segments/seg-00000000000000000007.json#2=answer_lost".into(),

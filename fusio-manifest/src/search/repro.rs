@@ -92,7 +92,11 @@ pub async fn run_and_judge(
     out_dir: &Path,
 ) -> Ran {
     let result = run_case(case, points, store, out_dir).await;
-    let signature = Signature::of(&result, case.config.lease_ttl_secs * 1000);
+    let signature = Signature::of(
+        &result,
+        case.config.lease_ttl_secs * 1000,
+        case.config.duration.as_millis() as u64,
+    );
     let injected = result
         .as_ref()
         .map(|r| r.injected.iter().map(|f| f.point.clone()).collect())

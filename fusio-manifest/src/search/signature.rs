@@ -17,8 +17,9 @@ use crate::workload::RunResult;
 pub enum Feature {
     /// The checker found this anomaly class (its name, e.g. `aborted_read`).
     Anomaly(String),
-    /// No commit for longer than the lease TTL (twice it in a run with writer crashes, whose
-    /// leases must expire), outside network blocks, while writers kept trying.
+    /// No commit, outside network blocks and while the workload ran, for longer than
+    /// [`stall_limit_ms`]: beyond the lease TTL by at least the TTL again and at least 10 s,
+    /// while writers kept trying.
     StallBeyondLeaseTtl,
     /// The final state could not be read (the verdict is `UNKNOWN`).
     NoFinalState,
@@ -63,8 +64,9 @@ impl std::str::FromStr for Feature {
 pub struct Signature(pub BTreeSet<Feature>);
 
 impl Signature {
-    /// What run `result` showed; `lease_ttl_ms` is its lease TTL.
-    pub fn of(result: &Result<RunResult, String>, lease_ttl_ms: u64) -> Self {
+    /// What run `result` showed; `lease_ttl_ms` is its lease TTL, `workload_ms` how long its
+    /// clients ran.
+    pub fn of(result: &Result<RunResult, String>, lease_ttl_ms: u64, workload_ms: u64) -> Self {
         let r = match result {
             Ok(r) => r,
             Err(_) => return Self(BTreeSet::from([Feature::Harness])),
@@ -80,12 +82,8 @@ impl Signature {
         if !r.check.final_present() {
             features.insert(Feature::NoFinalState);
         }
-        let limit = if r.crashes.total() > 0 {
-            2 * lease_ttl_ms
-        } else {
-            lease_ttl_ms
-        };
-        if r.counts.write_attempts > 0 && longest_stall_ms(r) > limit {
+        let limit = stall_limit_ms(lease_ttl_ms, r.crashes.total() > 0);
+        if r.counts.write_attempts > 0 && longest_stall_ms(r, workload_ms) > limit {
             features.insert(Feature::StallBeyondLeaseTtl);
         }
         Self(features)
@@ -112,10 +110,20 @@ impl fmt::Display for Signature {
     }
 }
 
-/// The longest stretch of run `r` without an acknowledged commit, ms, not counting time
-/// inside network blocks.
-pub fn longest_stall_ms(r: &RunResult) -> u64 {
-    let end_ms = (r.summary.duration_secs * 1000.0) as u64;
+/// The longest stretch without a commit that counts as a liveness failure, ms: twice the lease
+/// TTL and at least 10 s (three times the TTL when writers crashed, since a crashed writer's
+/// lease must expire first). Plain conflicts leave gaps of about one short TTL without any
+/// fault (seed 79 of a fault-free search: 3.0 s at a 3 s TTL, 89% of attempts conflicting);
+/// findings 2 and 3 stop commits for tens of seconds.
+pub fn stall_limit_ms(lease_ttl_ms: u64, crashed: bool) -> u64 {
+    let ttls = if crashed { 3 } else { 2 };
+    (ttls * lease_ttl_ms).max(10_000)
+}
+
+/// The longest stretch of run `r` without an acknowledged commit within its first
+/// `workload_ms` (while its clients ran), ms, not counting time inside network blocks.
+pub fn longest_stall_ms(r: &RunResult, workload_ms: u64) -> u64 {
+    let end_ms = ((r.summary.duration_secs * 1000.0) as u64).min(workload_ms);
     stall_ms(
         &r.commit_times_ms,
         end_ms,
@@ -148,6 +156,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_stall_must_outlast_two_ttls_and_ten_seconds() {
+        assert_eq!(stall_limit_ms(3_000, false), 10_000);
+        assert_eq!(stall_limit_ms(8_000, false), 16_000);
+        assert_eq!(stall_limit_ms(8_000, true), 24_000);
+    }
+
+    #[test]
     fn a_stall_is_the_longest_gap_between_commits_outside_blocks() {
         assert_eq!(stall_ms(&[1_000, 2_000, 9_000], 10_000, &[]), 7_000);
         assert_eq!(
@@ -171,6 +186,6 @@ mod tests {
         for f in &s.0 {
             assert_eq!(&f.to_string().parse::<Feature>().unwrap(), f);
         }
-        assert!(Signature::of(&Err("panic".into()), 1000).has(&Feature::Harness));
+        assert!(Signature::of(&Err("panic".into()), 1000, 1000).has(&Feature::Harness));
     }
 }
