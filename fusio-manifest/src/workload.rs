@@ -19,13 +19,14 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use crate::backend::{Backend, RunStore};
+use crate::chaos::fault_log::relative_key;
 use crate::chaos::recovery::{block_windows, recovery_times, Recovery};
 use crate::chaos::storage::Deleted;
-use crate::chaos::InjectedFault;
 use crate::chaos::{
     ChaosController, ChaosEvent, ChaosScenario, CrashPoint, CrashReport, FaultCounts, S3OpKind,
     StorageLayer,
 };
+use crate::chaos::{FaultAction, InjectedFault};
 use crate::checker::{CheckReport, Checker, VerificationRow};
 use crate::client::{self, BackgroundReport, ClientContext, KeyWrite, PinnedReport, WritePlan};
 use crate::compactor::{CompactionReport, Compactors};
@@ -33,7 +34,7 @@ use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
 use crate::host::{HostProbe, HostReport};
 use crate::manifest::{
-    build_manifest, BuildManifest, ClientManifests, ManifestOptions, RunExecutor,
+    self, build_manifest, BuildManifest, ClientManifests, LeasesLeft, ManifestOptions, RunExecutor,
 };
 use crate::metrics::{MetricsCollector, MetricsSummary, RawCounts};
 use crate::report;
@@ -119,6 +120,8 @@ pub struct RunResult {
     /// A simulated run's proof of replay: the digest of every storage operation and of the
     /// final store (`None` in real time, where the host's scheduler decides interleavings).
     pub replay: Option<Digest>,
+    /// Write leases the simulated store still held at the end (`None` in real time).
+    pub leases_left: Option<LeasesLeft>,
     /// Every fault the run injected, as the fault point that injects exactly it (also in the
     /// history as `fault` events).
     pub injected: Vec<InjectedFault>,
@@ -244,6 +247,7 @@ async fn run_scoped(
         clock_skew_ms: ended.clock_skew_ms,
         crashes: ended.crashes,
         replay: ended.replay,
+        leases_left: ended.leases_left,
         injected: ended.injected,
     };
     report::print_run(&result, BACKGROUND_LIMIT);
@@ -428,6 +432,7 @@ struct Ended {
     s3_ops_at_end: u64,
     s3_ops_by_kind: Vec<(S3OpKind, u64)>,
     replay: Option<Digest>,
+    leases_left: Option<LeasesLeft>,
     injected: Vec<InjectedFault>,
 }
 
@@ -476,9 +481,22 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
             .finish()
             .map_err(|e| history_error(&spec.history_path)(Box::new(e)))?;
     }
-    let replay = match (&run.trace, run.store.sim()) {
-        (Some(trace), Some(sim)) => {
-            let objects = sim.objects();
+    let objects = run.store.sim().map(|sim| sim.objects());
+    let leases_left = objects.as_ref().map(|objects| {
+        manifest::leases_left(
+            objects.iter().map(|o| (o.key.as_str(), o.body.as_ref())),
+            |key| run.layer.seen(S3OpKind::Delete, key) > 0,
+            |key| {
+                injected.iter().any(|f| {
+                    f.point.op == Some(S3OpKind::CondPut)
+                        && f.point.action == FaultAction::AnswerLost
+                        && f.point.key_contains.as_deref() == Some(relative_key(key))
+                })
+            },
+        )
+    });
+    let replay = match (&run.trace, &objects) {
+        (Some(trace), Some(objects)) => {
             let digest = trace
                 .seal(
                     objects
@@ -501,6 +519,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         s3_ops_at_end,
         s3_ops_by_kind,
         replay,
+        leases_left,
         injected,
     })
 }

@@ -486,6 +486,35 @@ async fn f3_two_transient_errors_leak_a_write_lease_too() {
     );
 }
 
+/// Finding 3 at commit's first step: `store.head.load().await?` (session.rs:788) heads the
+/// commit loop, so one 503 on commit's first HEAD GET, before any segment is written, leaks
+/// the write lease too (what the seed search shrank seed 172 to). No segment is left, so
+/// nothing waits for the lease: the next writer commits at once. The lease stays in the store
+/// after it expires (nothing removes an expired lease; finding 11).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f3_an_error_on_commits_first_head_load_leaks_the_lease_without_a_stall() {
+    let r = Rig::new("f3-first-load", Some(Duration::from_secs(3)), Recovery::Off).await;
+    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+    let mut s = r.m.session_write().await.unwrap();
+    s.put("k1".into(), "v1".into());
+    r.point("get:HEAD.json#1=transient");
+    let commit = tokio::spawn(async move { s.commit().await.map(|_| ()) });
+    assert_commit_failed(commit.await, "503 SlowDown", "the first HEAD load's 503");
+    assert_eq!(r.segments().await, vec![(1, 1)], "no segment was written");
+    let leaked: Vec<_> = r
+        .leases()
+        .await
+        .into_iter()
+        .filter(|l| l.active_txn_id == Some(2))
+        .collect();
+    assert_eq!(leaked.len(), 1, "the failed commit's write lease is left");
+    assert_eq!(
+        r.write("k2", "v2").await.unwrap(),
+        2,
+        "the next writer commits"
+    );
+}
+
 /// After a failed commit at snapshot 1 that left segment 2 and its write lease: HEAD is still
 /// at txn 1, and sequential writers fail until HEAD adopts txn 2, within 4 s after (never
 /// before) the leaked lease expires. Returns the failed writes and how late after expiry.
@@ -797,4 +826,69 @@ async fn f10_a_commit_that_loses_its_head_cas_to_a_compaction_is_adopted_later()
          recovery committed it",
         id.as_str()
     );
+}
+
+/// Finding 11: a lease whose creation's answer is lost, or whose DELETE fails, is never
+/// removed. Creating a lease retries under a new id (`lease-{now}-1`, lease/mod.rs:155-196) and
+/// never learns of the first; `release` ignores a failed DELETE (lease/mod.rs:270-277); and
+/// nothing deletes an expired lease (no `remove` of `leases/` anywhere else in 0.6.1). Both
+/// commits succeed; both leases outlive their TTL, a recovery and a compaction, and every
+/// lease listing (`list_active`, one GET per lease, lease/mod.rs:279-317) reads them from then on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f11_a_lease_lost_at_creation_or_release_is_never_removed() {
+    let ttl = Duration::from_secs(1);
+    let r = Rig::new("f11", Some(ttl), Recovery::Off).await;
+    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+    assert!(
+        r.leases().await.is_empty(),
+        "a clean commit leaves no lease"
+    );
+    r.point("condput:leases/#1=answer_lost");
+    assert_eq!(r.write("k1", "v1").await.unwrap(), 2, "the commit succeeds");
+    r.point("delete:leases/#1=transient");
+    assert_eq!(r.write("k2", "v2").await.unwrap(), 3, "the commit succeeds");
+    let left: Vec<_> = r.leases().await.iter().map(|l| l.active_txn_id).collect();
+    assert_eq!(left, vec![Some(2), Some(3)], "one lease per lost answer");
+    tokio::time::sleep(ttl + Duration::from_millis(500)).await;
+    r.m.recover_orphans().await.unwrap();
+    r.m.compactor().compact_and_gc().await.unwrap();
+    assert_eq!(r.write("k3", "v3").await.unwrap(), 4);
+    let left = r.leases().await;
+    assert_eq!(left.len(), 2, "both leases are still there after their TTL");
+    assert!(left.iter().all(|l| !l.is_live()), "expired, never removed");
+}
+
+/// Finding 12: GC deletes the segments a live read session still reads. `compact_and_gc`
+/// compares the oldest live lease's snapshot txn with the checkpoint's `lsn`
+/// (compactor.rs:364-372), but `lsn` is the run counter `persist_run` was given (1 for the first
+/// run, compactor.rs:152-168), not a txn id; any lease at snapshot 2 or later lets it delete
+/// every segment the checkpoint covers (373-378). A session opened before the compaction has no
+/// checkpoint in its snapshot, lists the segments, finds none and returns `Ok(None)`
+/// (session.rs:460-516): its own earlier read of the key disagrees (`non_snapshot_read`).
+/// Found by the seed search (seeds 959, 1139, 1190, 1581; 1581 with no fault at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn f12_gc_deletes_the_segments_a_live_read_session_reads() {
+    let r = Rig::new("f12", None, Recovery::Off).await;
+    for (i, k) in ["k1", "k2", "k3"].into_iter().enumerate() {
+        assert_eq!(r.write(k, "v").await.unwrap(), i as u64 + 1);
+    }
+    let reader = r.m.session_read().await.unwrap();
+    assert_eq!(reader.snapshot().txn_id.0, 3);
+    let k1 = "k1".to_string();
+    assert_eq!(reader.get(&k1).await.unwrap().as_deref(), Some("v"));
+    r.m.compactor().compact_and_gc().await.unwrap();
+    let live: Vec<_> = r
+        .leases()
+        .await
+        .into_iter()
+        .filter(Lease::is_live)
+        .collect();
+    assert_eq!(live.len(), 1, "the read session's lease is live");
+    assert_eq!(r.segments().await, vec![], "GC deleted every segment");
+    assert_eq!(
+        reader.get(&k1).await.unwrap(),
+        None,
+        "the same session at the same snapshot now reads nothing"
+    );
+    reader.end().await.unwrap();
 }

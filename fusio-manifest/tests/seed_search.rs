@@ -126,6 +126,7 @@ async fn shrunk_f1_aborted_read_seed_6() {
         seed: 6,
         duration_secs: 15,
         compactors: true,
+        faults: true,
         workload: "CHAOS_NUM_READERS=0".into(),
         points: "condput:HEAD.json#31=answer_lost".into(),
         store: "s3".into(),
@@ -140,6 +141,7 @@ async fn shrunk_f2_aborted_read_seed_28() {
         seed: 28,
         duration_secs: 7,
         compactors: true,
+        faults: true,
         workload: "CHAOS_NUM_READERS=0 CHAOS_NUM_WRITERS=1".into(),
         points: "condput:segments/seg-00000000000000000001.json#1=answer_lost".into(),
         store: "s3".into(),
@@ -154,11 +156,79 @@ async fn shrunk_f2_stall_seed_18() {
         seed: 18,
         duration_secs: 60,
         compactors: true,
+        faults: true,
         workload: "CHAOS_NUM_READERS=0 CHAOS_NUM_WRITERS=1".into(),
         points: "condput:segments/seg-00000000000000000007.json#2=answer_lost".into(),
         store: "s3".into(),
     };
     assert_shows(&repro, "stall>lease_ttl").await;
+}
+
+/// FINDINGS.md 3: a commit whose first HEAD load is reset returns the error through
+/// `store.head.load().await?` and never releases its write lease. The two earlier points only
+/// steer the schedule to that load (each shifts later operation counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f3_unreleased_write_lease_seed_172() {
+    let repro = Repro {
+        seed: 172,
+        duration_secs: 60,
+        compactors: true,
+        faults: true,
+        workload: String::new(),
+        points: "head:segments/seg-00000000000000000082.json#3=stall(856ms); \
+                 get:segments/seg-00000000000000000090.json#1=internal; get:HEAD.json#395=reset"
+            .into(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "unreleased_write_lease").await;
+}
+
+/// FINDINGS.md 5, from a fault-free search (`CHAOS_SEARCH_FAULTS=off
+/// CHAOS_SEARCH_COMPACTORS=off`): S3 latency alone lets orphan recovery adopt a live commit,
+/// which then reports `PreconditionFailed`. No fault point; no smaller workload keeps it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f5_aborted_read_seed_8() {
+    let repro = Repro {
+        seed: 8,
+        duration_secs: 60,
+        compactors: false,
+        faults: false,
+        workload: String::new(),
+        points: String::new(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "aborted_read").await;
+}
+
+/// FINDINGS.md 11: one lost answer to a lease's creation leaves a lease no one removes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f11_stray_lease_seed_1() {
+    let repro = Repro {
+        seed: 1,
+        duration_secs: 7,
+        compactors: true,
+        faults: true,
+        workload: String::new(),
+        points: "condput:leases/lease-1767225600533.json#1=answer_lost".into(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "stray_lease").await;
+}
+
+/// FINDINGS.md 12: no fault at all; GC deletes the segments a pinned reader's session reads,
+/// and a key it read before reads as absent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrunk_f12_non_snapshot_read_seed_1581() {
+    let repro = Repro {
+        seed: 1581,
+        duration_secs: 15,
+        compactors: true,
+        faults: true,
+        workload: String::new(),
+        points: String::new(),
+        store: "s3".into(),
+    };
+    assert_shows(&repro, "non_snapshot_read").await;
 }
 
 /// FINDINGS.md 6: no fault at all; after a compaction the final read fails with 404 on S3.
@@ -168,6 +238,7 @@ async fn shrunk_f6_no_final_state_seed_2() {
         seed: 2,
         duration_secs: 7,
         compactors: true,
+        faults: true,
         workload: String::new(),
         points: String::new(),
         store: "s3".into(),
@@ -183,6 +254,7 @@ async fn without_its_point_the_f1_repro_is_clean_of_aborted_reads() {
         seed: 6,
         duration_secs: 15,
         compactors: true,
+        faults: true,
         workload: "CHAOS_NUM_READERS=0".into(),
         points: String::new(),
         store: "s3".into(),
@@ -194,4 +266,24 @@ async fn without_its_point_the_f1_repro_is_clean_of_aborted_reads() {
         "showed {}",
         ran.signature
     );
+}
+
+/// The lease features can fail to show: the F3 repro without its points releases every
+/// lease, and leaves none astray.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_its_points_the_f3_repro_leaves_no_lease() {
+    let repro = Repro {
+        seed: 172,
+        duration_secs: 60,
+        compactors: true,
+        faults: true,
+        workload: String::new(),
+        points: String::new(),
+        store: "s3".into(),
+    };
+    let dir = common::TempDir::new("repro-none-f3");
+    let ran = repro.run(&dir).await.expect("a valid repro");
+    for lease in [Feature::UnreleasedWriteLease, Feature::StrayLease] {
+        assert!(!ran.signature.has(&lease), "showed {}", ran.signature);
+    }
 }

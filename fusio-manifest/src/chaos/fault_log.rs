@@ -58,6 +58,15 @@ impl FaultLog {
         *n
     }
 
+    /// How many operations of `kind` on exactly `key` there were so far.
+    pub fn seen(&self, kind: S3OpKind, key: &str) -> u64 {
+        self.counts
+            .lock()
+            .get(&(kind, key.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// Records that the `nth` operation of `kind` on `key` got `action`.
     pub fn record(&self, kind: S3OpKind, key: &str, nth: u64, action: FaultAction) {
         let pattern = relative_key(key);

@@ -174,6 +174,11 @@ impl StorageLayer {
         }
     }
 
+    /// How many operations of `kind` on exactly `key` passed this layer so far.
+    pub fn seen(&self, kind: S3OpKind, key: &str) -> u64 {
+        self.faults.seen(kind, key)
+    }
+
     /// Every fault injected so far, each as the fault point that injects exactly it, timed
     /// from `start`.
     pub fn injected_faults(&self, start: Instant) -> Vec<InjectedFault> {

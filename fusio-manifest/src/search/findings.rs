@@ -21,6 +21,10 @@ fn object(point: &FaultPoint) -> &'static str {
     }
 }
 
+/// The anomaly classes a read session that loses its snapshot's segments shows: a key it read
+/// before reads as absent (finding 12).
+const READ_SNAPSHOT_CLASSES: [&str; 3] = ["non_snapshot_read", "g_single", "g2"];
+
 fn is_error(action: FaultAction) -> bool {
     matches!(
         action,
@@ -47,6 +51,16 @@ pub fn matching(
     };
     let lost = |a| a == FaultAction::AnswerLost;
     let finding = match feature {
+        Feature::Anomaly(class)
+            if READ_SNAPSHOT_CLASSES.contains(&class.as_str())
+                && workload.compact_every_ms > 0
+                && workload.pinned_readers > 0 =>
+        {
+            "12: GC deletes the segments a live read session still reads"
+        }
+        Feature::StrayLease => {
+            "11: a lease whose creation's answer is lost, or whose DELETE fails, is never removed"
+        }
         Feature::Anomaly(_) if has(S3OpKind::CondPut, "head", &lost) => {
             "1: a HEAD CAS whose answer is lost returns PreconditionFailed, yet is committed"
         }
@@ -61,7 +75,7 @@ pub fn matching(
         {
             "2: a lost answer to a segment PUT blocks writers until orphan recovery adopts the segment (and the failed write)"
         }
-        Feature::StallBeyondLeaseTtl
+        Feature::StallBeyondLeaseTtl | Feature::UnreleasedWriteLease
             if has(S3OpKind::Get, "head", &is_error)
                 || has(S3OpKind::CondPut, "segment", &is_hold) =>
         {
@@ -89,9 +103,10 @@ mod tests {
     use super::*;
     use crate::chaos::parse_fault_points;
 
-    fn found(feature: Feature, spec: &str) -> Option<char> {
+    fn found(feature: Feature, spec: &str) -> Option<String> {
         let w = WorkloadConfig::default();
-        matching(&feature, &parse_fault_points(spec).unwrap(), &w).and_then(|f| f.chars().next())
+        matching(&feature, &parse_fault_points(spec).unwrap(), &w)
+            .and_then(|f| f.split(':').next().map(str::to_string))
     }
 
     #[test]
@@ -99,38 +114,64 @@ mod tests {
         let aborted = || Feature::Anomaly("aborted_read".into());
         assert_eq!(
             found(aborted(), "condput:HEAD.json#4=answer_lost"),
-            Some('1')
+            Some("1".into())
         );
         assert_eq!(
             found(
                 aborted(),
                 "get:HEAD.json#1=stall(2s); condput:segments/seg-1.json#1=stall(4s)"
             ),
-            Some('5')
+            Some("5".into())
         );
         let stall = || Feature::StallBeyondLeaseTtl;
         assert_eq!(
             found(stall(), "condput:segments/seg-3.json#1=answer_lost"),
-            Some('2')
+            Some("2".into())
         );
         assert_eq!(
             found(
                 stall(),
                 "condput:HEAD.json#2=transient; get:HEAD.json#5=transient"
             ),
-            Some('3')
+            Some("3".into())
+        );
+        assert_eq!(
+            found(
+                Feature::UnreleasedWriteLease,
+                "condput:HEAD.json#2=transient; get:HEAD.json#5=transient"
+            ),
+            Some("3".into())
+        );
+        assert_eq!(
+            found(Feature::StrayLease, "delete:leases/lease-1.json#1=refuse"),
+            Some("11".into())
+        );
+        assert_eq!(
+            found(
+                Feature::StrayLease,
+                "condput:leases/lease-1.json#1=answer_lost"
+            ),
+            Some("11".into())
         );
         assert_eq!(found(stall(), "get:leases/lease-1.json#1=refuse"), None);
         assert_eq!(found(aborted(), "get:leases/lease-1.json#1=refuse"), None);
         assert_eq!(
             found(aborted(), "condput:segments/seg-2.json#1=answer_lost"),
-            Some('2')
+            Some("2".into())
         );
         let compacting = WorkloadConfig {
             compact_every_ms: 3_000,
             ..WorkloadConfig::default()
         };
         let ten = matching(&aborted(), &[], &compacting);
+        let pinned = WorkloadConfig {
+            pinned_readers: 1,
+            ..compacting.clone()
+        };
+        let torn = Feature::Anomaly("non_snapshot_read".into());
+        let twelve = matching(&torn, &[], &pinned);
+        assert!(twelve.is_some_and(|f| f.starts_with("12")));
+        assert!(matching(&torn, &[], &compacting).is_none_or(|f| !f.starts_with("12")));
         assert!(ten.is_some_and(|f| f.starts_with("10")));
         let skewed = WorkloadConfig {
             clock_skew_ms: 20_000,

@@ -176,7 +176,7 @@ pub async fn shrink_firsts(report: &mut SearchReport, out_dir: &Path) -> std::io
         let ran = run_and_judge(&case, Vec::new(), store, &scratch).await;
         let shrunk = shrink::shrink(
             &case,
-            draw.compactors,
+            draw,
             &report.range.store,
             ran.injected.clone(),
             &feature,
@@ -299,6 +299,7 @@ pub async fn run(
             seed: settings.from,
             duration_secs: duration.as_secs(),
             compactors: settings.compactors,
+            faults: settings.faults,
             workload: String::new(),
             points: crate::chaos::fault_log::spec(&all.fault_points),
             store: all.sim_store.name().to_string(),

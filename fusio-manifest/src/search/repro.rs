@@ -28,6 +28,10 @@ pub struct Repro {
     pub duration_secs: u64,
     /// Whether the search drew compactors (the schedule's workload depends on it).
     pub compactors: bool,
+    /// Whether the search drew faults (the schedule's workload depends on it; the random
+    /// faults, blocks and crashes drawn are then turned off, clock skew and drift kept).
+    #[serde(default = "drew_faults")]
+    pub faults: bool,
     /// `CHAOS_*` workload settings over the schedule's, e.g. `CHAOS_NUM_READERS=0`
     /// (space-separated; empty: none).
     pub workload: String,
@@ -35,6 +39,11 @@ pub struct Repro {
     pub points: String,
     /// What the simulated store answers as: `s3` or `fs` (`CHAOS_SIM_STORE`).
     pub store: String,
+}
+
+/// Repros saved before `faults` was recorded came from searches that drew faults.
+fn drew_faults() -> bool {
+    true
 }
 
 /// The seed search's op timeout and latency model (those of the fault sweep), on a store
@@ -113,7 +122,7 @@ impl Repro {
     /// `workload` applied and the duration cut.
     pub fn case(&self) -> Result<Case, String> {
         let draw = Draw {
-            faults: true,
+            faults: self.faults,
             compactors: self.compactors,
         };
         let mut case = Case::draw(self.seed, Duration::from_secs(self.duration_secs), draw);
@@ -158,6 +167,7 @@ async fn {name}() {{
         seed: {seed},
         duration_secs: {duration},
         compactors: {compactors},
+        faults: {faults},
         workload: {workload:?}.into(),
         points: {points:?}.into(),
         store: {store:?}.into(),
@@ -168,6 +178,7 @@ async fn {name}() {{
             seed = self.seed,
             duration = self.duration_secs,
             compactors = self.compactors,
+            faults = self.faults,
             workload = self.workload,
             points = self.points,
             store = self.store,

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 use super::repro::Repro;
-use super::schedule::Case;
+use super::schedule::{Case, Draw};
 use super::signature::Feature;
 use crate::chaos::fault_log::spec;
 use crate::chaos::FaultPoint;
@@ -168,7 +168,7 @@ fn workload_steps(case: &Case) -> Vec<String> {
 /// repro; `compactors` is the search's draw setting, `store` its store's answers.
 pub async fn shrink(
     case: &Case,
-    compactors: bool,
+    draw: Draw,
     store: &str,
     recorded: Vec<FaultPoint>,
     feature: &Feature,
@@ -183,7 +183,8 @@ pub async fn shrink(
     let mut repro = Repro {
         seed: case.seed,
         duration_secs: case.config.duration.as_secs(),
-        compactors,
+        compactors: draw.compactors,
+        faults: draw.faults,
         workload: String::new(),
         points: String::new(),
         store: store.to_string(),

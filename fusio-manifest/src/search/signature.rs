@@ -21,6 +21,13 @@ pub enum Feature {
     /// [`stall_limit_ms`]: beyond the lease TTL by at least the TTL again and at least 10 s,
     /// while writers kept trying.
     StallBeyondLeaseTtl,
+    /// The store still held a write lease at the end that was never released, and that no
+    /// crashed writer and no session task cancelled at the end explains: a session ended
+    /// without releasing its lease (finding 3).
+    UnreleasedWriteLease,
+    /// The store still held a write lease at the end whose creation's answer was lost or whose
+    /// DELETE failed: fusio-manifest never removes it (finding 11).
+    StrayLease,
     /// The final state could not be read (the verdict is `UNKNOWN`).
     NoFinalState,
     /// Our fault, not fusio-manifest's: the run was `INVALID` or produced no result.
@@ -39,6 +46,8 @@ impl fmt::Display for Feature {
         match self {
             Self::Anomaly(class) => f.write_str(class),
             Self::StallBeyondLeaseTtl => f.write_str("stall>lease_ttl"),
+            Self::UnreleasedWriteLease => f.write_str("unreleased_write_lease"),
+            Self::StrayLease => f.write_str("stray_lease"),
             Self::NoFinalState => f.write_str("no_final_state"),
             Self::Harness => f.write_str("HARNESS"),
         }
@@ -52,6 +61,8 @@ impl std::str::FromStr for Feature {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Ok(match s {
             "stall>lease_ttl" => Self::StallBeyondLeaseTtl,
+            "unreleased_write_lease" => Self::UnreleasedWriteLease,
+            "stray_lease" => Self::StrayLease,
             "no_final_state" => Self::NoFinalState,
             "HARNESS" => Self::Harness,
             class => Self::Anomaly(class.to_string()),
@@ -81,6 +92,12 @@ impl Signature {
             .collect();
         if !r.check.final_present() {
             features.insert(Feature::NoFinalState);
+        }
+        if unexplained_unreleased_leases(r) > 0 {
+            features.insert(Feature::UnreleasedWriteLease);
+        }
+        if r.leases_left.is_some_and(|l| l.stray > 0) {
+            features.insert(Feature::StrayLease);
         }
         let limit = stall_limit_ms(lease_ttl_ms, r.crashes.total() > 0);
         if r.counts.write_attempts > 0 && longest_stall_ms(r, workload_ms) > limit {
@@ -118,6 +135,14 @@ impl fmt::Display for Signature {
 pub fn stall_limit_ms(lease_ttl_ms: u64, crashed: bool) -> u64 {
     let ttls = if crashed { 3 } else { 2 };
     (ttls * lease_ttl_ms).max(10_000)
+}
+
+/// Unreleased write leases run `r` left in the store beyond one per crashed writer and one
+/// per session task cancelled at the end of the run (each leaves at most one); 0 in real time.
+pub fn unexplained_unreleased_leases(r: &RunResult) -> u64 {
+    let explained = r.crashes.total() + r.background.cancelled as u64;
+    r.leases_left
+        .map_or(0, |left| (left.unreleased as u64).saturating_sub(explained))
 }
 
 /// The longest stretch of run `r` without an acknowledged commit within its first
@@ -171,6 +196,34 @@ mod tests {
         );
         assert_eq!(stall_ms(&[], 10_000, &[]), 10_000);
         assert_eq!(stall_ms(&[1_000, 9_500], 10_000, &[(0, 10_000)]), 0);
+    }
+
+    #[test]
+    fn write_leases_left_are_unreleased_unless_deleted_or_lost_at_creation() {
+        use crate::manifest::{leases_left, LeasesLeft};
+        let write = br#"{"id":"lease-1","snapshot_txn_id":1,"active_txn_id":2,"kind":"write","expires_at_ms":9}"#;
+        let read = br#"{"id":"lease-2","snapshot_txn_id":1,"kind":"read","expires_at_ms":9}"#;
+        let objects: [(&str, &[u8]); 6] = [
+            ("p/leases/lease-1.json", write),
+            ("p/leases/lease-2.json", read),
+            ("p/segments/seg-1.json", write),
+            ("p/leases/lease-3.json", b"not json"),
+            ("p/leases/lease-4.json", write),
+            ("p/leases/lease-5.json", write),
+        ];
+        let left = leases_left(
+            objects,
+            |k| k.ends_with("lease-4.json"),
+            |k| k.ends_with("lease-5.json"),
+        );
+        assert_eq!(
+            left,
+            LeasesLeft {
+                unreleased: 1,
+                stray: 2
+            }
+        );
+        assert_eq!(leases_left([], |_| false, |_| false), LeasesLeft::default());
     }
 
     #[test]
