@@ -215,7 +215,7 @@ pub const VARS: &[Var] = &[
     var(
         "CHAOS_FAULT_POINTS",
         "unset",
-        "targeted S3 faults for every scenario, e.g. `condput:HEAD.json#2=answer_lost;get:segments/#1..=3=stall(2s)` (grammar in `chaos::fault_points`)",
+        "targeted S3 faults for every scenario, e.g. `condput:HEAD.json#2=answer_lost;get:segments/#1..=3=stall(2s)` (grammar in `chaos::fault_points`); `none`: no point. With one seed of the seed search (set or `none`): replay that seed with random faults off and only these points, and the `CHAOS_*` workload settings given",
     ),
     var(
         "CHAOS_SEARCH_SEEDS",

@@ -315,8 +315,11 @@ pub struct Settings {
     pub time: Option<TimeMode>,
     /// `CHAOS_SIM_STORE`: what a simulated run's store answers as.
     pub sim_store: SimStoreMode,
-    /// `CHAOS_FAULT_POINTS`, parsed.
+    /// `CHAOS_FAULT_POINTS`, parsed (`none`: no point).
     pub fault_points: Vec<FaultPoint>,
+    /// Whether `CHAOS_FAULT_POINTS` was set, `none` included: one seed of the search then
+    /// replays with random faults off and only these points.
+    pub fault_points_given: bool,
     /// `CHAOS_SEARCH_*`.
     pub search: SearchSettings,
     /// `CHAOS_OUTPUT_DIR`.
@@ -346,6 +349,7 @@ impl Default for Settings {
             time: None,
             sim_store: SimStoreMode::default(),
             fault_points: Vec::new(),
+            fault_points_given: false,
             search: SearchSettings::default(),
             output_dir: None,
             s3_profile: None,
@@ -371,9 +375,11 @@ impl Settings {
 
     fn read(vars: &Vars) -> Result<Self, ConfigError> {
         check_proxy(vars)?;
-        let fault_points = match vars.text("CHAOS_FAULT_POINTS")? {
-            Some(spec) => parse_fault_points(&spec)
-                .map_err(|e| ConfigError::invalid("CHAOS_FAULT_POINTS", &spec, e.to_string()))?,
+        let given = vars.text("CHAOS_FAULT_POINTS")?;
+        let fault_points = match &given {
+            Some(spec) if spec.trim() == "none" => Vec::new(),
+            Some(spec) => parse_fault_points(spec)
+                .map_err(|e| ConfigError::invalid("CHAOS_FAULT_POINTS", spec, e.to_string()))?,
             None => Vec::new(),
         };
         let s3_profile = match vars.text("FUSIO_CHAOS_S3_PROFILE")? {
@@ -417,6 +423,7 @@ impl Settings {
                 .transpose()?
                 .unwrap_or_default(),
             fault_points,
+            fault_points_given: given.is_some(),
             search: read_search(vars)?,
             output_dir: vars.text("CHAOS_OUTPUT_DIR")?.map(PathBuf::from),
             s3_profile,

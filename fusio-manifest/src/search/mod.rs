@@ -123,10 +123,13 @@ fn print_seed(seed: u64, ran: &repro::Ran, scratch: &Path) {
             r.history_path.display()
         );
     }
+    let points = match crate::chaos::fault_log::spec(&ran.injected) {
+        none if none.is_empty() => "none".to_string(),
+        points => points,
+    };
     println!(
-        "  {} faults injected: CHAOS_FAULT_POINTS='{}'",
-        ran.injected.len(),
-        crate::chaos::fault_log::spec(&ran.injected)
+        "  {} faults injected: CHAOS_FAULT_POINTS='{points}'",
+        ran.injected.len()
     );
     println!("  files under {}", scratch.display());
 }
@@ -159,18 +162,7 @@ pub async fn shrink_firsts(report: &mut SearchReport, out_dir: &Path) -> std::io
         .map_err(std::io::Error::other)?;
     let dir = folder(out_dir);
     let scratch = dir.join("shrink");
-    // The first seed of every signature, for each of its features: a feature whose first
-    // seed has one cause (finding 2's stall, say) may have another under another signature.
-    let mut firsts: Vec<(Feature, u64)> = Vec::new();
-    for (sig, seen) in &report.tally.signatures {
-        let Some(seed) = seen.first() else { continue };
-        for feature in sig.split('+').filter_map(|f| f.parse::<Feature>().ok()) {
-            if !feature.is_harness() && !firsts.contains(&(feature.clone(), seed)) {
-                firsts.push((feature, seed));
-            }
-        }
-    }
-    firsts.sort();
+    let firsts = seeds_to_shrink(report);
     for (feature, seed) in firsts {
         let case = Case::draw(seed, duration, draw);
         let ran = run_and_judge(&case, Vec::new(), store, &scratch).await;
@@ -203,6 +195,35 @@ pub async fn shrink_firsts(report: &mut SearchReport, out_dir: &Path) -> std::io
     }
     let _ = std::fs::remove_dir_all(&scratch);
     Ok(())
+}
+
+/// Signatures shrunk per feature, at most: a feature whose first seed has one cause (finding
+/// 2's stall, say) may have another under another signature, but 2,000 seeds give some 50
+/// signatures, and shrinking each for each of its features would take most of an hour.
+const SIGNATURES_PER_FEATURE: usize = 3;
+
+/// The (feature, seed) pairs to shrink: for each feature (harness faults excepted: those are
+/// ours to fix, not findings), the first seeds of the [`SIGNATURES_PER_FEATURE`] signatures
+/// with the fewest other features that show it (the fewer features, the likelier one cause),
+/// earliest seed first on a tie.
+fn seeds_to_shrink(report: &SearchReport) -> Vec<(Feature, u64)> {
+    let mut candidates: Vec<(Feature, usize, u64)> = Vec::new();
+    for (sig, seen) in &report.tally.signatures {
+        let Some(seed) = seen.first() else { continue };
+        let features: Vec<Feature> = sig.split('+').filter_map(|f| f.parse().ok()).collect();
+        for feature in features.iter().filter(|f| !f.is_harness()) {
+            candidates.push((feature.clone(), features.len(), seed));
+        }
+    }
+    candidates.sort();
+    candidates.dedup_by(|a, b| a.0 == b.0 && a.2 == b.2);
+    let mut picked: Vec<(Feature, u64)> = Vec::new();
+    for (feature, _, seed) in candidates {
+        if picked.iter().filter(|(f, _)| *f == feature).count() < SIGNATURES_PER_FEATURE {
+            picked.push((feature, seed));
+        }
+    }
+    picked
 }
 
 fn print_shrunk(s: &ShrunkEntry) {
@@ -238,9 +259,15 @@ fn file_name(feature: &str) -> String {
 fn save_repro(dir: &Path, feature: &str, repro: &Repro) -> std::io::Result<()> {
     let name = file_name(feature);
     let txt = format!(
-        "feature: {feature}\nseed: {}\nduration_secs: {}\ncompactors: {}\nworkload: {}\n\
-         CHAOS_FAULT_POINTS='{}'\n",
-        repro.seed, repro.duration_secs, repro.compactors, repro.workload, repro.points
+        "feature: {feature}\nseed: {}\nduration_secs: {}\ncompactors: {}\nfaults drawn: {}\n\
+         workload: {}\nCHAOS_FAULT_POINTS='{}'\nreplay: {}\n",
+        repro.seed,
+        repro.duration_secs,
+        repro.compactors,
+        repro.faults,
+        repro.workload,
+        repro.points,
+        repro.command()
     );
     write_atomic(&dir.join(format!("shrunk-{name}.txt")), txt.as_bytes())?;
     let test = repro.as_test(&format!("shrunk_{name}_seed_{}", repro.seed), feature);
@@ -294,7 +321,7 @@ pub async fn run(
     out_dir: &Path,
 ) -> Result<SearchReport, String> {
     let settings = &all.search;
-    if settings.seeds == 1 && !all.fault_points.is_empty() {
+    if settings.seeds == 1 && all.fault_points_given {
         let repro = Repro {
             seed: settings.from,
             duration_secs: duration.as_secs(),
@@ -305,7 +332,7 @@ pub async fn run(
             store: all.sim_store.name().to_string(),
         };
         let scratch = folder(out_dir).join("runs");
-        let ran = repro.run(&scratch).await?;
+        let ran = repro.run_over(&scratch, &all.workload).await?;
         print_seed(settings.from, &ran, &scratch);
         let mut report = SearchReport::new(range(all, duration), settings.shard);
         report.tally.add(settings.from, &ran.signature);
@@ -331,4 +358,50 @@ pub async fn run(
     print!("{}", report.markdown());
     println!("\nreport: {} (and .md)", path.display());
     Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Shard;
+
+    fn sig(features: &[Feature]) -> Signature {
+        Signature(features.iter().cloned().collect())
+    }
+
+    #[test]
+    fn each_feature_shrinks_its_purest_signatures_first_and_at_most_three() {
+        let lease = Feature::StrayLease;
+        let stall = Feature::StallBeyondLeaseTtl;
+        let mut report = SearchReport::new(
+            range(&Settings::default(), Duration::from_secs(1)),
+            Shard::default(),
+        );
+        report.tally.add(1, &sig(&[lease.clone(), stall.clone()]));
+        report.tally.add(
+            2,
+            &sig(&[lease.clone(), stall.clone(), Feature::NoFinalState]),
+        );
+        report.tally.add(3, &sig(std::slice::from_ref(&stall)));
+        report.tally.add(4, &sig(&[Feature::Harness]));
+        report.tally.add(5, &sig(std::slice::from_ref(&lease)));
+        report
+            .tally
+            .add(6, &sig(&[lease.clone(), Feature::NoFinalState]));
+        report
+            .tally
+            .add(7, &sig(&[stall.clone(), Feature::NoFinalState]));
+        let picked = seeds_to_shrink(&report);
+        let of = |f: &Feature| -> Vec<u64> {
+            picked.iter().filter(|(g, _)| g == f).map(|p| p.1).collect()
+        };
+        assert_eq!(
+            of(&lease),
+            vec![5, 1, 6],
+            "one feature first, then two, by seed"
+        );
+        assert_eq!(of(&stall), vec![3, 1, 7]);
+        assert_eq!(of(&Feature::NoFinalState), vec![6, 7, 2]);
+        assert!(of(&Feature::Harness).is_empty(), "ours: never shrunk");
+    }
 }

@@ -153,9 +153,54 @@ impl Repro {
 
     /// Runs it and judges the run.
     pub async fn run(&self, out_dir: &Path) -> Result<Ran, String> {
-        let case = self.case()?;
-        let store = self.store_mode()?;
-        Ok(run_and_judge(&case, self.fault_points()?, store, out_dir).await)
+        let (case, points, store) = self.prepared(&WorkloadOverrides::default())?;
+        Ok(run_and_judge(&case, points, store, out_dir).await)
+    }
+
+    /// Runs it with `over` (a command line's `CHAOS_*` workload settings) applied over its
+    /// workload, and judges the run.
+    pub async fn run_over(&self, out_dir: &Path, over: &WorkloadOverrides) -> Result<Ran, String> {
+        let (case, points, store) = self.prepared(over)?;
+        Ok(run_and_judge(&case, points, store, out_dir).await)
+    }
+
+    /// Its schedule with `over` applied, its points and its store mode.
+    fn prepared(
+        &self,
+        over: &WorkloadOverrides,
+    ) -> Result<(Case, Vec<FaultPoint>, SimStoreMode), String> {
+        let mut case = self.case()?;
+        case.config = over
+            .apply(case.config)
+            .map_err(|e| format!("the workload settings are invalid: {e}"))?;
+        Ok((case, self.fault_points()?, self.store_mode()?))
+    }
+
+    /// The command that runs it alone: one seed of the search, with its points (`none` for
+    /// none) and workload settings.
+    pub fn command(&self) -> String {
+        let on = |b: bool| if b { "on" } else { "off" };
+        let points = if self.points.is_empty() {
+            "none"
+        } else {
+            &self.points
+        };
+        let workload = if self.workload.is_empty() {
+            String::new()
+        } else {
+            format!("{} ", self.workload)
+        };
+        format!(
+            "CHAOS_SEARCH_FROM={} CHAOS_SEARCH_SEEDS=1 CHAOS_SEARCH_FAULTS={} \
+             CHAOS_SEARCH_COMPACTORS={} CHAOS_SIM_STORE={} CHAOS_DURATION_SECS={} {workload}\
+             CHAOS_FAULT_POINTS='{points}' cargo test --release -p fusio-manifest-chaos --test \
+             performance_test test_seed_search -- --ignored --nocapture",
+            self.seed,
+            on(self.faults),
+            on(self.compactors),
+            self.store,
+            self.duration_secs,
+        )
     }
 
     /// A test to paste into `tests/`, asserting that this repro shows `feature`.
@@ -183,5 +228,48 @@ async fn {name}() {{
             points = self.points,
             store = self.store,
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+
+    fn repro(points: &str, workload: &str) -> Repro {
+        Repro {
+            seed: 8,
+            duration_secs: 15,
+            compactors: false,
+            faults: false,
+            workload: workload.into(),
+            points: points.into(),
+            store: "fs".into(),
+        }
+    }
+
+    /// The command's variables, read back as settings, name the same run.
+    #[test]
+    fn the_replay_command_names_the_repro() {
+        let r = repro("get:HEAD.json#3=reset", "CHAOS_NUM_WRITERS=1");
+        let cmd = r.command();
+        let pairs: Vec<(String, String)> = cmd
+            .split_whitespace()
+            .take_while(|w| *w != "cargo")
+            .filter_map(|w| w.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.trim_matches('\'').to_string()))
+            .collect();
+        let s = Settings::from_pairs(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .expect("the command's settings parse");
+        assert_eq!((s.search.from, s.search.seeds), (8, 1));
+        assert!(!s.search.faults && !s.search.compactors);
+        assert_eq!(s.sim_store.name(), "fs");
+        assert!(s.fault_points_given);
+        assert_eq!(crate::chaos::fault_log::spec(&s.fault_points), r.points);
+        let case = r.case().unwrap();
+        let over = s.workload.apply(case.config.clone()).unwrap();
+        assert_eq!(over.num_writers, 1);
+        let none = repro("", "").command();
+        assert!(none.contains("CHAOS_FAULT_POINTS='none'"), "{none}");
     }
 }
