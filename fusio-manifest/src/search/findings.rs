@@ -164,6 +164,7 @@ mod tests {
             ..WorkloadConfig::default()
         };
         let ten = matching(&aborted(), &[], &compacting);
+        assert!(ten.is_some_and(|f| f.starts_with("10")));
         let pinned = WorkloadConfig {
             pinned_readers: 1,
             ..compacting.clone()
@@ -172,7 +173,6 @@ mod tests {
         let twelve = matching(&torn, &[], &pinned);
         assert!(twelve.is_some_and(|f| f.starts_with("12")));
         assert!(matching(&torn, &[], &compacting).is_none_or(|f| !f.starts_with("12")));
-        assert!(ten.is_some_and(|f| f.starts_with("10")));
         let skewed = WorkloadConfig {
             clock_skew_ms: 20_000,
             ..WorkloadConfig::default()

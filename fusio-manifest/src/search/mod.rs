@@ -123,13 +123,10 @@ fn print_seed(seed: u64, ran: &repro::Ran, scratch: &Path) {
             r.history_path.display()
         );
     }
-    let points = match crate::chaos::fault_log::spec(&ran.injected) {
-        none if none.is_empty() => "none".to_string(),
-        points => points,
-    };
     println!(
-        "  {} faults injected: CHAOS_FAULT_POINTS='{points}'",
-        ran.injected.len()
+        "  {} faults injected: CHAOS_FAULT_POINTS='{}'",
+        ran.injected.len(),
+        report::points_or_none(&crate::chaos::fault_log::spec(&ran.injected))
     );
     println!("  files under {}", scratch.display());
 }

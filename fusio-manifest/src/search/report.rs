@@ -47,10 +47,21 @@ impl Range {
         if self.store != "s3" {
             vars.push_str(&format!(" CHAOS_SIM_STORE={}", self.store));
         }
-        format!(
-            "{vars} cargo test --release -p fusio-manifest-chaos --test performance_test \
-             test_seed_search -- --ignored --nocapture"
-        )
+        format!("{vars} {SEARCH_COMMAND}")
+    }
+}
+
+/// The command that runs the search, after its `CHAOS_*` variables.
+pub const SEARCH_COMMAND: &str = "cargo test --release -p fusio-manifest-chaos --test \
+                                  performance_test test_seed_search -- --ignored --nocapture";
+
+/// Fault points as `CHAOS_FAULT_POINTS` takes them for a replay: `spec`, or `none` for none
+/// (an empty value would leave the variable unset and random faults on).
+pub fn points_or_none(spec: &str) -> &str {
+    if spec.is_empty() {
+        "none"
+    } else {
+        spec
     }
 }
 

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::report::{points_or_none, SEARCH_COMMAND};
 use super::schedule::{Case, Draw};
 use super::signature::Signature;
 use crate::backend::{Backend, SimStoreMode};
@@ -180,11 +181,6 @@ impl Repro {
     /// none) and workload settings.
     pub fn command(&self) -> String {
         let on = |b: bool| if b { "on" } else { "off" };
-        let points = if self.points.is_empty() {
-            "none"
-        } else {
-            &self.points
-        };
         let workload = if self.workload.is_empty() {
             String::new()
         } else {
@@ -193,13 +189,13 @@ impl Repro {
         format!(
             "CHAOS_SEARCH_FROM={} CHAOS_SEARCH_SEEDS=1 CHAOS_SEARCH_FAULTS={} \
              CHAOS_SEARCH_COMPACTORS={} CHAOS_SIM_STORE={} CHAOS_DURATION_SECS={} {workload}\
-             CHAOS_FAULT_POINTS='{points}' cargo test --release -p fusio-manifest-chaos --test \
-             performance_test test_seed_search -- --ignored --nocapture",
+             CHAOS_FAULT_POINTS='{}' {SEARCH_COMMAND}",
             self.seed,
             on(self.faults),
             on(self.compactors),
             self.store,
             self.duration_secs,
+            points_or_none(&self.points),
         )
     }
 
