@@ -2,9 +2,11 @@
 //!
 //! # Start here
 //!
-//! Entry points are the `#[ignore]` tests in `tests/performance_test.rs` (`test_plan`, the
-//! whole plan; `test_comprehensive_sweep`, `test_chaos_sweep`, `test_baseline`,
-//! `test_fault_sweep`, `test_coverage_sweep`) and the `check-history` binary
+//! Entry points are the `#[ignore]` tests in `tests/performance_test.rs`, one line each over
+//! [`plan`]: `test_plan` (the whole plan, what the plain `cargo test -- --ignored` runs), its
+//! steps alone when named (`test_comprehensive_sweep`, `test_chaos_sweep`, `test_baseline`,
+//! `test_fault_sweep`, `test_coverage_sweep`) and the seed search beside it
+//! (`test_seed_search`, [`search`]); and the `check-history` binary
 //! (`src/bin/check_history.rs`), which re-checks a saved history offline.
 //!
 //! One run takes this path through the modules:
@@ -12,8 +14,9 @@
 //!    table is [`config::VARS`]); [`runner::RunEnv`] starts the [`backend`] (embedded S3 on
 //!    127.0.0.1, or a real bucket; none in simulated time) and holds the seed, the output
 //!    directory and the time mode ([`world::TimeMode`], `CHAOS_TIME`).
-//! 2. [`sweep`]: picks the scenarios ([`chaos::create_chaos_scenarios`]) or the workload grid,
-//!    and runs each as a [`workload::RunSpec`] through [`runner::ScenarioOutcome::run`].
+//! 2. [`plan`] runs a step; [`sweep`] picks the scenarios ([`chaos::create_chaos_scenarios`])
+//!    or the workload grid, and runs each as a [`workload::RunSpec`] through
+//!    [`runner::ScenarioOutcome::run`].
 //! 3. [`workload::run_workload`]: setup, drive, teardown, analyse, in the run's [`world`]: real
 //!    time over S3, or a simulated world ([`world::sim`]: its own thread, paused virtual time,
 //!    the in-process [`backend::SimS3`], a digest of every storage operation that proves a
@@ -42,6 +45,7 @@ pub mod host;
 pub mod manifest;
 pub mod metrics;
 pub mod open_files;
+pub mod plan;
 pub mod provenance;
 pub mod report;
 pub mod runner;

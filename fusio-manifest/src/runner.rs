@@ -310,10 +310,3 @@ pub fn problems(outcomes: &[ScenarioOutcome]) -> Vec<String> {
         })
         .collect()
 }
-
-/// Panics (failing the test) if any scenario crashed, was invalid, or did not pass its
-/// isolation check. Call after [`export_all`], so the results are on disk first.
-pub fn assert_all_valid(outcomes: &[ScenarioOutcome]) {
-    let found = problems(outcomes);
-    assert!(found.is_empty(), "{}", found.join("\n"));
-}

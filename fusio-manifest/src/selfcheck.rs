@@ -7,10 +7,12 @@
 //! tasks go through the run's executor, which does the same. A process-wide panic hook
 //! (installed once, chained before the previous hook, which still prints the panic) records
 //! each panic into the run whose task panicked. A panic outside any run's tasks cannot be
-//! attributed, so it invalidates every run that was in progress when it happened: the embedded
-//! S3 server, a CPU burner or history-writer thread, the connection tasks reqwest/hyper start
-//! with plain `tokio::spawn` inside fusio's HTTP client, or another test of the same test
-//! binary.
+//! attributed, so when it happens on a thread the harness or its runtimes own (the embedded S3
+//! server, a CPU burner, a history thread, a simulated world, or a tokio worker running the
+//! connection tasks reqwest/hyper start with plain `tokio::spawn` inside fusio's HTTP client:
+//! [`harness_thread`]) it invalidates every run that was in progress. A panic on any other
+//! thread outside a run is a test's own failing assertion on libtest's thread: that test
+//! fails, and the runs of the tests beside it in the same binary stay valid.
 //!
 //! Limit: in a debug build, a panic inside a fusio-manifest call while a session holds its
 //! lease unwinds through the session's drop, where fusio-manifest's debug assertion ("Session
@@ -113,10 +115,28 @@ fn install_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            record_fault(describe(info));
+            let in_run = RUN.try_with(|_| ()).is_ok();
+            if in_run || harness_thread(std::thread::current().name()) {
+                record_fault(describe(info));
+            }
             previous(info);
         }));
     });
+}
+
+/// Names (prefixes) of the threads the harness or its runtimes run on.
+const HARNESS_THREADS: &[&str] = &[
+    crate::backend::embedded::SERVER_THREAD_NAME,
+    "tokio-runtime-worker",
+    "cpu-burner-",
+    "history-",
+    "sim-",
+];
+
+/// Whether a thread named `name` belongs to the harness (see the module doc); an unnamed
+/// thread, started by a library without a name, is counted as the harness's.
+pub fn harness_thread(name: Option<&str>) -> bool {
+    name.is_none_or(|name| HARNESS_THREADS.iter().any(|p| name.starts_with(p)))
 }
 
 fn describe(info: &PanicHookInfo<'_>) -> String {
@@ -139,6 +159,26 @@ fn describe(info: &PanicHookInfo<'_>) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_tests_own_thread_is_not_the_harnesss() {
+        for name in [
+            "chaos_live::cpu_burners_burn_the_requested_share_and_stop",
+            "main",
+        ] {
+            assert!(!harness_thread(Some(name)), "{name}");
+        }
+        for name in [
+            "embedded-s3-rt",
+            "tokio-runtime-worker",
+            "cpu-burner-0",
+            "history-writer",
+            "sim-baseline",
+        ] {
+            assert!(harness_thread(Some(name)), "{name}");
+        }
+        assert!(harness_thread(None));
+    }
+
     use fusio::executor::Executor;
 
     use super::*;

@@ -26,7 +26,7 @@ pub const BURN_PERIOD: Duration = Duration::from_millis(10);
 /// Running burner threads; [`CpuBurners::stop`] (or drop) ends them.
 pub struct CpuBurners {
     stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    threads: Vec<JoinHandle<Duration>>,
 }
 
 impl CpuBurners {
@@ -46,16 +46,15 @@ impl CpuBurners {
         Self { stop, threads }
     }
 
-    /// Stops and joins every burner.
-    pub fn stop(mut self) {
-        self.halt();
+    /// Stops and joins every burner; returns the CPU time the burner threads themselves used
+    /// (each thread's own clock, so other work in the process does not count).
+    pub fn stop(mut self) -> Duration {
+        self.halt()
     }
 
-    fn halt(&mut self) {
+    fn halt(&mut self) -> Duration {
         self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
+        self.threads.drain(..).filter_map(|t| t.join().ok()).sum()
     }
 }
 
@@ -65,7 +64,25 @@ impl Drop for CpuBurners {
     }
 }
 
-fn burn(stop: &AtomicBool, busy: Duration) {
+/// CPU time the calling thread has used (`CLOCK_THREAD_CPUTIME_ID`).
+fn thread_cpu_time() -> Duration {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid, writable timespec for the duration of the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    match rc {
+        0 => Duration::new(
+            ts.tv_sec.max(0) as u64,
+            ts.tv_nsec.clamp(0, 999_999_999) as u32,
+        ),
+        _ => Duration::ZERO,
+    }
+}
+
+/// Burns until `stop`; returns the thread's CPU time.
+fn burn(stop: &AtomicBool, busy: Duration) -> Duration {
     let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
     while !stop.load(Ordering::Relaxed) {
         let period_start = Instant::now();
@@ -81,4 +98,5 @@ fn burn(stop: &AtomicBool, busy: Duration) {
             std::thread::sleep(idle);
         }
     }
+    thread_cpu_time()
 }

@@ -244,7 +244,9 @@ impl CheckReport {
     }
 
     /// The verdict: `Fail` if any anomaly was found; else `Unknown` if the history has no
-    /// `final` event or is inconsistent ([`CheckReport::problems`]); else `Pass`.
+    /// `final` event, is inconsistent ([`CheckReport::problems`]), or holds nothing to check
+    /// (no completed operation, or no acknowledged write: a run that wrote nothing proves
+    /// nothing about isolation); else `Pass`.
     pub fn verdict(&self) -> Verdict {
         if self.total_anomalies() > 0 {
             Verdict::Fail
@@ -256,6 +258,10 @@ impl CheckReport {
             Verdict::Unknown(format!(
                 "the history itself is inconsistent ({n} {problems})"
             ))
+        } else if self.stats.ops_checked == 0 {
+            Verdict::Unknown("no operation completed, so nothing was checked".to_string())
+        } else if self.stats.acknowledged_writes == 0 {
+            Verdict::Unknown("no write was acknowledged, so no isolation was checked".to_string())
         } else {
             Verdict::Pass
         }

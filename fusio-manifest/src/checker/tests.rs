@@ -687,6 +687,38 @@ fn history_without_final_event_verdict_is_unknown() {
 }
 
 #[test]
+fn a_history_of_nothing_but_its_final_state_is_unknown() {
+    let mut h = H::default();
+    h.fin(0, &[]);
+    let r = h.check();
+    assert!(r.final_present());
+    assert_eq!(
+        r.verdict(),
+        Verdict::Unknown("no operation completed, so nothing was checked".to_string())
+    );
+    assert!(!r.is_valid());
+}
+
+#[test]
+fn a_history_of_reads_alone_is_unknown() {
+    let mut h = H::default();
+    h.read("r0", 1, (1, 5), 0, &[("k1", None)], false)
+        .read("r0", 2, (6, 9), 0, &[("k2", None)], false)
+        .fin(0, &[]);
+    let r = h.check();
+    assert_eq!((r.read_ops(), r.acknowledged_writes()), (2, 0));
+    assert_eq!(r.total_anomalies(), 0, "{}", console(&r));
+    assert_eq!(
+        r.verdict(),
+        Verdict::Unknown("no write was acknowledged, so no isolation was checked".to_string())
+    );
+    assert_eq!(
+        r.verification_row("readers-only").verdict,
+        r.verdict().to_string()
+    );
+}
+
+#[test]
 fn anomaly_without_final_event_verdict_is_fail() {
     let h = first_write_then(|h| h.read("r0", 1, (20, 30), 1, &[("k1", Some("zz:9:9"))], false));
     let r = h.check();

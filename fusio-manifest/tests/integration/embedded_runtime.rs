@@ -8,7 +8,7 @@
 // Real-time runs against the embedded server: the host's clock is what they time.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::common;
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, Ordering};

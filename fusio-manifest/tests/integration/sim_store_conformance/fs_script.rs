@@ -13,7 +13,7 @@ use fusio::{Error as FsError, FileCommit, Read, Write};
 use fusio_manifest::ObjectHead;
 use futures_util::TryStreamExt;
 
-use crate::script::{classify, ErrorClass, Outcome, Value};
+use super::script::{classify, ErrorClass, Outcome, Value};
 
 /// A store the script can run on: a filesystem with fusio-manifest's `ObjectHead`, whose
 /// files can move into a task (to catch a panic).

@@ -9,8 +9,7 @@
 //! in a fresh temporary directory and through `SimS3` in the `fs` mode, and every outcome must
 //! be equal; a store ignoring conditions must differ.
 
-#[path = "../common/mod.rs"]
-mod common;
+use crate::common;
 mod fs_script;
 mod script;
 

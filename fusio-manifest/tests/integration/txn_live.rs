@@ -4,7 +4,7 @@
 //! `scan_range` of five consecutive keys, recorded as a `read` with its range; and the
 //! checker finds a fault-free run clean.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

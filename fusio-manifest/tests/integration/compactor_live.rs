@@ -5,7 +5,7 @@
 //! does not ask for a clean history; `findings_repro` pins that down.) Without the option no
 //! compactor runs, and the history checks clean.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -6,7 +6,7 @@
 //! finding of FINDINGS.md shows it (the expectations are exact for [`SEED`]: a simulated run
 //! is a function of its seed).
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -219,7 +219,12 @@ async fn the_sweeps_show_their_findings_and_replay_exactly_in_one_process_and_in
     // The same runs in a second process: the child writes its histories and digests under
     // `dir_c`, named as ours are.
     let status = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "child_process_runs", "--ignored", "--nocapture"])
+        .args([
+            "--exact",
+            "sim_replay::child_process_runs",
+            "--ignored",
+            "--nocapture",
+        ])
         .env(CHILD_DIR, dir_c.as_os_str())
         .status()
         .expect("start the child process");
@@ -341,6 +346,7 @@ async fn the_fs_store_mode_replays_exactly_and_shows_a_failed_commit_adopted() {
 }
 
 /// Seeds of [`no_false_alarms_over_many_seeds`] (`FMC_SEEDS`, default 100).
+#[cfg(feature = "benchmarks")]
 fn seeds() -> u64 {
     std::env::var("FMC_SEEDS")
         .ok()
@@ -352,10 +358,11 @@ fn seeds() -> u64 {
 /// (no lost answer): the baseline, transient errors, stalls, lease expiry and the coverage
 /// scenarios. Over `FMC_SEEDS` seeds (default 100) at [`DURATION`] in simulated time, none may
 /// FAIL or be INVALID; UNKNOWN is allowed only where finding 6 leaves no final state. Prints
-/// the tally. Run: `cargo test --release -p fusio-manifest-chaos --test sim_replay
-/// no_false_alarms -- --ignored --nocapture`.
+/// the tally. A many-seed loop (about 15 s a seed on 2 cores), so not part of the test run
+/// nor of the plain `cargo test -- --ignored`: `cargo test --release -p fusio-manifest-chaos
+/// --features benchmarks --test integration sim_replay::no_false_alarms -- --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a many-seed loop (about 15 s a seed on 2 cores)"]
+#[cfg(feature = "benchmarks")]
 async fn no_false_alarms_over_many_seeds() {
     let lost_answers = [
         "ambiguous-put-2pct",

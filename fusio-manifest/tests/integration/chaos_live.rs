@@ -11,7 +11,7 @@
 // Real-time runs against the embedded server: the host's clock is what they time.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::common;
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
@@ -269,27 +269,22 @@ fn network_blocks_hold_every_commit_until_the_unblock() {
     assert!(commits.iter().any(|&c| c > windows[2].1), "{commits:?}");
 }
 
-/// This process's user + system CPU time, in seconds, from `/proc/self/stat`.
-fn process_cpu_secs() -> f64 {
-    /// Linux reports `utime`/`stime` in USER_HZ clock ticks, which is 100 per second.
-    const TICKS_PER_SEC: f64 = 100.0;
-    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
-    // Field 2 (comm) is parenthesised and may hold spaces: count fields after its `)`.
-    // The rest starts at field 3 (state); utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')').expect("comm field") + 1..];
-    let fields: Vec<&str> = rest.split_whitespace().collect();
-    let ticks = |i: usize| fields[i].parse::<u64>().expect("tick count");
-    (ticks(11) + ticks(12)) as f64 / TICKS_PER_SEC
-}
-
-/// CPU seconds this process burns while `load` runs for `wall`, and the wall time it ran.
+/// CPU seconds the burner threads of `load` burn in `wall`, and the wall time they ran.
 fn burn_for(load: CpuLoad, wall: Duration) -> (f64, f64) {
-    let cpu0 = process_cpu_secs();
     let t0 = Instant::now();
     let burners = CpuBurners::start(load);
     std::thread::sleep(wall);
-    burners.stop();
-    (process_cpu_secs() - cpu0, t0.elapsed().as_secs_f64())
+    let burned = burners.stop();
+    (burned.as_secs_f64(), t0.elapsed().as_secs_f64())
+}
+
+/// Threads of this process named like a CPU burner (`cpu-burner-N`).
+fn burner_threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .expect("read /proc/self/task")
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("cpu-burner-"))
+        .count()
 }
 
 #[test]
@@ -323,13 +318,7 @@ fn cpu_burners_burn_the_requested_share_and_stop() {
         "burners burned less than half the expected CPU in every try: (burned, expected) {tries:?}"
     );
 
-    let cpu0 = process_cpu_secs();
-    std::thread::sleep(Duration::from_millis(500));
-    let after_stop = process_cpu_secs() - cpu0;
-    assert!(
-        after_stop <= 0.1,
-        "{after_stop:.2} CPU-s burned in the 0.5 s after stop()"
-    );
+    assert_eq!(burner_threads(), 0, "a burner thread outlived stop()");
 
     let (idle, _) = burn_for(
         CpuLoad {

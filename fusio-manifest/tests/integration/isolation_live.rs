@@ -14,7 +14,7 @@
 //! `benchmarks` feature: `cargo test --release -p fusio-manifest-chaos --features benchmarks
 //! --test isolation_live -- --nocapture`.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::time::Duration;

@@ -11,7 +11,7 @@
 // Real-time runs against the embedded server: the host's clock is what they time.
 #![allow(clippy::disallowed_methods)]
 
-mod common;
+use crate::common;
 
 use std::fmt::Debug;
 use std::sync::Arc;
@@ -74,8 +74,9 @@ fn assert_conflict<T: Debug>(r: Result<T, ManifestError>, what: &str) {
 }
 
 /// The must-fail check of a commit run in its own task: it failed with an error mentioning
-/// `needle` (`what` says which), or, in debug builds, its task panicked because the session
-/// was dropped holding its lease (session.rs:57-61).
+/// `needle` (`what` says which). A panic is not that failure (fusio-manifest's debug-only
+/// "Session dropped without releasing its lease" assertion is off in every profile: see the
+/// workspace Cargo.toml).
 #[track_caller]
 fn assert_commit_failed(
     joined: Result<Result<(), ManifestError>, JoinError>,
@@ -85,7 +86,7 @@ fn assert_commit_failed(
     match joined {
         Ok(Ok(())) => panic!("commit succeeded; expected it to fail with {what}"),
         Ok(Err(e)) => assert!(e.to_string().contains(needle), "expected {what}, got {e:?}"),
-        Err(j) => assert!(j.is_panic(), "{j:?}"),
+        Err(j) => panic!("the commit's task ended without an answer, expected {what}: {j:?}"),
     }
 }
 
@@ -343,6 +344,10 @@ async fn f2_heals_within_a_few_attempts_with_sequential_writers() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     assert!(
+        failures >= 1,
+        "the lost answer made no write fail: nothing healed"
+    );
+    assert!(
         t.elapsed() < Duration::from_secs(4),
         "healed after {:?}",
         t.elapsed()
@@ -446,7 +451,12 @@ async fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
     s.put("k1".into(), "v1".into());
     let commit = tokio::spawn(async move { s.commit().await.map(|_| ()) });
     let seg2 = format!("{}/segments/seg-{:020}.json", r.prefix, 2);
+    let t = Instant::now();
     while r.load_json(&seg2).await.is_none() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "segment 2 was never written"
+        );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     r.layer.network().set_blocked(true);

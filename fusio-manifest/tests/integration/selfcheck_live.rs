@@ -4,7 +4,7 @@
 //! never PASS or FAIL; a clean run beside it is not touched. A request our own S3 server
 //! leaves unanswered is a harness fault too; a fault the layer injects on purpose is not.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

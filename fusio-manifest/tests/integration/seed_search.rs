@@ -2,7 +2,7 @@
 //! gives over the same seeds; and the shrunk repros of the findings the search found, each
 //! run twice with random faults off, show their finding and replay exactly.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::Command;
@@ -43,7 +43,12 @@ async fn four_shards_in_four_processes_merge_into_the_report_of_one_process() {
     let children: Vec<_> = (0..4)
         .map(|i| {
             Command::new(std::env::current_exe().expect("test binary"))
-                .args(["--exact", "child_shard", "--ignored", "--nocapture"])
+                .args([
+                    "--exact",
+                    "seed_search::child_shard",
+                    "--ignored",
+                    "--nocapture",
+                ])
                 .env(CHILD_DIR, shard_dir.as_os_str())
                 .env(CHILD_SHARD, format!("{i}/4"))
                 .spawn()

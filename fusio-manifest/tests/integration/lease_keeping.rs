@@ -3,7 +3,7 @@
 //! outlives its 1 s lease TTL; halfway through, its lease object must still be live with the
 //! keeper and expired without it.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

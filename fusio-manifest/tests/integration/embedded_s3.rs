@@ -1,7 +1,7 @@
 //! The embedded S3 server: atomic conditional PUT, AWS status codes, metadata, listing,
 //! SigV4, and the preflight that must reject a store ignoring conditions.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;

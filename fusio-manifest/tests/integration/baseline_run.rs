@@ -1,7 +1,7 @@
 //! A short baseline run on the embedded backend: the CSV agrees with the raw counts, the
 //! history checks clean, and nothing of the run keeps calling storage afterwards.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

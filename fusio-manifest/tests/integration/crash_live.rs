@@ -3,7 +3,7 @@
 //! recorded as crashed (`info` once the commit started, else `fail`), a fresh process takes
 //! over, and the run counts the crashes and stays free of harness faults.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 
