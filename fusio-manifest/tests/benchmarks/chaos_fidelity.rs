@@ -2,7 +2,7 @@
 //! embedded backend (an `#[ignore]` benchmark; it prints, it does not assert):
 //!
 //! ```text
-//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test chaos_fidelity -- --nocapture
+//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test benchmarks chaos_fidelity:: -- --nocapture
 //! ```
 //!
 //! - Injected latency: real GETs through a [`ChaosFs`] with 100/200/500 ms injected (profile

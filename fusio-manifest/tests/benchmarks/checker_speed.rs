@@ -3,7 +3,7 @@
 //! that the clean history checks clean:
 //!
 //! ```text
-//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test checker_speed -- --nocapture
+//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test benchmarks checker_speed:: -- --nocapture
 //! ```
 
 // Real-time runs against the embedded server: the host's clock is what they time.

@@ -3,7 +3,7 @@
 //! `S3Manifest` on the same embedded backend. Goal: a ratio of at least 0.9.
 //!
 //! ```text
-//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test harness_overhead -- --nocapture
+//! cargo test --release -p fusio-manifest-chaos --features benchmarks --test benchmarks harness_overhead:: -- --nocapture
 //! ```
 
 // Real-time runs against the embedded server: the host's clock is what they time.

@@ -5,7 +5,7 @@
 //! those of fusio-manifest 0.6.1.
 //!
 //! ```bash
-//! cargo test --release -p fusio-manifest-chaos --test findings_repro -- --nocapture
+//! cargo test --release -p fusio-manifest-chaos --test integration findings_repro:: -- --nocapture
 //! ```
 
 // Real-time runs against the embedded server: the host's clock is what they time.

@@ -12,7 +12,7 @@
 //!
 //! `no_false_alarms_in_20_seeded_runs` takes about 80 s and is a benchmark, built only with the
 //! `benchmarks` feature: `cargo test --release -p fusio-manifest-chaos --features benchmarks
-//! --test isolation_live -- --nocapture`.
+//! --test integration isolation_live:: -- --nocapture`.
 
 use crate::common;
 
