@@ -214,11 +214,23 @@ mod tests {
 
     #[tokio::test(flavor = "current_thread")]
     async fn a_blocked_runtime_is_saturated_and_an_idle_one_is_not() {
-        let probe = HostProbe::start(None);
-        tokio::time::sleep(Duration::from_millis(500)).await;
-        let idle = probe.finish();
-        assert!(idle.samples > 10, "{idle:?}");
-        assert!(!idle.saturated(), "an idle runtime was flagged: {idle:?}");
+        // Other tests load the same 2 cores: an idle runtime must be judged idle in one of
+        // three tries, not in each.
+        let mut tries = Vec::new();
+        let idle = loop {
+            let probe = HostProbe::start(None);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let idle = probe.finish();
+            assert!(idle.samples > 10, "{idle:?}");
+            if !idle.saturated() || tries.len() == 2 {
+                break idle;
+            }
+            tries.push(idle);
+        };
+        assert!(
+            !idle.saturated(),
+            "an idle runtime was flagged in three tries: {tries:?} {idle:?}"
+        );
 
         let gauge = Arc::new(AtomicUsize::new(3));
         let read = gauge.clone();

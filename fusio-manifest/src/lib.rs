@@ -54,6 +54,7 @@ pub mod selfcheck;
 pub mod sweep;
 pub mod timeline;
 pub mod utils;
+pub mod verdicts;
 pub mod visualization;
 pub mod workload;
 pub mod world;

@@ -66,6 +66,9 @@ pub struct RunRecord {
     pub build_profile: &'static str,
     /// fusio-manifest's version, as Cargo.lock resolved it.
     pub fusio_manifest_version: &'static str,
+    /// Where fusio-manifest came from: `crates.io VERSION`, or `path DIR at git REV` for a
+    /// local checkout patched in by `scripts/with-fusio-manifest`.
+    pub fusio_manifest_source: &'static str,
     /// This harness's version.
     pub harness_version: &'static str,
     /// `git rev-parse HEAD` of the source tree, `-dirty` when it had changes; `unknown` without
@@ -121,6 +124,7 @@ impl RunRecord {
                 "release"
             },
             fusio_manifest_version: env!("FUSIO_MANIFEST_VERSION"),
+            fusio_manifest_source: env!("FUSIO_MANIFEST_SOURCE"),
             harness_version: env!("CARGO_PKG_VERSION"),
             git_revision: git_revision(),
             host_cores: std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -230,6 +234,12 @@ mod tests {
         assert!(!json.contains("shh"), "{json}");
         assert_eq!(record.started_at, "1970-01-01T00:00:00Z");
         assert_ne!(record.fusio_manifest_version, "unknown");
+        assert!(
+            record.fusio_manifest_source.starts_with("crates.io ")
+                || record.fusio_manifest_source.starts_with("path "),
+            "{}",
+            record.fusio_manifest_source
+        );
         assert_eq!(record.sim_store, Some("s3"));
     }
 

@@ -21,7 +21,8 @@ use crate::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestConfig,
     SweepOptions,
 };
-use crate::visualization::{history_path, plot};
+use crate::verdicts::judge;
+use crate::visualization::{history_path, plot, write_json};
 use crate::workload::RunSpec;
 use crate::world::TimeMode;
 
@@ -131,9 +132,14 @@ pub(super) async fn chaos_sweep() -> Result<Vec<String>, String> {
     let (outcomes, exported) =
         sweep_and_export(&env, "chaos_sweep", &config, scenarios, &options).await?;
     print_summary_table("Chaos Sweep Results Summary", &outcomes);
-    print_retry_verdicts(&outcomes);
     let png = plot(&exported.csv, &["--chaos"]);
-    print_success_criteria(&outcomes, true, png.is_some());
+    let verdicts = judge(&outcomes, true, png.is_some());
+    let saved = exported
+        .run_json
+        .with_file_name("chaos_sweep_verdicts.json");
+    write_json(&saved, &verdicts).map_err(|e| format!("{}: {e}", saved.display()))?;
+    print_retry_verdicts(&verdicts);
+    print_success_criteria(&verdicts);
     println!(
         "\nwall time {:.1}s for {:?} per scenario",
         started.elapsed().as_secs_f64(),

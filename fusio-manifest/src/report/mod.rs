@@ -13,5 +13,5 @@ pub use run::{
 };
 pub use sweep::{
     print_best_and_worst, print_liveness, print_retry_verdicts, print_success_criteria,
-    print_summary_table, retry_verdict, RetryVerdict,
+    print_summary_table,
 };

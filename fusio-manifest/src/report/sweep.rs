@@ -5,13 +5,12 @@ use std::time::Duration;
 
 use crate::chaos::recovery::longest_commit_gap;
 use crate::chaos::ChaosScenario;
-use crate::checker::AnomalyClass;
-use crate::checker::Verdict;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
 use crate::report::run::print_warning;
 use crate::runner::ScenarioOutcome;
 use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
+use crate::verdicts::{RetryVerdict, Verdicts};
 use crate::workload::RunResult;
 
 /// Prints the plan's table: Scenario, Failure%, WriteTPS, P99(ms), RetrySucc%, RetryFail%.
@@ -49,50 +48,11 @@ pub fn print_summary_table(title: &str, outcomes: &[ScenarioOutcome]) {
     }
 }
 
-/// The plan's retry-behaviour classes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RetryVerdict {
-    /// Retry success > 70%, retry failure < 20%, max-retries-exceeded < 5% of failures.
-    Good,
-    /// Neither good nor poor.
-    Fair,
-    /// Retry success < 50%, or retry failure > 30%, or max-retries-exceeded > 10%.
-    Poor,
-    /// No precondition failure happened, so retries never ran.
-    NoRetries,
-}
-
-/// Classifies one scenario's retry behaviour by the plan's thresholds.
-pub fn retry_verdict(r: &RunResult) -> RetryVerdict {
-    let s = &r.summary;
-    let failures = r.counts.precondition_failures;
-    if failures == 0 {
-        return RetryVerdict::NoRetries;
-    }
-    let exceeded = s.total_max_retries_exceeded as f64 / failures as f64;
-    if s.retry_success_rate < 0.5 || s.retry_failure_rate > 0.3 || exceeded > 0.10 {
-        RetryVerdict::Poor
-    } else if s.retry_success_rate > 0.7 && s.retry_failure_rate < 0.2 && exceeded < 0.05 {
-        RetryVerdict::Good
-    } else {
-        RetryVerdict::Fair
-    }
-}
-
 /// Prints each scenario's retry verdict, with the plan's suggestions where it is poor.
-pub fn print_retry_verdicts(outcomes: &[ScenarioOutcome]) {
+pub fn print_retry_verdicts(verdicts: &Verdicts) {
     println!("\n=== Retry effectiveness (plan thresholds) ===");
-    for o in outcomes {
-        let Ok(r) = &o.result else { continue };
-        let s = &r.summary;
-        let failures = r.counts.precondition_failures;
-        let exceeded = if failures > 0 {
-            s.total_max_retries_exceeded as f64 / failures as f64 * 100.0
-        } else {
-            0.0
-        };
-        let verdict = retry_verdict(r);
-        let mark = match verdict {
+    for r in &verdicts.retries {
+        let mark = match r.verdict {
             RetryVerdict::Good => "✅ good",
             RetryVerdict::Fair => "➖ fair",
             RetryVerdict::Poor => "⚠️ poor",
@@ -100,176 +60,34 @@ pub fn print_retry_verdicts(outcomes: &[ScenarioOutcome]) {
         };
         println!(
             "{:<32} {mark}: retry success {:.1}%, retry failure {:.1}%, max-retries-exceeded {:.1}% of {} precondition failures",
-            o.label,
-            s.retry_success_rate * 100.0,
-            s.retry_failure_rate * 100.0,
-            exceeded,
-            failures
+            r.label,
+            r.retry_success_pct,
+            r.retry_failure_pct,
+            r.max_retries_exceeded_pct,
+            r.precondition_failures
         );
-        if verdict == RetryVerdict::Poor {
-            let mut tips = Vec::new();
-            if s.max_retry_count < 2 {
-                tips.push("increase max_retry_count from 1 to 2-3 (CHAOS_MAX_RETRY_COUNT)");
-            }
-            tips.push(
-                "add exponential backoff with jitter between retries (CHAOS_RETRY_BACKOFF_MS)",
-            );
-            if s.key_overlap_ratio > 0.0 {
-                tips.push("reduce key_overlap_ratio (note: fusio-manifest conflicts are whole-HEAD, so any concurrent commit conflicts whatever keys it touched)");
-            }
-            for t in tips {
-                println!("{:<32}   suggestion: {t}", "");
-            }
+        for t in &r.suggestions {
+            println!("{:<32}   suggestion: {t}", "");
         }
     }
 }
 
-fn met(ok: bool) -> &'static str {
-    if ok {
-        "✅ met    "
-    } else {
-        "❌ not met"
-    }
-}
-
-/// Prints the plan's success criteria, each met or not with the measured value. Returns
-/// nothing: only crashes and isolation verdicts other than PASS fail a test; the rest are
-/// findings.
-pub fn print_success_criteria(outcomes: &[ScenarioOutcome], csv_written: bool, png_written: bool) {
-    let ok: Vec<&RunResult> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().ok())
-        .collect();
-    let total = outcomes.len();
+/// Prints the plan's success criteria, each met or not with the measured value. Only crashes
+/// and isolation verdicts other than PASS fail a test; the rest are findings.
+pub fn print_success_criteria(verdicts: &Verdicts) {
     println!("\n=== Success criteria (plan) ===");
-    println!(
-        "{} 1. all scenarios complete: {}/{total}",
-        met(ok.len() == total),
-        ok.len()
-    );
-    criterion_isolation(&ok, total);
-    criterion_failure_rate(&ok);
-    criterion_retries(&ok);
-    criterion_recovery(&ok);
-    criterion_corruption(&ok);
-    let saturated: Vec<&str> = ok
-        .iter()
-        .filter(|r| r.host.saturated())
-        .map(|r| r.summary.config_label.as_str())
-        .collect();
-    if !saturated.is_empty() {
-        println!(
-            "⚠️ host saturated in {}/{total} scenarios ({}): their figures (criteria 3-5) describe the machine, not fusio-manifest",
-            saturated.len(),
-            saturated.join(", ")
-        );
-    }
-    println!(
-        "{} 7. CSV and PNG written: csv {}, png {}",
-        met(csv_written && png_written),
-        if csv_written { "yes" } else { "no" },
-        if png_written { "yes" } else { "no" }
-    );
-}
-
-fn criterion_isolation(ok: &[&RunResult], total: usize) {
-    let invalid = ok.iter().filter(|r| r.is_invalid()).count();
-    let valid = ok
-        .iter()
-        .filter(|r| !r.is_invalid() && r.check.is_valid())
-        .count();
-    let unknown = ok
-        .iter()
-        .filter(|r| !r.is_invalid() && matches!(r.check.verdict(), Verdict::Unknown(_)))
-        .count();
-    let mut notes = Vec::new();
-    if invalid > 0 {
-        notes.push(format!("{invalid} INVALID: harness fault, not judged"));
-    }
-    if unknown > 0 {
-        notes.push(format!("{unknown} UNKNOWN: could not be judged"));
-    }
-    println!(
-        "{} 2. isolation verified: {valid}/{total} scenarios{}",
-        met(valid == total),
-        if notes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", notes.join("; "))
+    for c in &verdicts.criteria {
+        if c.number == 7 && !verdicts.saturated.is_empty() {
+            println!(
+                "⚠️ host saturated in {}/{} scenarios ({}): their figures (criteria 3-5) describe the machine, not fusio-manifest",
+                verdicts.saturated.len(),
+                verdicts.scenarios,
+                verdicts.saturated.join(", ")
+            );
         }
-    );
-}
-
-fn criterion_failure_rate(ok: &[&RunResult]) {
-    let worst = ok
-        .iter()
-        .map(|r| (&r.summary.config_label, r.summary.precondition_failure_rate))
-        .max_by(|a, b| a.1.total_cmp(&b.1));
-    match worst {
-        Some((label, rate)) => println!(
-            "{} 3. precondition failure rate < 30% everywhere: worst {:.1}% ({label})",
-            met(rate < 0.30),
-            rate * 100.0
-        ),
-        None => println!(
-            "{} 3. precondition failure rate < 30%: no results",
-            met(false)
-        ),
+        let met = if c.met { "✅ met    " } else { "❌ not met" };
+        println!("{met} {}. {}", c.number, c.measured);
     }
-}
-
-fn criterion_retries(ok: &[&RunResult]) {
-    let with_retries: Vec<&MetricsSummary> = ok
-        .iter()
-        .filter(|r| r.counts.precondition_failures > 0)
-        .map(|r| &r.summary)
-        .collect();
-    let above = with_retries
-        .iter()
-        .filter(|s| s.retry_success_rate > 0.5)
-        .count();
-    println!(
-        "{} 4. retry success > 50% for most scenarios: {above}/{} scenarios with precondition failures",
-        met(with_retries.is_empty() || above * 2 > with_retries.len()),
-        with_retries.len()
-    );
-}
-
-fn criterion_recovery(ok: &[&RunResult]) {
-    // A block with no commit before it has no rate to recover to; it is left out.
-    let blocks: Vec<_> = ok
-        .iter()
-        .flat_map(|r| r.recoveries.iter())
-        .filter(|b| b.pre_rate > 0.0)
-        .collect();
-    let unrecovered = blocks.iter().filter(|b| b.recovery_ms.is_none()).count();
-    let slowest = blocks.iter().filter_map(|b| b.recovery_ms).max();
-    println!(
-        "{} 5. recovery after chaos: {}/{} network blocks recovered to >=50% of the pre-block commit rate{}",
-        met(unrecovered == 0),
-        blocks.len() - unrecovered,
-        blocks.len(),
-        slowest
-            .map(|ms| format!(", slowest {ms} ms"))
-            .unwrap_or_default()
-    );
-}
-
-fn criterion_corruption(ok: &[&RunResult]) {
-    let judged: Vec<&&RunResult> = ok.iter().filter(|r| !r.is_invalid()).collect();
-    let corruption: u64 = judged
-        .iter()
-        .map(|r| {
-            r.check.count(AnomalyClass::LostWrite)
-                + r.check.count(AnomalyClass::DuplicateKey)
-                + r.check.count(AnomalyClass::GarbageRead)
-        })
-        .sum();
-    let all_valid = ok.iter().all(|r| !r.is_invalid() && r.check.is_valid());
-    println!(
-        "{} 6. no data corruption (lost writes, duplicate keys, garbage reads): {corruption} found",
-        met(corruption == 0 && all_valid)
-    );
 }
 
 /// The result of a scenario that can be judged; for one that crashed or is `INVALID`, prints

@@ -57,7 +57,7 @@ fn compactions(result: &RunResult) -> Vec<(String, Outcome)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_compactors_run_beside_the_clients_and_the_history_checks_clean() {
+async fn two_compactors_run_beside_the_clients_and_every_pass_is_recorded() {
     let dir = TempDir::new("compactor");
     let result = run("compacting", 250, 2, &dir).await;
     let c = result.compactions;

@@ -105,8 +105,14 @@ async fn stalls_hold_applied_answers() {
             slow += 1;
         }
     }
-    assert_about_rate(slow);
-    assert_eq!(r.layer.network().fault_counts().stalls as usize, slow);
+    // A stall holds its answer at least `stall`; a loaded host may also make an unstalled op
+    // that slow, so the count of slow ops only bounds the stalls from above.
+    let stalls = r.layer.network().fault_counts().stalls as usize;
+    assert_about_rate(stalls);
+    assert!(
+        slow >= stalls,
+        "{stalls} stalls but only {slow} ops took {stall:?} or more: a stall answered early"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
