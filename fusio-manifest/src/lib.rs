@@ -11,12 +11,12 @@
 //!
 //! One run takes this path through the modules:
 //! 1. [`config`]: [`config::Settings::from_env`] reads every environment variable once (the
-//!    table is [`config::VARS`]); [`runner::RunEnv`] starts the [`backend`] (embedded S3 on
+//!    table is [`config::VARS`]); [`workload::RunEnv`] starts the [`backend`] (embedded S3 on
 //!    127.0.0.1, or a real bucket; none in simulated time) and holds the seed, the output
 //!    directory and the time mode ([`world::TimeMode`], `CHAOS_TIME`).
 //! 2. [`plan`] runs a step; [`sweep`] picks the scenarios ([`chaos::create_chaos_scenarios`])
 //!    or the workload grid, and runs each as a [`workload::RunSpec`] through
-//!    [`runner::ScenarioOutcome::run`].
+//!    [`workload::ScenarioOutcome::run`].
 //! 3. [`workload::run_workload`]: setup, drive, teardown, analyse, in the run's [`world`]: real
 //!    time over S3, or a simulated world ([`world::sim`]: its own thread, paused virtual time,
 //!    the in-process [`backend::SimS3`], a digest of every storage operation that proves a
@@ -48,7 +48,6 @@ pub mod open_files;
 pub mod plan;
 pub mod provenance;
 pub mod report;
-pub mod runner;
 pub mod search;
 pub mod selfcheck;
 pub mod sweep;

@@ -6,8 +6,8 @@
 use serde::Serialize;
 
 use crate::checker::{AnomalyClass, Verdict};
-use crate::runner::ScenarioOutcome;
 use crate::workload::RunResult;
+use crate::workload::ScenarioOutcome;
 
 /// The plan's retry-behaviour classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -8,12 +8,15 @@
 //! the variable; an unknown `CHAOS_*` / `FUSIO_CHAOS_*` variable gets a warning naming the
 //! closest known one.
 
+mod overrides;
 mod search;
 mod settings;
+mod vars;
 mod workload;
 
+pub use overrides::WorkloadOverrides;
 pub use search::{SearchSettings, Shard};
-pub use settings::{parse_scenarios, BackendChoice, Settings, WorkloadOverrides};
+pub use settings::{parse_scenarios, BackendChoice, Settings};
 pub use workload::{ManifestMode, WorkloadConfig};
 
 /// A bad or missing environment variable.

@@ -16,14 +16,13 @@ use crate::report::{
     print_best_and_worst, print_coverage, print_liveness, print_retry_verdicts,
     print_success_criteria, print_summary_table,
 };
-use crate::runner::{export_all, problems, Exported, RunEnv, ScenarioOutcome};
 use crate::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestConfig,
     SweepOptions,
 };
 use crate::verdicts::judge;
 use crate::visualization::{history_path, plot, write_json};
-use crate::workload::RunSpec;
+use crate::workload::{export_all, problems, Exported, RunEnv, RunSpec, ScenarioOutcome};
 use crate::world::TimeMode;
 
 use super::Step;

@@ -2,14 +2,14 @@
 
 use super::sweep::judged;
 use crate::chaos::CoverageScenario;
-use crate::runner::ScenarioOutcome;
+use crate::workload::ScenarioOutcome;
 
 /// Label printed for a scenario whose run did not show what it names.
 pub const NOT_COVERED: &str = "NOT COVERED";
 
 /// Prints, per scenario, what its run showed of the actor it names; returns one problem line
 /// per scenario that finished valid but did not show it (a crashed or `INVALID` run is
-/// reported by [`crate::runner::problems`] instead). `outcomes` and `scenarios` are in the
+/// reported by [`crate::workload::problems`] instead). `outcomes` and `scenarios` are in the
 /// same order.
 pub fn print_coverage(outcomes: &[ScenarioOutcome], scenarios: &[CoverageScenario]) -> Vec<String> {
     println!("\n=== Coverage: what each scenario's run showed of the actor it names ===");

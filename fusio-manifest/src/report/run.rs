@@ -8,8 +8,7 @@ use std::time::Duration;
 use crate::chaos::CrashPoint;
 use crate::host::{HostReport, SATURATED, SATURATION_P99_LAG};
 use crate::metrics::RawCounts;
-use crate::runner::{Exported, RunEnv, ScenarioOutcome};
-use crate::workload::RunResult;
+use crate::workload::{Exported, RunEnv, RunResult, ScenarioOutcome};
 
 /// Whether per-run lines are silenced ([`quiet_runs`]).
 static QUIET_RUNS: AtomicBool = AtomicBool::new(false);

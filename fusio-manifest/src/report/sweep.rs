@@ -8,10 +8,9 @@ use crate::chaos::ChaosScenario;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
 use crate::report::run::print_warning;
-use crate::runner::ScenarioOutcome;
 use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
 use crate::verdicts::{RetryVerdict, Verdicts};
-use crate::workload::RunResult;
+use crate::workload::{RunResult, ScenarioOutcome};
 
 /// Prints the plan's table: Scenario, Failure%, WriteTPS, P99(ms), RetrySucc%, RetryFail%.
 pub fn print_summary_table(title: &str, outcomes: &[ScenarioOutcome]) {

@@ -14,9 +14,8 @@ use crate::chaos::scenario::FAULT_SWEEP_OP_TIMEOUT;
 use crate::chaos::{parse_fault_points, FaultPoint, S3LatencyProfile};
 use crate::config::WorkloadOverrides;
 use crate::manifest::ManifestOptions;
-use crate::runner::{RunEnv, ScenarioOutcome};
 use crate::sweep::scenario_spec;
-use crate::workload::RunResult;
+use crate::workload::{RunEnv, RunResult, ScenarioOutcome};
 
 /// A run that reproduces a failure with random faults off: seed `seed`'s schedule, its
 /// workload changed by `workload` (`CHAOS_*` settings) and cut to `duration_secs`, with no

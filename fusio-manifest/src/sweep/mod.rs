@@ -20,10 +20,9 @@ use crate::chaos::ChaosScenario;
 use crate::config::WorkloadConfig;
 use crate::manifest::ManifestOptions;
 use crate::report;
-use crate::runner::{RunEnv, ScenarioOutcome};
 use crate::utils::{label_key, panic_message, scenario_seed};
 use crate::visualization::history_path;
-use crate::workload::RunSpec;
+use crate::workload::{RunEnv, RunSpec, ScenarioOutcome};
 
 /// Runs every scenario of `scenarios` (filter with [`SweepOptions::select`] first) against its
 /// own prefix, at most `options.parallel` at once, each on `config` with its own settings

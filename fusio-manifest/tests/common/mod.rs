@@ -30,10 +30,9 @@ use fusio_manifest_chaos::manifest::{
     build_manifest, ClientManifests, HarnessManifest, ManifestOptions, RunExecutor,
 };
 use fusio_manifest_chaos::metrics::MetricsCollector;
-use fusio_manifest_chaos::runner::RunEnv;
 use fusio_manifest_chaos::timeline::Timeline;
 use fusio_manifest_chaos::visualization::history_path;
-use fusio_manifest_chaos::workload::{RunResult, RunSpec};
+use fusio_manifest_chaos::workload::{RunEnv, RunResult, RunSpec};
 use futures_util::TryStreamExt;
 use serde_json::Value;
 

@@ -22,8 +22,8 @@ use fusio_manifest_chaos::chaos::{create_chaos_scenarios, CpuBurners, CpuLoad};
 use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::manifest::ManifestOptions;
 use fusio_manifest_chaos::metrics::MetricsSummary;
-use fusio_manifest_chaos::runner::{export_all, RunEnv, ScenarioOutcome};
 use fusio_manifest_chaos::sweep::{run_chaos_sweep, SweepOptions};
+use fusio_manifest_chaos::workload::{export_all, RunEnv, ScenarioOutcome};
 
 /// The plan's scenario labels, in plan order.
 const PLAN_LABELS: [&str; 7] = [

@@ -17,9 +17,8 @@ use fusio_manifest_chaos::chaos::storage::is_transport_error;
 use fusio_manifest_chaos::chaos::{
     ChaosFs, NetworkChaos, S3LatencyProfile, S3OpKind, StorageLayer,
 };
-use fusio_manifest_chaos::runner::{export_all, ScenarioOutcome};
 use fusio_manifest_chaos::selfcheck::{HarnessFaults, INVALID_VERDICT};
-use fusio_manifest_chaos::workload::RunSpec;
+use fusio_manifest_chaos::workload::{export_all, RunSpec, ScenarioOutcome};
 
 const SEED: u64 = 3;
 const OP_TIMEOUT: Duration = Duration::from_secs(2);

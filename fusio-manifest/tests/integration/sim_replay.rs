@@ -23,9 +23,8 @@ use fusio_manifest_chaos::chaos::{
 use fusio_manifest_chaos::checker::AnomalyClass;
 use fusio_manifest_chaos::config::{Settings, WorkloadConfig};
 use fusio_manifest_chaos::manifest::ManifestOptions;
-use fusio_manifest_chaos::runner::{RunEnv, ScenarioOutcome};
 use fusio_manifest_chaos::sweep::{run_chaos_sweep, scenario_spec, SweepOptions};
-use fusio_manifest_chaos::workload::RunResult;
+use fusio_manifest_chaos::workload::{RunEnv, RunResult, ScenarioOutcome};
 use fusio_manifest_chaos::world::trace::{check_replay, Digest, RunProof};
 use fusio_manifest_chaos::world::TimeMode;
 

@@ -1,19 +1,19 @@
-//! What the `#[ignore]` entry points share: one environment per invocation, running labelled
-//! scenarios, and exporting every result file, so a failing scenario never discards the others.
+//! [`RunEnv`]: the environment of one invocation of an entry point, and [`HarnessError`],
+//! why an entry point could not run.
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use crate::backend::{Backend, BackendError, BackendKind, RunStore, SimStoreMode};
+use super::result::RunError;
+use crate::backend::{Backend, BackendError, BackendKind};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
 use crate::config::{ConfigError, Settings, WorkloadConfig};
 use crate::open_files;
-use crate::provenance::{EntryPoint, RunFacts, RunRecord, ScenarioRecord};
+use crate::provenance::EntryPoint;
 use crate::report;
 use crate::utils::layer_seed;
-use crate::visualization::{self, RunFiles};
-use crate::workload::{run_workload, run_workload_in, RunError, RunResult, RunSpec};
+use crate::visualization;
 use crate::world::{clock, TimeMode};
 
 /// Why an entry point could not run.
@@ -164,149 +164,4 @@ impl RunEnv {
             None => Arc::new(layer),
         }
     }
-}
-
-/// One scenario's result, or why it produced none.
-pub struct ScenarioOutcome {
-    /// Scenario label.
-    pub label: String,
-    /// The seed its clients drew from.
-    pub seed: u64,
-    /// The run's result, or the error / panic message.
-    pub result: Result<RunResult, String>,
-}
-
-impl ScenarioOutcome {
-    /// Runs `spec` in the environment's time ([`RunEnv::time`]) and captures any error as a
-    /// message. A simulated run gets a thread, a runtime and an in-process store of its own
-    /// ([`crate::world::sim`]), seeded by the spec's seed; it refuses CPU chaos.
-    pub async fn run(env: &RunEnv, layer: Arc<StorageLayer>, spec: RunSpec) -> Self {
-        let label = spec.label.clone();
-        let seed = spec.seed;
-        let result = match env.time {
-            TimeMode::Real => run_workload(&env.backend, layer, spec)
-                .await
-                .map_err(|e| e.to_string()),
-            TimeMode::Simulated => run_simulated(env.settings.sim_store, layer, spec).await,
-        };
-        Self {
-            label,
-            seed,
-            result,
-        }
-    }
-}
-
-/// Runs `spec` in a simulated world of its own, on a fresh in-process store answering as
-/// `store`.
-async fn run_simulated(
-    store: SimStoreMode,
-    layer: Arc<StorageLayer>,
-    spec: RunSpec,
-) -> Result<RunResult, String> {
-    if spec.chaos.as_ref().is_some_and(|c| c.uses_cpu()) {
-        return Err(
-            "CPU chaos has no meaning in simulated time (virtual time stops while the host \
-             computes); run this scenario with CHAOS_TIME=real"
-                .into(),
-        );
-    }
-    let (name, seed) = (spec.label.clone(), spec.seed);
-    // The host's time, measured outside the simulation, for its speed only.
-    #[allow(clippy::disallowed_methods)]
-    let wall = std::time::Instant::now();
-    let (result, simulated) = crate::world::sim::run(&name, seed, move || async move {
-        let start = clock::now();
-        let result = run_workload_in(&RunStore::simulated(store), layer, spec)
-            .await
-            .map_err(|e| e.to_string());
-        (result, clock::since(start))
-    })
-    .await?;
-    #[allow(clippy::disallowed_methods)]
-    let wall = wall.elapsed();
-    report::print_sim_speed(&name, simulated, wall);
-    result
-}
-
-/// Paths of the files one export wrote.
-pub struct Exported {
-    /// The 24-column CSV.
-    pub csv: PathBuf,
-    /// Per-second timelines.
-    pub timeline: PathBuf,
-    /// Isolation verdicts.
-    pub verification: PathBuf,
-    /// Chaos event log.
-    pub events: PathBuf,
-    /// Provenance.
-    pub run_json: PathBuf,
-}
-
-/// Writes every result file of run `stem` (see [`visualization`]) for the scenarios that
-/// produced results, then prints each isolation report. Scenarios that failed are listed,
-/// not lost.
-pub fn export_all(
-    env: &RunEnv,
-    stem: &str,
-    outcomes: &[ScenarioOutcome],
-) -> Result<Exported, HarnessError> {
-    let files = RunFiles::new(&env.out_dir, stem);
-    let record = RunRecord::new(
-        &env.settings,
-        RunFacts {
-            stem,
-            entry: env.entry,
-            seed: env.seed,
-            scenarios: outcomes
-                .iter()
-                .map(|o| ScenarioRecord {
-                    label: o.label.clone(),
-                    seed: o.seed,
-                    digest: o.result.as_ref().ok().and_then(|r| r.replay.clone()),
-                })
-                .collect(),
-            backend: env.backend.describe(),
-            s3_profile: env.profile.name(),
-            time: env.time,
-            sim_store: (env.time == TimeMode::Simulated).then_some(env.settings.sim_store),
-            started_at: env.started_at,
-        },
-    );
-    let ok: Vec<&RunResult> = outcomes
-        .iter()
-        .filter_map(|o| o.result.as_ref().ok())
-        .collect();
-    visualization::write_run(&files, &ok, &record)
-        .map_err(|(path, source)| HarnessError::Io { path, source })?;
-    report::print_verifications(outcomes);
-    let exported = Exported {
-        csv: files.csv(),
-        timeline: files.sidecar("timeline"),
-        verification: files.sidecar("verification"),
-        events: files.sidecar("events"),
-        run_json: files.run_json(),
-    };
-    report::print_exported(&exported, ok.len(), &files.folder());
-    Ok(exported)
-}
-
-/// One line per scenario that crashed, was invalid, or did not pass its isolation check.
-pub fn problems(outcomes: &[ScenarioOutcome]) -> Vec<String> {
-    outcomes
-        .iter()
-        .filter_map(|o| match &o.result {
-            Err(e) => Some(format!("{}: crashed: {e}", o.label)),
-            Ok(r) if r.is_invalid() => Some(format!(
-                "{}: {}: {}",
-                o.label,
-                crate::selfcheck::INVALID_VERDICT,
-                r.harness_faults.join("; ")
-            )),
-            Ok(r) if !r.check.is_valid() => {
-                Some(format!("{}: {} (see report above)", o.label, r.verdict()))
-            }
-            Ok(_) => None,
-        })
-        .collect()
 }

@@ -1,0 +1,74 @@
+//! [`export_all`]: every result file of a batch of scenarios, written so that a failing
+//! scenario never discards the others.
+
+use std::path::PathBuf;
+
+use super::env::{HarnessError, RunEnv};
+use super::outcome::ScenarioOutcome;
+use super::result::RunResult;
+use crate::provenance::{RunFacts, RunRecord, ScenarioRecord};
+use crate::report;
+use crate::visualization::{self, RunFiles};
+use crate::world::TimeMode;
+
+/// Paths of the files one export wrote.
+pub struct Exported {
+    /// The 24-column CSV.
+    pub csv: PathBuf,
+    /// Per-second timelines.
+    pub timeline: PathBuf,
+    /// Isolation verdicts.
+    pub verification: PathBuf,
+    /// Chaos event log.
+    pub events: PathBuf,
+    /// Provenance.
+    pub run_json: PathBuf,
+}
+
+/// Writes every result file of run `stem` (see [`visualization`]) for the scenarios that
+/// produced results, then prints each isolation report. Scenarios that failed are listed,
+/// not lost.
+pub fn export_all(
+    env: &RunEnv,
+    stem: &str,
+    outcomes: &[ScenarioOutcome],
+) -> Result<Exported, HarnessError> {
+    let files = RunFiles::new(&env.out_dir, stem);
+    let record = RunRecord::new(
+        &env.settings,
+        RunFacts {
+            stem,
+            entry: env.entry,
+            seed: env.seed,
+            scenarios: outcomes
+                .iter()
+                .map(|o| ScenarioRecord {
+                    label: o.label.clone(),
+                    seed: o.seed,
+                    digest: o.result.as_ref().ok().and_then(|r| r.replay.clone()),
+                })
+                .collect(),
+            backend: env.backend.describe(),
+            s3_profile: env.profile.name(),
+            time: env.time,
+            sim_store: (env.time == TimeMode::Simulated).then_some(env.settings.sim_store),
+            started_at: env.started_at,
+        },
+    );
+    let ok: Vec<&RunResult> = outcomes
+        .iter()
+        .filter_map(|o| o.result.as_ref().ok())
+        .collect();
+    visualization::write_run(&files, &ok, &record)
+        .map_err(|(path, source)| HarnessError::Io { path, source })?;
+    report::print_verifications(outcomes);
+    let exported = Exported {
+        csv: files.csv(),
+        timeline: files.sidecar("timeline"),
+        verification: files.sidecar("verification"),
+        events: files.sidecar("events"),
+        run_json: files.run_json(),
+    };
+    report::print_exported(&exported, ok.len(), &files.folder());
+    Ok(exported)
+}
