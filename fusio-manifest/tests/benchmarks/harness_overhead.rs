@@ -135,4 +135,8 @@ async fn harness_overhead_ratio() {
         mean(&bare),
         mean(&harness)
     );
+    assert!(
+        ratio >= 0.9,
+        "the harness costs more than 10% of fusio-manifest's commit rate: ratio {ratio:.3}"
+    );
 }

@@ -70,3 +70,23 @@ async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
         "a finished run still calls storage"
     );
 }
+
+/// A run without writers (`CHAOS_NUM_WRITERS=0`) reads, but wrote nothing whose isolation
+/// could be checked: it is UNKNOWN with that reason, never PASS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_that_wrote_nothing_is_not_pass() {
+    let backend = common::embedded().await;
+    let dir = TempDir::new("no-writers");
+    let config = workload(0, 2, 20.0, 10, Duration::from_secs(1));
+    let spec = spec("readers-only", config).history_in(&dir).build();
+    let result = run_workload(&backend, common::layer(1), spec).await.unwrap();
+    assert!(result.counts.reads > 0, "{:?}", result.counts);
+    assert_eq!(result.counts.write_ops, 0);
+    assert!(result.harness_faults.is_empty(), "{:?}", result.harness_faults);
+    assert_ne!(result.verdict(), "PASS");
+    assert!(
+        result.verdict().starts_with("UNKNOWN"),
+        "{}",
+        result.verdict()
+    );
+}
