@@ -19,8 +19,13 @@
 //! are never seen and a `put_conditional` never finds another's lock), and the window between
 //! a create-open's truncation and its first write (open and write land in one step unless
 //! the caller waits in between).
+//!
+//! This file holds the calls; beside it are the directories, names and inodes they work on
+//! (`inodes.rs`) and the segment header `head_metadata` reads (`segment.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+mod inodes;
+mod segment;
+
 use std::io::{self, ErrorKind};
 use std::time::SystemTime;
 
@@ -29,10 +34,11 @@ use fusio::fs::{CasCondition, FileMeta, OpenOptions};
 use fusio::path::Path;
 use fusio::Error as FsError;
 use parking_lot::{Mutex, MutexGuard};
-use serde::Deserialize;
 
 use super::{YieldOnce, SIM_BUCKET};
 use crate::backend::object_model::{FaultMode, NewObject, ObjectModel, PutConditions, PutOutcome};
+use inodes::{os_error, parent, FsState, Lookup};
+use segment::segment_headers;
 
 /// The size `list` reports for a directory (a one-block ext4 directory).
 pub const DIR_SIZE: u64 = 4096;
@@ -42,174 +48,6 @@ pub(super) const COMMIT_UNSUPPORTED: &str = "commit not applicable for local fil
 
 /// What `open_options` without `create` answers for a missing path (fusio's `TokioFs`).
 const OPEN_MISSING: &str = "Path not found and option.create is false";
-
-/// fusio-manifest's segment metadata header names (segment.rs:80-82).
-const TXN_ID_HEADER: &str = "x-amz-meta-fusio-txn-id";
-const KEY_MIN_HEADER: &str = "x-amz-meta-fusio-key-min";
-const KEY_MAX_HEADER: &str = "x-amz-meta-fusio-key-max";
-
-fn os_error(errno: i32) -> FsError {
-    FsError::Io(io::Error::from_raw_os_error(errno))
-}
-
-/// One file's content and times. It lives while a name or an open file refers to it.
-struct Inode {
-    body: Vec<u8>,
-    mtime: SystemTime,
-    ctime: SystemTime,
-    names: BTreeSet<String>,
-    open: u32,
-}
-
-/// What a path resolves to.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Lookup {
-    File(u64),
-    Dir,
-    Missing,
-    /// An ancestor is a file (`ENOTDIR`).
-    NotDir,
-}
-
-/// Directories, names and inodes of the simulated filesystem.
-struct FsState {
-    dirs: BTreeSet<String>,
-    names: BTreeMap<String, u64>,
-    inodes: BTreeMap<u64, Inode>,
-    next_ino: u64,
-}
-
-/// The parent of `key` (`""`: the root).
-fn parent(key: &str) -> &str {
-    key.rsplit_once('/').map_or("", |(p, _)| p)
-}
-
-/// Every proper ancestor directory of `key`, from the root down (the root `""` excluded).
-fn ancestors(key: &str) -> impl Iterator<Item = &str> {
-    key.match_indices('/').map(move |(i, _)| &key[..i])
-}
-
-/// Seconds and nanoseconds since the epoch, as `stat` reports them.
-fn split_time(t: SystemTime) -> (u64, u32) {
-    let d = t.duration_since(SystemTime::UNIX_EPOCH).unwrap_or_default();
-    (d.as_secs(), d.subsec_nanos())
-}
-
-impl FsState {
-    fn new() -> Self {
-        Self {
-            dirs: BTreeSet::from([String::new()]),
-            names: BTreeMap::new(),
-            inodes: BTreeMap::new(),
-            next_ino: 1,
-        }
-    }
-
-    fn lookup(&self, key: &str) -> Lookup {
-        if ancestors(key).any(|a| self.names.contains_key(a)) {
-            return Lookup::NotDir;
-        }
-        match self.names.get(key) {
-            Some(&ino) => Lookup::File(ino),
-            None if self.dirs.contains(key) => Lookup::Dir,
-            None => Lookup::Missing,
-        }
-    }
-
-    fn inode(&self, ino: u64) -> &Inode {
-        &self.inodes[&ino]
-    }
-
-    /// `stat`'s tag of fusio's `metadata_tag`: length, mtime, ctime, inode number.
-    fn tag(&self, ino: u64) -> String {
-        let node = self.inode(ino);
-        let (ms, mn) = split_time(node.mtime);
-        let (cs, cn) = split_time(node.ctime);
-        format!(
-            "{:016x}:{ms:016x}:{mn:08x}:{cs:016x}:{cn:08x}:{ino:016x}",
-            node.body.len()
-        )
-    }
-
-    /// `create_dir_all(parent of key)`: its first `mkdir` is of the parent itself, which
-    /// fails with `EEXIST` when the parent is a file, `ENOTDIR` when an ancestor of it is.
-    fn make_parents(&mut self, key: &str) -> Result<(), FsError> {
-        let parent = parent(key);
-        if self.names.contains_key(parent) {
-            return Err(os_error(libc::EEXIST));
-        }
-        if ancestors(parent).any(|a| self.names.contains_key(a)) {
-            return Err(os_error(libc::ENOTDIR));
-        }
-        for dir in ancestors(key) {
-            self.dirs.insert(dir.to_string());
-        }
-        Ok(())
-    }
-
-    fn new_inode(&mut self, body: Vec<u8>, now: SystemTime) -> u64 {
-        let ino = self.next_ino;
-        self.next_ino += 1;
-        let node = Inode {
-            body,
-            mtime: now,
-            ctime: now,
-            names: BTreeSet::new(),
-            open: 0,
-        };
-        self.inodes.insert(ino, node);
-        ino
-    }
-
-    /// Points `key` at `ino` (rename over, or link): the inode it pointed at loses the name.
-    fn bind(&mut self, key: &str, ino: u64) {
-        if let Some(old) = self.names.insert(key.to_string(), ino) {
-            self.release_name(old, key);
-        }
-        if let Some(node) = self.inodes.get_mut(&ino) {
-            node.names.insert(key.to_string());
-        }
-    }
-
-    fn release_name(&mut self, ino: u64, key: &str) {
-        if let Some(node) = self.inodes.get_mut(&ino) {
-            node.names.remove(key);
-        }
-        self.drop_if_unused(ino);
-    }
-
-    fn drop_if_unused(&mut self, ino: u64) {
-        if self
-            .inodes
-            .get(&ino)
-            .is_some_and(|n| n.names.is_empty() && n.open == 0)
-        {
-            self.inodes.remove(&ino);
-        }
-    }
-
-    /// Writes `data` at `offset` (zero-filling a gap), stamped `now`.
-    fn write_at(&mut self, ino: u64, offset: usize, data: &[u8], now: SystemTime) {
-        let Some(node) = self.inodes.get_mut(&ino) else {
-            return;
-        };
-        let end = offset + data.len();
-        if node.body.len() < end {
-            node.body.resize(end, 0);
-        }
-        node.body[offset..end].copy_from_slice(data);
-        node.mtime = now;
-        node.ctime = now;
-    }
-
-    fn truncate(&mut self, ino: u64, now: SystemTime) {
-        if let Some(node) = self.inodes.get_mut(&ino) {
-            node.body.clear();
-            node.mtime = now;
-            node.ctime = now;
-        }
-    }
-}
 
 /// The `fs`-mode state of one [`SimS3`].
 pub(super) struct LocalFs {
@@ -616,56 +454,4 @@ pub(super) struct LocalFile {
     readable: bool,
     append: bool,
     pos: usize,
-}
-
-/// The header fusio-manifest reads from a JSON segment (segment.rs:367-378).
-#[derive(Deserialize)]
-struct SegmentHeaderOnly {
-    txn_id: u64,
-    #[serde(default)]
-    records: Vec<SegmentRecordKeyOnly>,
-}
-
-#[derive(Deserialize)]
-struct SegmentRecordKeyOnly {
-    key: serde_json::Value,
-}
-
-/// fusio-manifest's error for a `.json` object that is not a segment (segment.rs:380-407).
-#[derive(Debug)]
-struct SegmentMetadataParseError {
-    path: String,
-    source: serde_json::Error,
-}
-
-impl std::fmt::Display for SegmentMetadataParseError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "failed to parse txn metadata from segment {}", self.path)
-    }
-}
-
-impl std::error::Error for SegmentMetadataParseError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
-}
-
-/// fusio-manifest's `segment_headers_from_payload` (segment.rs:352-365).
-fn segment_headers(
-    path: &Path,
-    bytes: &[u8],
-) -> Result<std::collections::HashMap<String, String>, FsError> {
-    let header: SegmentHeaderOnly = serde_json::from_slice(bytes).map_err(|source| {
-        FsError::Other(Box::new(SegmentMetadataParseError {
-            path: path.to_string(),
-            source,
-        }))
-    })?;
-    let mut meta = std::collections::HashMap::with_capacity(3);
-    meta.insert(TXN_ID_HEADER.to_string(), header.txn_id.to_string());
-    if let (Some(first), Some(last)) = (header.records.first(), header.records.last()) {
-        meta.insert(KEY_MIN_HEADER.to_string(), first.key.to_string());
-        meta.insert(KEY_MAX_HEADER.to_string(), last.key.to_string());
-    }
-    Ok(meta)
 }
