@@ -79,10 +79,16 @@ async fn a_run_that_wrote_nothing_is_not_pass() {
     let dir = TempDir::new("no-writers");
     let config = workload(0, 2, 20.0, 10, Duration::from_secs(1));
     let spec = spec("readers-only", config).history_in(&dir).build();
-    let result = run_workload(&backend, common::layer(1), spec).await.unwrap();
+    let result = run_workload(&backend, common::layer(1), spec)
+        .await
+        .unwrap();
     assert!(result.counts.reads > 0, "{:?}", result.counts);
     assert_eq!(result.counts.write_ops, 0);
-    assert!(result.harness_faults.is_empty(), "{:?}", result.harness_faults);
+    assert!(
+        result.harness_faults.is_empty(),
+        "{:?}",
+        result.harness_faults
+    );
     assert_ne!(result.verdict(), "PASS");
     assert!(
         result.verdict().starts_with("UNKNOWN"),
