@@ -39,8 +39,8 @@ use tokio::net::TcpListener;
 use tokio::runtime::Runtime;
 
 use super::object_model::{
-    ByteRange, EtagCondition, FaultMode, ListRequest, ModelError, NewObject, ObjectModel,
-    PutConditions, PutOutcome, StoredObject,
+    ByteRange, EtagCondition, ListRequest, ModelError, NewObject, ObjectModel, PutConditions,
+    PutOutcome, StoredObject,
 };
 
 /// Region the embedded server's clients sign for.
@@ -496,7 +496,8 @@ impl EmbeddedServer {
     }
 
     /// Breaks (or restores) conditional writes. Test-only fault injection; see [`FaultMode`].
-    pub fn set_fault_mode(&self, mode: FaultMode) {
+    #[cfg(any(test, feature = "test-hooks"))]
+    pub fn set_fault_mode(&self, mode: super::FaultMode) {
         self.state.model.set_fault_mode(mode);
     }
 

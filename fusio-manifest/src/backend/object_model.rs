@@ -253,6 +253,7 @@ impl ObjectModel {
     }
 
     /// Breaks (or restores) conditional writes. Test-only; see [`FaultMode`].
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn set_fault_mode(&self, mode: FaultMode) {
         self.fault.store(mode as u8, Ordering::Relaxed);
     }

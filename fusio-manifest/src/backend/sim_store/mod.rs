@@ -231,6 +231,7 @@ impl SimS3 {
     }
 
     /// Breaks (or restores) conditional writes. Test-only; see [`FaultMode`].
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn set_fault_mode(&self, mode: FaultMode) {
         self.inner.model.set_fault_mode(mode);
     }

@@ -320,6 +320,7 @@ impl StorageLayer {
 
     /// Test-only: makes the next operation of `kind` panic inside the wrapper, as a harness
     /// bug would. Used to prove that a run with a harness fault is reported `INVALID`.
+    #[cfg(any(test, feature = "test-hooks"))]
     pub fn inject_harness_panic(&self, kind: S3OpKind) {
         self.panic_on.store(kind as u8 + 1, Ordering::SeqCst);
     }
