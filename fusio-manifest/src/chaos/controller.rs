@@ -100,7 +100,7 @@ impl ChaosController {
         let s = &self.scenario;
         self.log.push("chaos_start", s.label.clone());
         if let Some(lat) = s.latency {
-            self.layer.network().set_latency(Some(lat));
+            self.layer.network().latency().set_latency(Some(lat));
             self.log.push(
                 "latency_on",
                 format!(
@@ -111,10 +111,10 @@ impl ChaosController {
             );
         }
         if !s.faults.is_empty() {
-            self.layer.network().set_faults(s.faults.clone());
+            self.layer.network().faults().set_faults(s.faults.clone());
             self.log.push("faults_on", format!("{:?}", s.faults));
         }
-        self.layer.network().set_block_mode(s.block_mode);
+        self.layer.network().blocks().set_block_mode(s.block_mode);
         if let Some(cpu) = s.cpu {
             self.cpu = Some(CpuBurners::start(cpu));
             self.log.push(
@@ -137,7 +137,7 @@ impl ChaosController {
                         if *stopped {
                             return;
                         }
-                        layer.network().set_blocked(true);
+                        layer.network().blocks().set_blocked(true);
                     }
                     let secs = (to - from).as_secs_f64();
                     log.push("block_start", format!("{}/{n} for {secs:.1}s", i + 1));
@@ -150,7 +150,7 @@ impl ChaosController {
                     // Stamp before unblocking: operations released by the unblock must never
                     // appear to complete inside the window.
                     let t_ms = clock::since(start).as_millis() as u64;
-                    layer.network().set_blocked(false);
+                    layer.network().blocks().set_blocked(false);
                     log.push_at(t_ms, "block_end", format!("{}/{n}", i + 1));
                     println!("🟢 Network blocking event {}/{n} - unblocked", i + 1);
                 }
@@ -167,13 +167,13 @@ impl ChaosController {
         {
             let mut stopped = self.stopped.lock();
             *stopped = true;
-            if net.is_blocked() {
+            if net.blocks().is_blocked() {
                 self.log.push("block_end", "ended by chaos_stop");
-                net.set_blocked(false);
+                net.blocks().set_blocked(false);
             }
         }
-        net.set_latency(None);
-        net.set_faults(Vec::new());
+        net.latency().set_latency(None);
+        net.faults().set_faults(Vec::new());
         if let Some(cpu) = self.cpu.take() {
             cpu.stop();
             self.log.push("cpu_stop", "");
@@ -188,7 +188,7 @@ impl Drop for ChaosController {
         if let Some(b) = self.blocks.take() {
             b.abort();
         }
-        self.layer.network().set_blocked(false);
+        self.layer.network().blocks().set_blocked(false);
     }
 }
 

@@ -157,7 +157,9 @@ impl RunEnv {
     /// `CHAOS_FAULT_POINTS` of the settings armed.
     pub fn storage_layer(&self, index: u64) -> Arc<StorageLayer> {
         let chaos = NetworkChaos::new(self.profile, layer_seed(self.seed, index));
-        chaos.set_fault_points(self.settings.fault_points.clone());
+        chaos
+            .faults()
+            .set_fault_points(self.settings.fault_points.clone());
         let layer = StorageLayer::new(chaos);
         match self.backend.embedded_server() {
             Some(_) => Arc::new(layer.with_own_server()),

@@ -89,7 +89,7 @@ async fn run_scoped(
         events: analysis.events,
         recoveries: analysis.recoveries,
         commit_times_ms: analysis.commit_times_ms,
-        faults: run.layer.network().fault_counts(),
+        faults: run.layer.network().faults().fault_counts(),
         background: ended.background,
         harness_faults: Vec::new(),
         host: ended.host,
@@ -301,7 +301,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
         .as_mut()
         .map(|c| c.stop())
         .unwrap_or_default();
-    run.layer.network().disable_profile();
+    run.layer.network().latency().disable_profile();
     let (background, pinned, crashes, clock_skew_ms, final_head_txn, injected) =
         match run.ctx.take() {
             Some(ctx) => {

@@ -84,12 +84,12 @@ async fn latency_row(fs: &HarnessFs, path: &Path, nominal_ms: u64) {
     let (mut off, mut on) = (Vec::new(), Vec::new());
     // Interleaved, so drift of the machine's load hits both sides alike.
     for _ in 0..SAMPLES {
-        net.set_latency(None);
+        net.latency().set_latency(None);
         off.push(timed_get(fs, path).await);
-        net.set_latency(Some(spec));
+        net.latency().set_latency(Some(spec));
         on.push(timed_get(fs, path).await);
     }
-    net.set_latency(None);
+    net.latency().set_latency(None);
     let base = mean(&off);
     let mut added: Vec<f64> = on.iter().map(|t| t - base).collect();
     added.sort_by(f64::total_cmp);
@@ -168,8 +168,8 @@ async fn block_run(fs: &HarnessFs, path: &Path) -> BlockRun {
         tokio::spawn(async move {
             let mut seen = Vec::new();
             while !stop.load(Ordering::Relaxed) {
-                if layer.network().is_blocked() {
-                    layer.network().wait_unblocked().await;
+                if layer.network().blocks().is_blocked() {
+                    layer.network().blocks().wait_unblocked().await;
                     seen.push(ms(start.elapsed()));
                 } else {
                     tokio::time::sleep(Duration::from_millis(1)).await;

@@ -32,7 +32,7 @@ fn assert_about_rate(hits: usize) {
 /// A fresh store whose wrapper injects `faults`.
 async fn rig(faults: Vec<FaultSpec>) -> Store {
     let store = Store::new(11).await;
-    store.layer.network().set_faults(faults);
+    store.layer.network().faults().set_faults(faults);
     store
 }
 
@@ -68,7 +68,10 @@ async fn transient_errors_fire_at_their_rate_and_are_not_applied() {
             "object {i}: errored={errored} exists={exists}"
         );
     }
-    assert_eq!(r.layer.network().fault_counts().transient as usize, errors);
+    assert_eq!(
+        r.layer.network().faults().fault_counts().transient as usize,
+        errors
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +110,7 @@ async fn stalls_hold_applied_answers() {
     }
     // A stall holds its answer at least `stall`; a loaded host may also make an unstalled op
     // that slow, so the count of slow ops only bounds the stalls from above.
-    let stalls = r.layer.network().fault_counts().stalls as usize;
+    let stalls = r.layer.network().faults().fault_counts().stalls as usize;
     assert_about_rate(stalls);
     assert!(
         slow >= stalls,
@@ -139,8 +142,8 @@ async fn key_filter_limits_a_rule_to_matching_objects() {
 async fn refused_blocks_fail_at_once_without_applying() {
     let r = rig(Vec::new()).await;
     let net = r.layer.network();
-    net.set_block_mode(BlockMode::Refuse);
-    net.set_blocked(true);
+    net.blocks().set_block_mode(BlockMode::Refuse);
+    net.blocks().set_blocked(true);
     let t = Instant::now();
     let refused = r
         .chaos
@@ -152,12 +155,12 @@ async fn refused_blocks_fail_at_once_without_applying() {
         "a refused op must not wait"
     );
     assert!(r.raw.load_with_tag(&key(0)).await.unwrap().is_none());
-    net.set_blocked(false);
+    net.blocks().set_blocked(false);
     r.chaos
         .put_conditional(&key(0), b"v", None, None, CasCondition::IfNotExists)
         .await
         .unwrap();
-    assert_eq!(net.fault_counts().refused, 1);
+    assert_eq!(net.faults().fault_counts().refused, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

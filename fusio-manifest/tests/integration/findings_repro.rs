@@ -147,12 +147,12 @@ impl Rig {
 
     fn point(&self, spec: &str) {
         let point: FaultPoint = spec.parse().unwrap();
-        self.layer.network().add_fault_point(point);
+        self.layer.network().faults().add_fault_point(point);
     }
 
     /// (matched, fired) of the point written as `spec`.
     fn status(&self, spec: &str) -> (u64, u64) {
-        let points: Vec<FaultPointStatus> = self.layer.network().fault_points();
+        let points: Vec<FaultPointStatus> = self.layer.network().faults().fault_points();
         let p = points.iter().find(|p| p.point.to_string() == spec).unwrap();
         (p.matched, p.fired)
     }
@@ -444,7 +444,7 @@ async fn f3_refused_requests_alone_are_retried() {
 async fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
     let ttl = Duration::from_secs(3);
     let r = Rig::new("f3-block", Some(ttl), Recovery::Background).await;
-    r.layer.network().set_block_mode(BlockMode::Refuse);
+    r.layer.network().blocks().set_block_mode(BlockMode::Refuse);
     assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
     r.point("condput:segments/#1=stall(1s)");
     let mut s = r.m.session_write().await.unwrap();
@@ -459,10 +459,10 @@ async fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
         );
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-    r.layer.network().set_blocked(true);
+    r.layer.network().blocks().set_blocked(true);
     let refused_get = "the refused HEAD GET during the block";
     assert_commit_failed(commit.await, "connection refused", refused_get);
-    r.layer.network().set_blocked(false);
+    r.layer.network().blocks().set_blocked(false);
     let failed_at = Instant::now();
     let (failures, late_ms) = leaked_lease_blocks_until_it_expires(&r).await;
     eprintln!(

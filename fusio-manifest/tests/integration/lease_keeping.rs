@@ -44,6 +44,7 @@ async fn leases_mid_read(keep_leases: bool) -> (usize, usize) {
     );
     layer
         .network()
+        .faults()
         .set_faults(vec![FaultSpec::everywhere(FaultKind::Stall(STALL), 1.0)
             .on(&[S3OpKind::Get])
             .on_keys("segments/")]);

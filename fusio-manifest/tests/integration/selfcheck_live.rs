@@ -108,7 +108,7 @@ async fn injected_faults_and_error_answers_are_not_harness_faults() {
     let layer = own_server_layer();
     let points = parse_fault_points("get:HEAD.json#1=refuse;get:HEAD.json#2=transient")
         .expect("valid fault points");
-    layer.network().set_fault_points(points);
+    layer.network().faults().set_fault_points(points);
     let fs = ChaosFs::new(backend.settings().fusio_client(), layer);
     let faults = HarnessFaults::new();
     let head = Path::parse("p/HEAD.json").expect("test path");

@@ -273,20 +273,20 @@ fn arm(layer: &Arc<StorageLayer>, c: Condition) -> Option<tokio::task::JoinHandl
     let net = layer.network();
     let rule = |kind| vec![FaultSpec::everywhere(kind, 1.0)];
     match c {
-        Condition::Transient => net.set_faults(rule(FaultKind::Transient)),
-        Condition::AnswerLost => net.set_faults(rule(FaultKind::AmbiguousSuccess)),
-        Condition::Stall => net.set_faults(rule(FaultKind::Stall(HOLD))),
+        Condition::Transient => net.faults().set_faults(rule(FaultKind::Transient)),
+        Condition::AnswerLost => net.faults().set_faults(rule(FaultKind::AmbiguousSuccess)),
+        Condition::Stall => net.faults().set_faults(rule(FaultKind::Stall(HOLD))),
         Condition::RefusingBlock => {
-            net.set_block_mode(BlockMode::Refuse);
-            net.set_blocked(true);
+            net.blocks().set_block_mode(BlockMode::Refuse);
+            net.blocks().set_blocked(true);
         }
         Condition::HoldingBlock => {
-            net.set_block_mode(BlockMode::Hold);
-            net.set_blocked(true);
+            net.blocks().set_block_mode(BlockMode::Hold);
+            net.blocks().set_blocked(true);
             let layer = layer.clone();
             return Some(tokio::spawn(async move {
                 tokio::time::sleep(HOLD).await;
-                layer.network().set_blocked(false);
+                layer.network().blocks().set_blocked(false);
             }));
         }
     }
@@ -295,9 +295,9 @@ fn arm(layer: &Arc<StorageLayer>, c: Condition) -> Option<tokio::task::JoinHandl
 
 fn disarm(layer: &StorageLayer) {
     let net = layer.network();
-    net.set_faults(Vec::new());
-    net.set_blocked(false);
-    net.set_block_mode(BlockMode::Hold);
+    net.faults().set_faults(Vec::new());
+    net.blocks().set_blocked(false);
+    net.blocks().set_block_mode(BlockMode::Hold);
 }
 
 /// Checks one answer against what condition `c` promises for method `m`, given what the same

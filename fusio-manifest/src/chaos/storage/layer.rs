@@ -216,8 +216,8 @@ impl StorageLayer {
         self.check_harness_fault(kind);
         let net = &self.network;
         let nth = self.faults.count(kind, key);
-        let decision = net.decide_fault(kind, key, nth);
-        let delay = net.draw_delay(kind, key, nth);
+        let decision = net.faults().decide_fault(kind, key, nth);
+        let delay = net.latency().draw_delay(kind, key, nth);
         let half = delay / 2;
         let mut held = Duration::ZERO;
         let gated = async {
@@ -272,15 +272,15 @@ impl StorageLayer {
             stalled = d;
         }
         let mut lost = false;
-        let result = match net.block_mode() {
+        let result = match net.blocks().block_mode() {
             BlockMode::Hold => {
                 let waited = clock::now();
-                net.wait_unblocked().await;
+                net.blocks().wait_unblocked().await;
                 stalled += clock::since(waited);
                 result
             }
-            BlockMode::Refuse if net.is_blocked() => {
-                net.count_refused();
+            BlockMode::Refuse if net.blocks().is_blocked() => {
+                net.faults().count_refused();
                 lost = true;
                 Err(InjectedError::AnswerLost.into_fs())
             }
@@ -354,14 +354,14 @@ impl StorageLayer {
     /// during a refusing one.
     async fn gate_request(&self) -> Result<Duration, FsError> {
         let net = &self.network;
-        match net.block_mode() {
+        match net.blocks().block_mode() {
             BlockMode::Hold => {
                 let waited = clock::now();
-                net.wait_unblocked().await;
+                net.blocks().wait_unblocked().await;
                 Ok(clock::since(waited))
             }
-            BlockMode::Refuse if net.is_blocked() => {
-                net.count_refused();
+            BlockMode::Refuse if net.blocks().is_blocked() => {
+                net.faults().count_refused();
                 Err(InjectedError::Refused.into_fs())
             }
             BlockMode::Refuse => Ok(Duration::ZERO),
