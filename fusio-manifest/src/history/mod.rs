@@ -91,6 +91,7 @@
 
 mod parse;
 mod read;
+mod span;
 #[cfg(test)]
 mod tests;
 mod view;

@@ -13,26 +13,9 @@
 
 use std::ops::Range;
 
+use super::span::{ReadPair, Span};
 use super::view::{EventRef, Reads};
 use super::{Event, OpKind, Outcome};
-
-/// Byte range of a string in the text a line was parsed from (on char boundaries). The fast
-/// path parses only texts shorter than 4 GiB, so that it fits in `u32`s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Span {
-    start: u32,
-    end: u32,
-}
-
-impl Span {
-    /// The string this span covers in `text` (the text it was parsed from).
-    pub(crate) fn of(self, text: &str) -> &str {
-        &text[self.start as usize..self.end as usize]
-    }
-}
-
-/// One `[key, value id or null]` pair of a `read` event's `reads`, as spans.
-pub(crate) type ReadPair = (Span, Option<Span>);
 
 /// One parsed line: an `invoke`, `write` or `read` event as spans of the text it was parsed
 /// from (its `reads` as a range of a separate list of pairs), or any event as an [`Event`].

@@ -1,7 +1,7 @@
 //! A borrowed view of one event: what the checker reads of it, taken from an [`Event`] in
 //! memory or straight from the text of a file's lines, without copying a string.
 
-use super::parse::{ReadPair, Span};
+use super::span::{ReadPair, Span};
 use super::{Event, OpKind, Outcome};
 
 /// The fields of an event that the checker uses (not `error`, nothing of a compaction), with
