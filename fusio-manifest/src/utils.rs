@@ -1,4 +1,11 @@
-//! Small helpers shared across modules: seed derivation and panic messages.
+//! Small helpers shared across modules: seed derivation, panic messages, the atomic file
+//! writer every result file uses, and the CSV header a row type serializes to.
+
+use std::fs::File;
+use std::io::Write as _;
+use std::path::Path;
+
+use serde::Serialize;
 
 /// 2^64 / φ, the Fibonacci-hashing multiplier: multiplying consecutive integers by it spreads
 /// them evenly over `u64`, so seeds derived for neighbouring clients or scenarios are
@@ -125,9 +132,64 @@ pub async fn join_or_cancel(
     cancelled
 }
 
+/// The CSV header a row type serializes to, derived from the type itself.
+pub fn header<T: Serialize + Default>() -> Vec<String> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut names = Vec::new();
+    if w.serialize(T::default()).is_ok() {
+        if let Ok(bytes) = w.into_inner() {
+            let mut r = csv::Reader::from_reader(bytes.as_slice());
+            if let Ok(h) = r.headers() {
+                names = h.iter().map(str::to_string).collect();
+            }
+        }
+    }
+    names
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, fsync, rename.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atomic_write_replaces_and_leaves_no_temp_file() {
+        let dir = std::env::temp_dir().join(format!("chaos-viz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join("x.csv");
+        write_atomic(&p, b"one").unwrap();
+        write_atomic(&p, b"two").unwrap();
+        assert_eq!(std::fs::read(&p).unwrap(), b"two");
+        let leftovers: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+            .collect();
+        assert!(leftovers.is_empty());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[derive(Debug, thiserror::Error)]
     enum Outer {

@@ -36,8 +36,9 @@
 
 use std::collections::VecDeque;
 
-use super::analysis::{is_delete, writer_of, Ctx, MAX_OPS};
+use super::cite::MAX_OPS;
 use super::intern::{FxHashMap, FxHashSet, ABSENT};
+use super::model::{is_delete, writer_of, Ctx};
 use super::report::Findings;
 use super::AnomalyClass;
 

@@ -66,10 +66,15 @@
 //! [`Anomaly`] a line, then `{"truncated": N}` when more were found than kept);
 //! [`read_anomalies`] reads such a file back and [`print_anomaly_files`] prints it again.
 
-mod analysis;
 mod anomaly;
+mod checks;
+mod cite;
+mod commits;
 mod cycles;
+mod ids;
 mod intern;
+mod model;
+mod records;
 mod report;
 mod saved;
 mod synth;
@@ -88,151 +93,12 @@ pub use saved::{
 pub use synth::synthetic_history;
 
 use crate::history::{for_each_event, Event, EventRef, HistoryError, OpKind, Outcome, Reads};
+use ids::{next_id, parse_value_id, Slots};
 use intern::{FxHashMap, Interner, ABSENT};
-
-/// Sentinel for an unknown client or key id.
-const UNKNOWN: u32 = u32::MAX;
+use records::{Attempt, Evidence, FinalState, ReadOp, Session, Status, TxnOps, MULTI, UNKNOWN};
 
 /// At most this many example anomalies (and problems) are kept per class.
 pub const MAX_EXAMPLES: usize = 20;
-
-/// What is known about how a write attempt ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    /// Its value id was observed, but no attempt with it was recorded.
-    Unwritten,
-    /// Invoked, no completion recorded.
-    Invoked,
-    /// Acknowledged commit.
-    Ok,
-    /// Definitely not applied.
-    Fail,
-    /// Indeterminate.
-    Info,
-}
-
-/// One write attempt, indexed by the id of the value it wrote.
-#[derive(Debug, Clone)]
-struct Attempt {
-    /// For a value id that is not `client:op:attempt`: its id in [`Checker::other_ids`].
-    other: u32,
-    client: u32,
-    key: u32,
-    attempt: u32,
-    /// Value id read (or [`ABSENT`]); meaningful if `read_done`.
-    read: u32,
-    op: u64,
-    snapshot: Option<u64>,
-    txn_id: Option<u64>,
-    status: Status,
-    read_done: bool,
-    /// An `invoke` was recorded.
-    invoked: bool,
-    /// For a multi-key transaction (`key` is [`MULTI`]): its index in [`Checker::txns`].
-    txn: u32,
-}
-
-/// The `key` of a multi-key transaction attempt: its keys are in its [`TxnOps`].
-const MULTI: u32 = u32::MAX - 1;
-
-/// The reads and writes of a multi-key transaction attempt (a `txn` event).
-#[derive(Debug, Clone)]
-struct TxnOps {
-    /// Its `(key, value or ABSENT)` reads in [`Checker::txn_reads`], in order.
-    reads: Range<usize>,
-    /// Its `(key, deleted)` writes in [`Checker::txn_writes`]: puts of its value, deletes.
-    writes: Range<usize>,
-}
-
-impl From<Outcome> for Status {
-    fn from(outcome: Outcome) -> Self {
-        match outcome {
-            Outcome::Ok => Status::Ok,
-            Outcome::Fail => Status::Fail,
-            Outcome::Info => Status::Info,
-        }
-    }
-}
-
-impl Attempt {
-    fn unwritten(other: u32, client: u32, op: u64, attempt: u32) -> Self {
-        Attempt {
-            other,
-            client,
-            key: UNKNOWN,
-            attempt,
-            read: ABSENT,
-            op,
-            snapshot: None,
-            txn_id: None,
-            status: Status::Unwritten,
-            read_done: false,
-            invoked: false,
-            txn: UNKNOWN,
-        }
-    }
-
-    /// What the completion of an attempt says, before its key and reads are filled in: its
-    /// own `other` and `invoked` are kept by [`Checker::on_write`].
-    fn completed(
-        client: u32,
-        op: u64,
-        attempt: u32,
-        snapshot: Option<u64>,
-        txn_id: Option<u64>,
-        outcome: Outcome,
-    ) -> Self {
-        Attempt {
-            snapshot,
-            txn_id,
-            status: outcome.into(),
-            ..Attempt::unwritten(UNKNOWN, client, op, attempt)
-        }
-    }
-}
-
-/// One completed read operation.
-#[derive(Debug, Clone)]
-struct ReadOp {
-    client: u32,
-    op: u64,
-    snapshot: Option<u64>,
-    outcome: Outcome,
-    scan: bool,
-    /// For a range scan: its index in [`Checker::ranges`]; [`UNKNOWN`] otherwise.
-    range: u32,
-    /// Its `(key, value)` observations in [`Checker::obs`].
-    obs: Range<usize>,
-}
-
-/// A session (write attempt or read operation) in the order of its `invoke`.
-#[derive(Debug, Clone, Copy)]
-enum Session {
-    /// Write attempt (its value id).
-    Write(u32),
-    /// Read operation (index into [`Checker::reads`]).
-    Read(u32),
-    /// A read operation that has not completed (yet).
-    Pending,
-}
-
-/// What a completion shows about real time: by then, HEAD had reached a txn.
-#[derive(Debug, Clone, Copy)]
-enum Evidence {
-    /// An acknowledged commit (its value id): its txn id.
-    Ack(u32),
-    /// A write attempt (its value id) completed: its snapshot.
-    WriteSession(u32),
-    /// A read operation (index into [`Checker::reads`]) completed: its snapshot.
-    ReadSession(u32),
-}
-
-/// The final state.
-#[derive(Debug, Clone)]
-struct FinalState {
-    head_txn: u64,
-    state: Vec<(u32, u32)>,
-}
 
 /// Bounded list of history inconsistencies.
 #[derive(Debug, Clone, Default)]
@@ -621,99 +487,8 @@ impl Checker {
 
     /// Runs every check and returns the report.
     pub fn finish(self) -> CheckReport {
-        analysis::analyze(self)
+        checks::analyze(self)
     }
-}
-
-/// Maps `(client, op, attempt)` to attempt slots: per client, a dense table indexed by
-/// `op * DENSE_ATTEMPTS + attempt` (clients number their ops densely), kept at most about
-/// 16 times as large as the entries it holds; anything else in a hash map.
-#[derive(Default)]
-struct Slots {
-    dense: Vec<Vec<u32>>,
-    used: Vec<usize>,
-    sparse: FxHashMap<(u32, u64, u32), u32>,
-}
-
-/// Attempts per op held in the dense tables.
-const DENSE_ATTEMPTS: u64 = 4;
-
-/// An empty entry of a dense table.
-const NO_SLOT: u32 = u32::MAX;
-
-impl Slots {
-    /// The slot of `(client, op, attempt)`, or `next` (now recorded) if it has none.
-    fn get_or_insert(&mut self, client: u32, op: u64, attempt: u32, next: u32) -> u32 {
-        let c = client as usize;
-        if c >= self.dense.len() {
-            self.dense.resize_with(c + 1, Vec::new);
-            self.used.resize(c + 1, 0);
-        }
-        let index = op
-            .checked_mul(DENSE_ATTEMPTS)
-            .filter(|_| u64::from(attempt) < DENSE_ATTEMPTS)
-            .map(|i| i + u64::from(attempt));
-        let table = &mut self.dense[c];
-        let limit = 8 * self.used[c] as u64 + 4096;
-        match index {
-            Some(i) if i < table.len() as u64 || i < limit => {
-                let i = i as usize;
-                if i >= table.len() {
-                    table.resize((i + 1).next_power_of_two(), NO_SLOT);
-                }
-                if table[i] == NO_SLOT {
-                    // It may have been put in the hash map while the table was smaller.
-                    table[i] = if self.sparse.is_empty() {
-                        next
-                    } else {
-                        *self.sparse.get(&(client, op, attempt)).unwrap_or(&next)
-                    };
-                    self.used[c] += 1;
-                }
-                table[i]
-            }
-            _ => *self.sparse.entry((client, op, attempt)).or_insert(next),
-        }
-    }
-}
-
-/// The next dense id after `len` ids. Panics past 2,147,483,647 write attempts or read
-/// operations (a history of hundreds of gigabytes): the top bit of a value id marks a delete
-/// in a version chain.
-fn next_id(len: usize) -> u32 {
-    u32::try_from(len)
-        .ok()
-        .filter(|&id| id < DELETED)
-        .expect("history checker limit: more than 2,147,483,647 attempts or reads")
-}
-
-/// Marks a version chain entry as a delete by the value id it is combined with.
-const DELETED: u32 = 1 << 31;
-
-/// Splits a canonical value id `client:op:attempt` (client non-empty; op and attempt decimal
-/// without leading zeros). Any other spelling is kept as an opaque string, so that two
-/// spellings of one number are two different values.
-fn parse_value_id(id: &str) -> Option<(&str, u64, u32)> {
-    /// A canonical decimal number (no sign, no leading zero) that fits in a `u64`.
-    fn number(s: &[u8]) -> Option<u64> {
-        if s.is_empty() || (s.len() > 1 && s[0] == b'0') {
-            return None;
-        }
-        s.iter().try_fold(0u64, |n, &b| {
-            let digit = b.wrapping_sub(b'0');
-            (digit < 10).then_some(())?;
-            n.checked_mul(10)?.checked_add(u64::from(digit))
-        })
-    }
-    let b = id.as_bytes();
-    let first = b.iter().position(|&c| c == b':')?;
-    let second = first + 1 + b[first + 1..].iter().position(|&c| c == b':')?;
-    if first == 0 {
-        return None;
-    }
-    let op = number(&b[first + 1..second])?;
-    let attempt = u32::try_from(number(&b[second + 1..])?).ok()?;
-    Some((&id[..first], op, attempt))
 }
 
 /// Checks a whole history (see [`Checker`]): owned events (`Vec<Event>`, an iterator of

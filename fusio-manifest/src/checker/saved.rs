@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use super::report::write_anomaly;
 use super::{Anomaly, CheckReport};
-use crate::visualization::write_atomic;
+use crate::utils::write_atomic;
 
 /// One line of an anomalies file.
 #[derive(Debug, Clone, PartialEq, Eq)]
