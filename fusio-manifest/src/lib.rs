@@ -28,9 +28,10 @@
 //!    run `INVALID` when the harness itself panics.
 //! 4. [`checker`] streams the history back and gives a verdict: PASS, FAIL (with anomalies)
 //!    or UNKNOWN (with the reason).
-//! 5. [`visualization`] writes every result file through one atomic writer (`STEM.csv`, and
-//!    the folder `STEM/` with sidecars, histories, anomalies and [`provenance`]), and runs
-//!    `plot_results.py`; [`report`] prints everything the console shows.
+//! 5. [`verdicts`] judges a sweep by the plan's criteria; [`results`] writes every result file
+//!    through one atomic writer (`STEM.csv`, and the folder `STEM/` with sidecars, histories,
+//!    anomalies, verdicts and [`provenance`]); [`plot`] runs `plot_results.py`; [`report`]
+//!    prints everything the console shows.
 //!
 //! [`utils`] holds the few helpers several modules share (seed derivation, panic messages).
 
@@ -46,14 +47,15 @@ pub mod manifest;
 pub mod metrics;
 pub mod open_files;
 pub mod plan;
+pub mod plot;
 pub mod provenance;
 pub mod report;
+pub mod results;
 pub mod search;
 pub mod selfcheck;
 pub mod sweep;
 pub mod timeline;
 pub mod utils;
 pub mod verdicts;
-pub mod visualization;
 pub mod workload;
 pub mod world;

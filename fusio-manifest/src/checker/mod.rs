@@ -95,7 +95,7 @@ pub use synth::synthetic_history;
 use crate::history::{for_each_event, Event, EventRef, HistoryError, OpKind, Outcome, Reads};
 use ids::{next_id, parse_value_id, Slots};
 use intern::{FxHashMap, Interner, ABSENT};
-use records::{Attempt, Evidence, FinalState, ReadOp, Session, Status, TxnOps, MULTI, UNKNOWN};
+use records::{Attempt, FinalState, HeadReached, ReadOp, Session, Status, TxnOps, MULTI, UNKNOWN};
 
 /// At most this many example anomalies (and problems) are kept per class.
 pub const MAX_EXAMPLES: usize = 20;
@@ -150,7 +150,7 @@ pub struct Checker {
     /// Every session by invocation time, in file order (so nearly sorted).
     sessions: Vec<(u64, Session)>,
     /// `(time, txn, source)` of every completion that shows HEAD's progress, in file order.
-    evidence: Vec<(u64, u64, Evidence)>,
+    evidence: Vec<(u64, u64, HeadReached)>,
     final_state: Option<FinalState>,
     problems: Problems,
 }
@@ -319,9 +319,9 @@ impl Checker {
         };
         match (completed.status, completed.txn_id, completed.snapshot) {
             (Status::Ok, Some(txn), _) => {
-                self.evidence.push((t_us, txn, Evidence::Ack(v)));
+                self.evidence.push((t_us, txn, HeadReached::Ack(v)));
             }
-            (_, _, Some(s)) => self.evidence.push((t_us, s, Evidence::WriteSession(v))),
+            (_, _, Some(s)) => self.evidence.push((t_us, s, HeadReached::WriteSession(v))),
             _ => {}
         }
     }
@@ -382,7 +382,8 @@ impl Checker {
             self.sessions[pos].1 = Session::Read(index);
         }
         if let Some(s) = read.snapshot {
-            self.evidence.push((t_us, s, Evidence::ReadSession(index)));
+            self.evidence
+                .push((t_us, s, HeadReached::ReadSession(index)));
         }
         if read.outcome == Outcome::Ok && read.snapshot.is_none() {
             self.problems

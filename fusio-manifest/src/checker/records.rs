@@ -137,7 +137,7 @@ pub(super) enum Session {
 
 /// What a completion shows about real time: by then, HEAD had reached a txn.
 #[derive(Debug, Clone, Copy)]
-pub(super) enum Evidence {
+pub(super) enum HeadReached {
     /// An acknowledged commit (its value id): its txn id.
     Ack(u32),
     /// A write attempt (its value id) completed: its snapshot.

@@ -11,17 +11,18 @@ use crate::chaos::{
 };
 use crate::config::WorkloadConfig;
 use crate::manifest::ManifestOptions;
+use crate::plot::plot;
 use crate::provenance::EntryPoint;
 use crate::report::{
     print_best_and_worst, print_coverage, print_liveness, print_retry_verdicts,
     print_success_criteria, print_summary_table,
 };
+use crate::results::{history_path, write_json};
 use crate::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestConfig,
     SweepOptions,
 };
 use crate::verdicts::judge;
-use crate::visualization::{history_path, plot, write_json};
 use crate::workload::{export_all, problems, Exported, RunEnv, RunSpec, ScenarioOutcome};
 use crate::world::TimeMode;
 

@@ -29,7 +29,7 @@ pub use schedule::{Case, Draw};
 pub use signature::{Feature, Signature};
 
 use crate::config::Settings;
-use crate::visualization::write_atomic;
+use crate::results::write_atomic;
 
 /// The folder of a search's files under the output directory.
 pub const FOLDER: &str = "seed_search";

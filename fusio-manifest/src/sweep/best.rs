@@ -16,7 +16,7 @@ use std::path::Path;
 use crate::config::WorkloadConfig;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
-use crate::visualization::{sidecar_path, summary_columns};
+use crate::results::{sidecar_path, summary_columns};
 
 /// The failure-rate bound of the best-config rule.
 pub const BEST_MAX_FAILURE_RATE: f64 = 0.20;
@@ -244,7 +244,7 @@ mod tests {
     #[test]
     fn the_host_sidecar_beside_the_csv_is_read_and_a_malformed_one_is_named() {
         use crate::host::HostRow;
-        use crate::visualization::write_csv;
+        use crate::results::write_csv;
         let dir = std::env::temp_dir().join(format!("chaos-best-host-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let csv = dir.join("comprehensive_sweep.csv");

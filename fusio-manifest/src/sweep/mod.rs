@@ -20,8 +20,8 @@ use crate::chaos::ChaosScenario;
 use crate::config::WorkloadConfig;
 use crate::manifest::ManifestOptions;
 use crate::report;
+use crate::results::history_path;
 use crate::utils::{label_key, panic_message, scenario_seed};
-use crate::visualization::history_path;
 use crate::workload::{RunEnv, RunSpec, ScenarioOutcome};
 
 /// Runs every scenario of `scenarios` (filter with [`SweepOptions::select`] first) against its

@@ -12,8 +12,8 @@ use crate::config::{ConfigError, Settings, WorkloadConfig};
 use crate::open_files;
 use crate::provenance::EntryPoint;
 use crate::report;
+use crate::results;
 use crate::utils::layer_seed;
-use crate::visualization;
 use crate::world::{clock, TimeMode};
 
 /// Why an entry point could not run.
@@ -77,7 +77,7 @@ impl RunEnv {
         for warning in &settings.warnings {
             eprintln!("{warning}");
         }
-        let out_dir = visualization::output_dir(settings.output_dir.clone()).map_err(|e| {
+        let out_dir = results::output_dir(settings.output_dir.clone()).map_err(|e| {
             ConfigError::invalid(
                 "CHAOS_OUTPUT_DIR",
                 &settings

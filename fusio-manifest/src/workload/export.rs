@@ -8,7 +8,7 @@ use super::outcome::ScenarioOutcome;
 use super::result::RunResult;
 use crate::provenance::{RunFacts, RunRecord, ScenarioRecord};
 use crate::report;
-use crate::visualization::{self, RunFiles};
+use crate::results::{self, RunFiles};
 use crate::world::TimeMode;
 
 /// Paths of the files one export wrote.
@@ -25,7 +25,7 @@ pub struct Exported {
     pub run_json: PathBuf,
 }
 
-/// Writes every result file of run `stem` (see [`visualization`]) for the scenarios that
+/// Writes every result file of run `stem` (see [`results`]) for the scenarios that
 /// produced results, then prints each isolation report. Scenarios that failed are listed,
 /// not lost.
 pub fn export_all(
@@ -59,7 +59,7 @@ pub fn export_all(
         .iter()
         .filter_map(|o| o.result.as_ref().ok())
         .collect();
-    visualization::write_run(&files, &ok, &record)
+    results::write_run(&files, &ok, &record)
         .map_err(|(path, source)| HarnessError::Io { path, source })?;
     report::print_verifications(outcomes);
     let exported = Exported {

@@ -3,7 +3,7 @@
 //! assertions several tests make about a run.
 //!
 //! File names always come from the library's path helpers
-//! ([`fusio_manifest_chaos::visualization::history_path`]), never from a format string here.
+//! ([`fusio_manifest_chaos::results::history_path`]), never from a format string here.
 
 // Real-time test scaffolding: deadlines and temp names on the host's clock.
 #![allow(clippy::disallowed_methods)]
@@ -30,8 +30,8 @@ use fusio_manifest_chaos::manifest::{
     build_manifest, ClientManifests, HarnessManifest, ManifestOptions, RunExecutor,
 };
 use fusio_manifest_chaos::metrics::MetricsCollector;
+use fusio_manifest_chaos::results::history_path;
 use fusio_manifest_chaos::timeline::Timeline;
-use fusio_manifest_chaos::visualization::history_path;
 use fusio_manifest_chaos::workload::{RunEnv, RunResult, RunSpec};
 use futures_util::TryStreamExt;
 use serde_json::Value;

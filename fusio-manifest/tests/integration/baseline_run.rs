@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{assert_head_matches_commits, assert_pass, spec, workload, TempDir};
 use fusio_manifest_chaos::metrics::MetricsSummary;
-use fusio_manifest_chaos::visualization::{summary_columns, write_csv, RunFiles};
+use fusio_manifest_chaos::results::{summary_columns, write_csv, RunFiles};
 use fusio_manifest_chaos::workload::run_workload;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,7 +2,7 @@
 //! commits and sessions that completed before it was invoked.
 
 use crate::checker::model::{Ctx, Observer};
-use crate::checker::records::{Evidence, Session};
+use crate::checker::records::{HeadReached, Session};
 use crate::checker::report::Findings;
 use crate::checker::AnomalyClass;
 
@@ -56,7 +56,7 @@ pub(super) fn monotonic_reads(
     f: &mut Findings,
     clients: usize,
     sessions: &[(u64, Session)],
-    evidence: &[(u64, u64, Evidence)],
+    evidence: &[(u64, u64, HeadReached)],
 ) -> Vec<bool> {
     let mut flagged = vec![false; ctx.reads.len()];
     let mut queries: Vec<Vec<(u64, usize)>> = vec![Vec::new(); clients];
@@ -68,7 +68,7 @@ pub(super) fn monotonic_reads(
     }
     let mut done: Vec<Vec<(u64, u64, usize)>> = vec![Vec::new(); clients];
     for &(t, snapshot, e) in evidence {
-        if let Evidence::ReadSession(i) = e {
+        if let HeadReached::ReadSession(i) = e {
             let i = i as usize;
             done[ctx.reads[i].client as usize].push((t, snapshot, i));
         }
@@ -103,25 +103,25 @@ pub(super) fn realtime(
     f: &mut Findings,
     non_monotonic: &[bool],
     sessions: &[(u64, Session)],
-    evidence: &[(u64, u64, Evidence)],
+    evidence: &[(u64, u64, HeadReached)],
 ) {
-    let describe = |e: Evidence, m: u64, t: u64| match e {
-        Evidence::Ack(w) => format!(
+    let describe = |e: HeadReached, m: u64, t: u64| match e {
+        HeadReached::Ack(w) => format!(
             "{} was acknowledged with txn {m} at {t} us",
             ctx.write_name(w)
         ),
-        Evidence::WriteSession(w) => format!(
+        HeadReached::WriteSession(w) => format!(
             "writer {} completed with snapshot {m} at {t} us",
             ctx.write_name(w)
         ),
-        Evidence::ReadSession(r) => format!(
+        HeadReached::ReadSession(r) => format!(
             "{} completed with snapshot {m} at {t} us",
             ctx.who(Observer::Read(r as usize))
         ),
     };
-    let evidence_ref = |e: Evidence| match e {
-        Evidence::Ack(w) | Evidence::WriteSession(w) => ctx.write_ref(w),
-        Evidence::ReadSession(r) => ctx.read_ref(r as usize),
+    let evidence_ref = |e: HeadReached| match e {
+        HeadReached::Ack(w) | HeadReached::WriteSession(w) => ctx.write_ref(w),
+        HeadReached::ReadSession(r) => ctx.read_ref(r as usize),
     };
     sweep(evidence, sessions, |session, invoked, best| {
         let Some((m, src, at)) = best else { return };
