@@ -51,10 +51,18 @@ const INJECTIONS: [(AnomalyClass, Injection); 10] = [
 #[test]
 fn synthetic_history_with_injected_anomalies_is_flagged() {
     let base: Vec<Event> = synthetic_history(3_000, 11).collect();
+    let clean = check(&base);
+    assert!(
+        clean.is_valid(),
+        "the base history is not clean:\n{}",
+        console(&clean)
+    );
     for (class, inject) in INJECTIONS {
         let mut events = base.clone();
         inject(&mut events);
+        assert_ne!(events, base, "the {class} injection changed nothing");
         let r = check(&events);
         assert!(r.count(class) > 0, "{class} not flagged:\n{}", console(&r));
+        assert_eq!(r.verdict(), Verdict::Fail, "{class}");
     }
 }
