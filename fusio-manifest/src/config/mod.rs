@@ -8,16 +8,17 @@
 //! the variable; an unknown `CHAOS_*` / `FUSIO_CHAOS_*` variable gets a warning naming the
 //! closest known one.
 
+mod knobs;
 mod overrides;
 mod search;
 mod settings;
 mod vars;
 mod workload;
 
-pub use overrides::WorkloadOverrides;
+pub use knobs::{WorkloadConfig, WorkloadOverrides};
 pub use search::{SearchSettings, Shard};
 pub use settings::{parse_scenarios, BackendChoice, Settings};
-pub use workload::{ManifestMode, WorkloadConfig};
+pub use workload::ManifestMode;
 
 /// A bad or missing environment variable.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -72,113 +73,15 @@ const fn var(name: &'static str, default: &'static str, meaning: &'static str) -
     }
 }
 
-/// Every environment variable the harness reads, in README's order.
-pub const VARS: &[Var] = &[
-    var("CHAOS_NUM_WRITERS", "4", "writer clients"),
-    var("CHAOS_NUM_READERS", "4", "reader clients"),
-    var("CHAOS_WRITER_RATE", "1", "write ops/s per writer (open loop)"),
-    var(
-        "CHAOS_READER_RATE",
-        "20",
-        "read ops/s per reader (open loop; each read gets 2 keys, or scans `CHAOS_SCAN_KEYS` keys)",
-    ),
-    var("CHAOS_KEY_POOL_SIZE", "200", "distinct keys"),
-    var(
-        "CHAOS_KEY_OVERLAP_RATIO",
-        "0.5",
-        "share of the pool all writers use, and the chance a write picks from it; otherwise a writer uses its own private slice",
-    ),
-    var(
-        "CHAOS_MAX_RETRY_COUNT",
-        "1",
-        "retries after `PreconditionFailed` (new session each time)",
-    ),
-    var(
-        "CHAOS_RETRY_BACKOFF_MS",
-        "0",
-        "base wait before a retry; doubles per retry, full jitter",
-    ),
-    var("CHAOS_VALUE_SIZE", "1024", "bytes per written value"),
-    var(
-        "CHAOS_TXN_KEYS",
-        "1",
-        "keys per write transaction: 1 is a single-key write (read a key, put it); n from 2 on makes every writer op one multi-key transaction that reads n distinct keys (picked like single-key writes) and puts or deletes each, in one session. At most the distinct keys a writer can pick from (the shared part plus its private slice)",
-    ),
-    var(
-        "CHAOS_DELETE_PERCENT",
-        "0",
-        "chance in percent (0 to 100) that a key of a multi-key transaction is deleted instead of put; applies only when `CHAOS_TXN_KEYS` is 2 or more",
-    ),
-    var(
-        "CHAOS_SCAN_KEYS",
-        "0",
-        "0: readers get 2 random keys per op; n > 0: every reader op is one range scan (`scan_range`) over n consecutive keys from a random one. At most `CHAOS_KEY_POOL_SIZE`, which must then be below 1000000 (key names sort like their indices)",
-    ),
-    var(
-        "CHAOS_COMPACT_EVERY_MS",
-        "0",
-        "interval between passes of fusio-manifest's compactor (`compact_and_gc`), run beside the clients over the same storage wrapper; 0: no compactor",
-    ),
-    var(
-        "CHAOS_COMPACTORS",
-        "1",
-        "compactors running at once when `CHAOS_COMPACT_EVERY_MS` is set, each on its own phase of the interval",
-    ),
-    var(
-        "CHAOS_PINNED_READERS",
-        "0",
-        "pinned readers: each holds one read session (snapshot pinned, lease kept alive) for `CHAOS_PIN_SECS`, reading a key every 500 ms, then opens the next",
-    ),
-    var(
-        "CHAOS_PIN_SECS",
-        "30",
-        "how long each pinned read session stays open (at least 1)",
-    ),
-    var(
-        "CHAOS_MANIFESTS",
-        "shared",
-        "`shared`: all clients use one fusio-manifest `Manifest` value; `per-client`: each client (and the compactors and final read) its own, with its own HTTP client, orphan-recovery loop, lease store and clock, as separate processes",
-    ),
-    var(
-        "CHAOS_CLOCK_SKEW_MS",
-        "0",
-        "offset of writer 0's wall clock in ms (negative: behind), as fusio-manifest sees it for lease expiry, orphan recovery and GC; needs `CHAOS_MANIFESTS=per-client`",
-    ),
-    var(
-        "CHAOS_CLOCK_DRIFT_MS_PER_S",
-        "0",
-        "how fast writer 0's wall clock drifts off the host's, in ms per second of the run (negative: slow), from -1000 (it stands still) to 1000, on top of `CHAOS_CLOCK_SKEW_MS`; needs `CHAOS_MANIFESTS=per-client`",
-    ),
-    var(
-        "CHAOS_CRASH_EVERY_MS",
-        "0",
-        "every this many ms one writer (in turn) is armed to crash at its next lease PUT, segment PUT or HEAD CAS (chosen at random): its process (manifest, background tasks, sessions) dies with the answer in flight and a fresh one takes over; needs `CHAOS_MANIFESTS=per-client`; 0: no crashes",
-    ),
-    var(
-        "CHAOS_LEASE_TTL_SECS",
-        "60",
-        "lease TTL of every session (fusio-manifest's retention; at least 1)",
-    ),
-    var(
-        "CHAOS_SEGMENT_TTL_SECS",
-        "30",
-        "least age of a segment before GC may delete it",
-    ),
-    var(
-        "CHAOS_CHECKPOINT_TTL_SECS",
-        "60",
-        "least age of an old checkpoint before GC may delete it",
-    ),
-    var(
-        "CHAOS_CHECKPOINTS_KEEP",
-        "2",
-        "checkpoints GC always keeps (at least 1)",
-    ),
-    var(
-        "CHAOS_DURATION_SECS",
-        "300 chaos and fault sweeps; 60 baseline, coverage sweep, each seed of the search; comprehensive: 20 min over its batches (12 on 2 cores, 60 from 16)",
-        "duration of each scenario (more than 0)",
-    ),
+/// Every environment variable the harness reads, in README's order: the workload knobs (the
+/// knob table of `knobs.rs`), then the rest.
+pub const VARS: &[Var] = &ALL_VARS;
+
+const ALL_VARS: [Var; knobs::KNOB_VARS.len() + OTHER_VARS.len()] =
+    concat(knobs::KNOB_VARS, OTHER_VARS);
+
+/// The variables that are not workload knobs.
+const OTHER_VARS: &[Var] = &[
     var(
         "CHAOS_CONFIG",
         "unset",
@@ -300,6 +203,18 @@ pub const VARS: &[Var] = &[
         "also `no_proxy`; hosts that bypass a proxy (`.ci/run` sets `127.0.0.1,localhost`)",
     ),
 ];
+
+/// `a` then `b`, as an array of their `N` rows.
+const fn concat<const N: usize>(a: &[Var], b: &[Var]) -> [Var; N] {
+    assert!(a.len() + b.len() == N);
+    let mut out = [var("", "", ""); N];
+    let mut i = 0;
+    while i < N {
+        out[i] = if i < a.len() { a[i] } else { b[i - a.len()] };
+        i += 1;
+    }
+    out
+}
 
 /// Variables whose values are secrets: never printed, never saved in provenance.
 pub const SECRET_VARS: &[&str] = &["AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"];

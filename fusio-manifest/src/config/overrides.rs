@@ -1,65 +1,9 @@
 //! [`WorkloadOverrides`]: the `CHAOS_*` variables that override [`WorkloadConfig`] fields,
-//! and how they apply to an entry point's workload.
-
-use std::time::Duration;
+//! read from a list of pairs; the struct, its reading and applying come from the knob table
+//! (`knobs.rs`).
 
 use super::vars::Vars;
-use super::{ConfigError, ManifestMode, WorkloadConfig};
-
-/// `CHAOS_*` overrides of [`WorkloadConfig`] fields; `None` keeps the entry point's value.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct WorkloadOverrides {
-    /// `CHAOS_NUM_WRITERS`.
-    pub num_writers: Option<usize>,
-    /// `CHAOS_NUM_READERS`.
-    pub num_readers: Option<usize>,
-    /// `CHAOS_WRITER_RATE`.
-    pub writer_rate: Option<f64>,
-    /// `CHAOS_READER_RATE`.
-    pub reader_rate: Option<f64>,
-    /// `CHAOS_KEY_POOL_SIZE`.
-    pub key_pool_size: Option<usize>,
-    /// `CHAOS_KEY_OVERLAP_RATIO`.
-    pub key_overlap_ratio: Option<f64>,
-    /// `CHAOS_MAX_RETRY_COUNT`.
-    pub max_retry_count: Option<u32>,
-    /// `CHAOS_RETRY_BACKOFF_MS`.
-    pub retry_backoff_ms: Option<u64>,
-    /// `CHAOS_VALUE_SIZE`.
-    pub value_size: Option<usize>,
-    /// `CHAOS_DURATION_SECS`.
-    pub duration: Option<Duration>,
-    /// `CHAOS_COMPACT_EVERY_MS`.
-    pub compact_every_ms: Option<u64>,
-    /// `CHAOS_COMPACTORS`.
-    pub compactors: Option<usize>,
-    /// `CHAOS_PINNED_READERS`.
-    pub pinned_readers: Option<usize>,
-    /// `CHAOS_PIN_SECS`.
-    pub pin_secs: Option<u64>,
-    /// `CHAOS_MANIFESTS`.
-    pub manifests: Option<ManifestMode>,
-    /// `CHAOS_CLOCK_SKEW_MS`.
-    pub clock_skew_ms: Option<i64>,
-    /// `CHAOS_CLOCK_DRIFT_MS_PER_S`.
-    pub clock_drift_ms_per_s: Option<i64>,
-    /// `CHAOS_CRASH_EVERY_MS`.
-    pub crash_every_ms: Option<u64>,
-    /// `CHAOS_LEASE_TTL_SECS`.
-    pub lease_ttl_secs: Option<u64>,
-    /// `CHAOS_SEGMENT_TTL_SECS`.
-    pub segment_ttl_secs: Option<u64>,
-    /// `CHAOS_CHECKPOINT_TTL_SECS`.
-    pub checkpoint_ttl_secs: Option<u64>,
-    /// `CHAOS_CHECKPOINTS_KEEP`.
-    pub checkpoints_keep: Option<usize>,
-    /// `CHAOS_TXN_KEYS`.
-    pub txn_keys: Option<usize>,
-    /// `CHAOS_DELETE_PERCENT`.
-    pub delete_percent: Option<u32>,
-    /// `CHAOS_SCAN_KEYS`.
-    pub scan_keys: Option<usize>,
-}
+use super::{ConfigError, WorkloadOverrides};
 
 impl WorkloadOverrides {
     /// The overrides `pairs` of `CHAOS_*` variables and values set (other names ignored),
@@ -69,76 +13,68 @@ impl WorkloadOverrides {
     ) -> Result<Self, ConfigError> {
         Self::read(&Vars::from_pairs(pairs))
     }
-
-    pub(super) fn read(vars: &Vars) -> Result<Self, ConfigError> {
-        Ok(Self {
-            num_writers: vars.parse("CHAOS_NUM_WRITERS")?,
-            num_readers: vars.parse("CHAOS_NUM_READERS")?,
-            writer_rate: vars.parse("CHAOS_WRITER_RATE")?,
-            reader_rate: vars.parse("CHAOS_READER_RATE")?,
-            key_pool_size: vars.parse("CHAOS_KEY_POOL_SIZE")?,
-            key_overlap_ratio: vars.parse("CHAOS_KEY_OVERLAP_RATIO")?,
-            max_retry_count: vars.parse("CHAOS_MAX_RETRY_COUNT")?,
-            retry_backoff_ms: vars.parse("CHAOS_RETRY_BACKOFF_MS")?,
-            value_size: vars.parse("CHAOS_VALUE_SIZE")?,
-            duration: vars.duration_secs("CHAOS_DURATION_SECS")?,
-            compact_every_ms: vars.parse("CHAOS_COMPACT_EVERY_MS")?,
-            compactors: vars.parse("CHAOS_COMPACTORS")?,
-            pinned_readers: vars.parse("CHAOS_PINNED_READERS")?,
-            pin_secs: vars.parse("CHAOS_PIN_SECS")?,
-            manifests: vars.parse("CHAOS_MANIFESTS")?,
-            clock_skew_ms: vars.parse("CHAOS_CLOCK_SKEW_MS")?,
-            clock_drift_ms_per_s: vars.parse("CHAOS_CLOCK_DRIFT_MS_PER_S")?,
-            crash_every_ms: vars.parse("CHAOS_CRASH_EVERY_MS")?,
-            lease_ttl_secs: vars.parse("CHAOS_LEASE_TTL_SECS")?,
-            segment_ttl_secs: vars.parse("CHAOS_SEGMENT_TTL_SECS")?,
-            checkpoint_ttl_secs: vars.parse("CHAOS_CHECKPOINT_TTL_SECS")?,
-            checkpoints_keep: vars.parse("CHAOS_CHECKPOINTS_KEEP")?,
-            txn_keys: vars.parse("CHAOS_TXN_KEYS")?,
-            delete_percent: vars.parse("CHAOS_DELETE_PERCENT")?,
-            scan_keys: vars.parse("CHAOS_SCAN_KEYS")?,
-        })
-    }
-
-    /// `base` with every override applied, validated (the error names the variable).
-    pub fn apply(&self, base: WorkloadConfig) -> Result<WorkloadConfig, ConfigError> {
-        let c = WorkloadConfig {
-            num_writers: self.num_writers.unwrap_or(base.num_writers),
-            num_readers: self.num_readers.unwrap_or(base.num_readers),
-            writer_rate: self.writer_rate.unwrap_or(base.writer_rate),
-            reader_rate: self.reader_rate.unwrap_or(base.reader_rate),
-            key_pool_size: self.key_pool_size.unwrap_or(base.key_pool_size),
-            key_overlap_ratio: self.key_overlap_ratio.unwrap_or(base.key_overlap_ratio),
-            max_retry_count: self.max_retry_count.unwrap_or(base.max_retry_count),
-            retry_backoff_ms: self.retry_backoff_ms.unwrap_or(base.retry_backoff_ms),
-            value_size: self.value_size.unwrap_or(base.value_size),
-            duration: self.duration.unwrap_or(base.duration),
-            compact_every_ms: self.compact_every_ms.unwrap_or(base.compact_every_ms),
-            compactors: self.compactors.unwrap_or(base.compactors),
-            pinned_readers: self.pinned_readers.unwrap_or(base.pinned_readers),
-            pin_secs: self.pin_secs.unwrap_or(base.pin_secs),
-            manifests: self.manifests.unwrap_or(base.manifests),
-            clock_skew_ms: self.clock_skew_ms.unwrap_or(base.clock_skew_ms),
-            clock_drift_ms_per_s: self
-                .clock_drift_ms_per_s
-                .unwrap_or(base.clock_drift_ms_per_s),
-            crash_every_ms: self.crash_every_ms.unwrap_or(base.crash_every_ms),
-            lease_ttl_secs: self.lease_ttl_secs.unwrap_or(base.lease_ttl_secs),
-            segment_ttl_secs: self.segment_ttl_secs.unwrap_or(base.segment_ttl_secs),
-            checkpoint_ttl_secs: self.checkpoint_ttl_secs.unwrap_or(base.checkpoint_ttl_secs),
-            checkpoints_keep: self.checkpoints_keep.unwrap_or(base.checkpoints_keep),
-            txn_keys: self.txn_keys.unwrap_or(base.txn_keys),
-            delete_percent: self.delete_percent.unwrap_or(base.delete_percent),
-            scan_keys: self.scan_keys.unwrap_or(base.scan_keys),
-        };
-        c.validate()?;
-        Ok(c)
-    }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
+    use crate::config::knobs::{KNOB_OTHERS, KNOB_VARS};
+    use crate::config::{ManifestMode, WorkloadConfig};
+
+    #[test]
+    fn every_knob_round_trips_through_a_settings_line() {
+        let over = WorkloadOverrides::from_pairs(KNOB_OTHERS.iter().copied()).expect("parses");
+        let given: Vec<(&str, String)> = KNOB_OTHERS
+            .iter()
+            .map(|(var, value)| (*var, value.to_string()))
+            .collect();
+        assert_eq!(
+            over.pairs(),
+            given,
+            "each knob read and written back as given"
+        );
+        let line: Vec<String> = over
+            .pairs()
+            .iter()
+            .map(|(var, value)| format!("{var}={value}"))
+            .collect();
+        let line = line.join(" ");
+        let back = WorkloadOverrides::from_pairs(
+            line.split_whitespace()
+                .filter_map(|pair| pair.split_once('=')),
+        )
+        .expect("reads back");
+        assert_eq!(back, over, "{line}");
+        let all = over.apply(WorkloadConfig::default()).expect("valid");
+        for (i, (var, _)) in KNOB_OTHERS.iter().enumerate() {
+            let others = KNOB_OTHERS
+                .iter()
+                .enumerate()
+                .filter(|(j, _)| *j != i)
+                .map(|(_, pair)| *pair);
+            let without = WorkloadOverrides::from_pairs(others)
+                .and_then(|o| o.apply(WorkloadConfig::default()));
+            assert_ne!(
+                without.ok(),
+                Some(all.clone()),
+                "{var} does not reach the workload"
+            );
+        }
+    }
+
+    #[test]
+    fn the_tables_defaults_are_the_built_in_workload() {
+        let stated = KNOB_VARS
+            .iter()
+            .filter(|v| v.name != "CHAOS_DURATION_SECS")
+            .map(|v| (v.name, v.default));
+        let over = WorkloadOverrides::from_pairs(stated).expect("the defaults parse");
+        assert_eq!(over.pairs().len(), KNOB_VARS.len() - 1);
+        let built_in = WorkloadConfig::default();
+        assert_eq!(over.apply(built_in.clone()).expect("valid"), built_in);
+    }
 
     /// The built-in workload with the `CHAOS_*` overrides of `pairs` applied and validated.
     fn apply(pairs: &[(&str, &str)]) -> Result<WorkloadConfig, ConfigError> {

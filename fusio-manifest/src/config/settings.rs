@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::overrides::WorkloadOverrides;
 use super::vars::Vars;
 use super::{
-    unknown_var_warning, unknown_vars, ConfigError, SearchSettings, Shard, SECRET_VARS, VARS,
+    unknown_var_warning, unknown_vars, ConfigError, SearchSettings, Shard, WorkloadOverrides,
+    SECRET_VARS, VARS,
 };
 use crate::backend::sim_store::SimStoreMode;
 use crate::backend::{S3Settings, DEFAULT_REGION};

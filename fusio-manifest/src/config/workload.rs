@@ -1,108 +1,20 @@
-//! [`WorkloadConfig`]: one workload, its defaults and its validation.
+//! [`WorkloadConfig`]'s validation and derived values, and [`ManifestMode`].
 //!
-//! Every field can be overridden by `CHAOS_` plus the field name in upper case
-//! (`CHAOS_NUM_WRITERS`, ...; the duration is `CHAOS_DURATION_SECS`), read by
-//! [`super::Settings`] and applied with [`super::WorkloadOverrides::apply`].
+//! The fields, their defaults and the `CHAOS_*` variable of each (`CHAOS_` plus the field
+//! name in upper case; the duration is `CHAOS_DURATION_SECS`) are the knob table of
+//! `knobs.rs`; [`super::Settings`] reads them and [`super::WorkloadOverrides::apply`]
+//! applies them.
 
+use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
 use fusio_manifest::retention::DefaultRetention;
-use serde::{Deserialize, Serialize};
 
-use super::ConfigError;
-
-/// One workload: how many clients, how fast, over which keys, for how long.
-///
-/// Key choice: each writer owns a private slice of the key pool (the pool minus the shared
-/// part, split evenly between writers). With probability `key_overlap_ratio` a write picks a
-/// key uniformly from the shared part, which is `key_overlap_ratio x key_pool_size` keys that
-/// every writer may touch; otherwise it picks from its own slice. Readers pick uniformly from
-/// the whole pool.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct WorkloadConfig {
-    /// Number of writer clients.
-    pub num_writers: usize,
-    /// Number of reader clients.
-    pub num_readers: usize,
-    /// Write operations per second, per writer (open loop).
-    pub writer_rate: f64,
-    /// Read operations per second, per reader (open loop).
-    pub reader_rate: f64,
-    /// Number of distinct keys.
-    pub key_pool_size: usize,
-    /// Fraction of the pool shared by all writers, and the chance a write uses it.
-    pub key_overlap_ratio: f64,
-    /// Retries after a precondition failure (0 = no retry).
-    pub max_retry_count: u32,
-    /// Base wait before a retry, in ms; doubles per attempt with full jitter (0 = at once).
-    pub retry_backoff_ms: u64,
-    /// Size of each written value in bytes.
-    pub value_size: usize,
-    /// How long clients issue operations.
-    #[serde(with = "duration_secs")]
-    pub duration: Duration,
-    /// Interval between passes of each compactor, in ms (0 = no compactor).
-    #[serde(default)]
-    pub compact_every_ms: u64,
-    /// Compactors running at once when `compact_every_ms` is set (deployments do run two
-    /// by mistake).
-    #[serde(default = "one")]
-    pub compactors: usize,
-    /// Pinned readers: each holds one read session (its snapshot pinned, its lease kept alive)
-    /// for `pin_secs`, reading a key every [`WorkloadConfig::PIN_PACE`], then opens the next.
-    #[serde(default)]
-    pub pinned_readers: usize,
-    /// How long each pinned read session stays open, in seconds.
-    #[serde(default = "thirty")]
-    pub pin_secs: u64,
-    /// Whether the clients share one `Manifest` value or each has its own.
-    #[serde(default)]
-    pub manifests: ManifestMode,
-    /// Offset of writer 0's wall clock, in ms (negative: behind); needs
-    /// [`ManifestMode::PerClient`], since a shared manifest has one clock.
-    #[serde(default)]
-    pub clock_skew_ms: i64,
-    /// How fast writer 0's wall clock drifts from the host's, ms per second (negative: it runs
-    /// slow), on top of `clock_skew_ms`: from -1000 (it stands still) to 1000. Needs
-    /// [`ManifestMode::PerClient`].
-    #[serde(default)]
-    pub clock_drift_ms_per_s: i64,
-    /// Every this many ms one writer (in turn) is armed to crash at a random point of its
-    /// next commit ([`crate::chaos::CrashPoint`]); 0 = no crashes. Needs
-    /// [`ManifestMode::PerClient`]: a crash kills the writer's own manifest.
-    #[serde(default)]
-    pub crash_every_ms: u64,
-    /// Lease TTL of every session, in seconds (fusio-manifest's default: 60).
-    #[serde(default = "sixty")]
-    pub lease_ttl_secs: u64,
-    /// Least age of a segment before GC may delete it, in seconds (default 30).
-    #[serde(default = "thirty")]
-    pub segment_ttl_secs: u64,
-    /// Least age of an old checkpoint before GC may delete it, in seconds (default 60).
-    #[serde(default = "sixty")]
-    pub checkpoint_ttl_secs: u64,
-    /// Checkpoints GC always keeps, newest first (default 2).
-    #[serde(default = "two")]
-    pub checkpoints_keep: usize,
-    /// Keys per write transaction: 1 is a single-key write (a `write` event); from 2 on,
-    /// every writer op reads and writes that many distinct keys in one session (a `txn`
-    /// event).
-    #[serde(default = "one")]
-    pub txn_keys: usize,
-    /// In a multi-key transaction, the chance in percent that each key is deleted instead
-    /// of put (0..=100; unused when `txn_keys` is 1).
-    #[serde(default)]
-    pub delete_percent: u32,
-    /// Keys per reader range scan: 0 makes every reader op a get of 2 random keys; n > 0
-    /// makes it one `scan_range` over n consecutive keys from a random one.
-    #[serde(default)]
-    pub scan_keys: usize,
-}
+use super::{ConfigError, WorkloadConfig};
 
 /// How a run's clients reach fusio-manifest (`CHAOS_MANIFESTS`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum ManifestMode {
     /// One `Manifest` value for every client of the run: one HTTP client, one orphan-recovery
     /// loop, one lease store, one clock.
@@ -123,6 +35,12 @@ impl ManifestMode {
     }
 }
 
+impl fmt::Display for ManifestMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl FromStr for ManifestMode {
     type Err = String;
 
@@ -132,71 +50,6 @@ impl FromStr for ManifestMode {
             "per-client" => Ok(Self::PerClient),
             _ => Err("expected `shared` or `per-client`".into()),
         }
-    }
-}
-
-fn one() -> usize {
-    1
-}
-
-fn two() -> usize {
-    2
-}
-
-fn thirty() -> u64 {
-    30
-}
-
-fn sixty() -> u64 {
-    60
-}
-
-impl Default for WorkloadConfig {
-    /// Inside the ranges the plan expects of the best config: 4 writers at 1 op/s, 4 readers
-    /// at 20 ops/s, 200 keys, overlap 0.5, one retry, 1 KiB values, 300 s.
-    fn default() -> Self {
-        Self {
-            num_writers: 4,
-            num_readers: 4,
-            writer_rate: 1.0,
-            reader_rate: 20.0,
-            key_pool_size: 200,
-            key_overlap_ratio: 0.5,
-            max_retry_count: 1,
-            retry_backoff_ms: 0,
-            value_size: 1024,
-            duration: Duration::from_secs(300),
-            compact_every_ms: 0,
-            compactors: 1,
-            pinned_readers: 0,
-            pin_secs: 30,
-            manifests: ManifestMode::Shared,
-            clock_skew_ms: 0,
-            clock_drift_ms_per_s: 0,
-            crash_every_ms: 0,
-            lease_ttl_secs: 60,
-            segment_ttl_secs: 30,
-            checkpoint_ttl_secs: 60,
-            checkpoints_keep: 2,
-            txn_keys: 1,
-            delete_percent: 0,
-            scan_keys: 0,
-        }
-    }
-}
-
-mod duration_secs {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_f64(d.as_secs_f64())
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        let secs = f64::deserialize(d)?;
-        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
     }
 }
 
