@@ -1,10 +1,15 @@
 //! The plan's judgements of a sweep, computed once from its outcomes: each scenario's retry
 //! verdict (with the plan's suggestions where it is poor) and the plan's seven success
-//! criteria. The chaos sweep saves them in `STEM/STEM_verdicts.json`; [`crate::report`] only
-//! prints them.
+//! criteria (the chaos sweep), and each scenario's liveness (the fault sweep). The sweep saves
+//! them in `STEM/STEM_verdicts.json`; [`crate::report`] only prints them.
+
+use std::time::Duration;
 
 use serde::Serialize;
 
+use crate::chaos::faults::FaultCounts;
+use crate::chaos::recovery::longest_commit_gap;
+use crate::chaos::ChaosScenario;
 use crate::checker::{AnomalyClass, Verdict};
 use crate::workload::RunResult;
 use crate::workload::ScenarioOutcome;
@@ -284,6 +289,66 @@ fn corruption(ok: &[&RunResult]) -> Criterion {
     }
 }
 
+/// One scenario's liveness: its longest stretch without a commit against its longest
+/// injected fault window.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Liveness {
+    /// The scenario.
+    pub label: String,
+    /// The figures, or why the scenario was not judged (no result, or INVALID).
+    pub judged: Result<LivenessFigures, String>,
+}
+
+/// What [`Liveness`] measured of a judged scenario.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct LivenessFigures {
+    /// The longest stretch without a commit, ms.
+    pub no_commit_ms: u64,
+    /// When it began, ms since the run's start.
+    pub from_ms: u64,
+    /// The longest single fault window the scenario injects, ms.
+    pub fault_window_ms: u64,
+    /// Whether the stretch lasted far longer than the fault: more than twice the window
+    /// plus 5 s.
+    pub far_longer: bool,
+    /// The faults injected.
+    pub injected: FaultCounts,
+}
+
+/// The liveness of each of `outcomes`, run as `scenarios` for `duration`.
+pub fn liveness(
+    outcomes: &[ScenarioOutcome],
+    scenarios: &[ChaosScenario],
+    duration: Duration,
+) -> Vec<Liveness> {
+    outcomes
+        .iter()
+        .zip(scenarios)
+        .map(|(o, s)| Liveness {
+            label: o.label.clone(),
+            judged: match &o.result {
+                Err(e) => Err(format!("no result ({e})")),
+                Ok(r) if r.is_invalid() => Err(format!(
+                    "{} (the harness failed, so the run says nothing about fusio-manifest)",
+                    crate::selfcheck::INVALID_VERDICT
+                )),
+                Ok(r) => {
+                    let end_ms = (r.summary.duration_secs * 1000.0) as u64;
+                    let (gap, at) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
+                    let window = s.longest_fault_window(duration).as_millis() as u64;
+                    Ok(LivenessFigures {
+                        no_commit_ms: gap,
+                        from_ms: at,
+                        fault_window_ms: window,
+                        far_longer: gap > 2 * window + 5_000,
+                        injected: r.faults,
+                    })
+                }
+            },
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +375,15 @@ mod tests {
             ]
         );
         assert!(v.retries.is_empty());
+        let live = liveness(
+            &outcomes,
+            &[ChaosScenario::baseline()],
+            Duration::from_secs(1),
+        );
+        assert!(live[0]
+            .judged
+            .as_ref()
+            .is_err_and(|e| e.contains("no result")));
         assert_eq!(
             v.criteria[6].measured,
             "CSV and PNG written: csv yes, png no"

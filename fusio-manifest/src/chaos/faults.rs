@@ -115,7 +115,7 @@ pub enum FaultDecision {
 }
 
 /// Counters of injected faults, for reports and tests.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct FaultCounts {
     /// Operations that matched at least one rule.
     pub eligible: u64,

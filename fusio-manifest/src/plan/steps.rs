@@ -22,7 +22,7 @@ use crate::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestConfig,
     SweepOptions,
 };
-use crate::verdicts::judge;
+use crate::verdicts::{judge, liveness};
 use crate::workload::{export_all, problems, Exported, RunEnv, RunSpec, ScenarioOutcome};
 use crate::world::TimeMode;
 
@@ -262,7 +262,13 @@ pub(super) async fn fault_sweep() -> Result<Vec<String>, String> {
     let (outcomes, exported) =
         sweep_and_export(&env, "fault_sweep", &config, scenarios.clone(), &options).await?;
     print_summary_table("Fault Sweep Results Summary", &outcomes);
-    print_liveness(&outcomes, &scenarios, options.duration);
+    let live = liveness(&outcomes, &scenarios, options.duration);
+    let saved = exported
+        .run_json
+        .with_file_name("fault_sweep_verdicts.json");
+    write_json(&saved, &serde_json::json!({ "liveness": live }))
+        .map_err(|e| format!("{}: {e}", saved.display()))?;
+    print_liveness(&live);
     plot(&exported.csv, &["--chaos"]);
     Ok(problems(&outcomes))
 }

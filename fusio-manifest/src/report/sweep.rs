@@ -1,15 +1,11 @@
 //! Console reports of sweeps: the plan's summary table, retry verdicts, success criteria, the
 //! liveness report, and the best and worst configurations of a comprehensive sweep.
 
-use std::time::Duration;
-
-use crate::chaos::recovery::longest_commit_gap;
-use crate::chaos::ChaosScenario;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
 use crate::report::run::print_warning;
 use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
-use crate::verdicts::{RetryVerdict, Verdicts};
+use crate::verdicts::{Liveness, RetryVerdict, Verdicts};
 use crate::workload::{RunResult, ScenarioOutcome};
 
 /// Prints the plan's table: Scenario, Failure%, WriteTPS, P99(ms), RetrySucc%, RetryFail%.
@@ -105,34 +101,33 @@ pub(crate) fn judged(o: &ScenarioOutcome) -> Option<&RunResult> {
 }
 
 /// Prints, per scenario, the longest stretch without a commit against the longest injected
-/// fault window, and flags scenarios that needed far longer than the fault to recover.
-pub fn print_liveness(
-    outcomes: &[ScenarioOutcome],
-    scenarios: &[ChaosScenario],
-    duration: Duration,
-) {
+/// fault window, flagging scenarios that needed far longer than the fault to recover.
+pub fn print_liveness(liveness: &[Liveness]) {
     println!("\n=== Liveness: longest stretch without a commit vs longest injected fault ===");
-    for (o, s) in outcomes.iter().zip(scenarios) {
-        let Some(r) = judged(o) else { continue };
-        let end_ms = (r.summary.duration_secs * 1000.0) as u64;
-        let (gap, at) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
-        let window = s.longest_fault_window(duration).as_millis() as u64;
-        let flag = if gap > 2 * window + 5_000 {
+    for l in liveness {
+        let f = match &l.judged {
+            Ok(f) => f,
+            Err(why) => {
+                println!("{:<28} not judged: {why}", l.label);
+                continue;
+            }
+        };
+        let flag = if f.far_longer {
             "⚠️ far longer than the fault"
         } else {
             "ok"
         };
-        let f = r.faults;
+        let i = f.injected;
         println!(
             "{:<28} no commit for {:>6} ms (from t={:.1}s); longest fault window {:>6} ms: {flag}; injected: {} transient, {} ambiguous, {} stalls, {} refused",
-            o.label,
-            gap,
-            at as f64 / 1000.0,
-            window,
-            f.transient,
-            f.ambiguous,
-            f.stalls,
-            f.refused
+            l.label,
+            f.no_commit_ms,
+            f.from_ms as f64 / 1000.0,
+            f.fault_window_ms,
+            i.transient,
+            i.ambiguous,
+            i.stalls,
+            i.refused
         );
     }
 }
