@@ -78,16 +78,12 @@ pub(super) async fn baseline() -> Result<Vec<String>, String> {
         config.label(),
         config.duration
     );
-    let spec = RunSpec {
-        label: "baseline".into(),
-        config,
-        seed: env.seed,
-        history_path: history_path(&env.out_dir, "test_baseline", "baseline"),
-        manifest: ManifestOptions::default(),
-        progress_every: Some(Duration::from_secs(10)),
-        chaos: None,
-        op_timeout: env.op_timeout,
-    };
+    let history = history_path(&env.out_dir, "test_baseline", "baseline");
+    let spec = RunSpec::builder("baseline", config, history)
+        .seed(env.seed)
+        .progress_every(Duration::from_secs(10))
+        .op_timeout(env.op_timeout)
+        .build();
     let outcomes = vec![ScenarioOutcome::run(&env, env.storage_layer(0), spec).await];
     export_all(&env, "test_baseline", &outcomes).map_err(|e| e.to_string())?;
     Ok(problems(&outcomes))

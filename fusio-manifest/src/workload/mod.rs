@@ -36,4 +36,4 @@ pub use outcome::{problems, ScenarioOutcome};
 pub use pipeline::{run_workload, run_workload_in, trace_path, BACKGROUND_LIMIT};
 pub use result::{RunError, RunResult};
 pub use schedules::MAX_IN_FLIGHT_PER_CLIENT;
-pub use spec::RunSpec;
+pub use spec::{RunSpec, RunSpecBuilder};

@@ -26,3 +26,65 @@ pub struct RunSpec {
     /// Bound on each client step (`CHAOS_OP_TIMEOUT_MS`); `None` waits forever like fusio.
     pub op_timeout: Option<Duration>,
 }
+
+impl RunSpec {
+    /// Starts a spec for `label` running `config`, recording its history at `history_path`:
+    /// seed 0, default manifest options, no progress lines, no chaos, no step timeout, until
+    /// the [`RunSpecBuilder`]'s setters say otherwise.
+    pub fn builder(
+        label: impl Into<String>,
+        config: WorkloadConfig,
+        history_path: PathBuf,
+    ) -> RunSpecBuilder {
+        RunSpecBuilder(RunSpec {
+            label: label.into(),
+            config,
+            seed: 0,
+            history_path,
+            manifest: ManifestOptions::default(),
+            progress_every: None,
+            chaos: None,
+            op_timeout: None,
+        })
+    }
+}
+
+/// Builds a [`RunSpec`]; see [`RunSpec::builder`].
+pub struct RunSpecBuilder(RunSpec);
+
+impl RunSpecBuilder {
+    /// Seed of every random choice of the clients (and of the chaos controller).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.0.seed = seed;
+        self
+    }
+
+    /// Manifest options (lease TTL, lapsing leases).
+    pub fn manifest(mut self, options: ManifestOptions) -> Self {
+        self.0.manifest = options;
+        self
+    }
+
+    /// Chaos to inject while the clients run.
+    pub fn chaos(mut self, scenario: ChaosScenario) -> Self {
+        self.0.chaos = Some(scenario);
+        self
+    }
+
+    /// Bound on each client step (`None`: wait forever, as fusio does).
+    pub fn op_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.0.op_timeout = timeout;
+        self
+    }
+
+    /// Print a progress line this often.
+    pub fn progress_every(mut self, every: Duration) -> Self {
+        self.0.progress_every = Some(every);
+        self
+    }
+
+    /// The spec.
+    pub fn build(self) -> RunSpec {
+        self.0
+    }
+}

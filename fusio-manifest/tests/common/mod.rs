@@ -1,4 +1,4 @@
-//! Scaffolding shared by the integration tests: a [`RunSpec`] builder, one temp dir that
+//! Scaffolding shared by the integration tests: [`RunSpec::builder`] with the tests' seed, one temp dir that
 //! cleans up after itself, the embedded-store setup every live test repeats, and the
 //! assertions several tests make about a run.
 //!
@@ -19,9 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use fusio::fs::{Fs, FsCas};
 use fusio::remotes::aws::fs::AmazonS3;
 use fusio_manifest_chaos::backend::{Backend, FaultMode};
-use fusio_manifest_chaos::chaos::{
-    ChaosFs, ChaosScenario, NetworkChaos, S3LatencyProfile, StorageLayer,
-};
+use fusio_manifest_chaos::chaos::{ChaosFs, NetworkChaos, S3LatencyProfile, StorageLayer};
 use fusio_manifest_chaos::checker::{AnomalyClass, CheckReport};
 use fusio_manifest_chaos::client::ClientContext;
 use fusio_manifest_chaos::config::WorkloadConfig;
@@ -32,7 +30,7 @@ use fusio_manifest_chaos::manifest::{
 use fusio_manifest_chaos::metrics::MetricsCollector;
 use fusio_manifest_chaos::results::history_path;
 use fusio_manifest_chaos::timeline::Timeline;
-use fusio_manifest_chaos::workload::{RunEnv, RunResult, RunSpec};
+use fusio_manifest_chaos::workload::{RunEnv, RunResult, RunSpec, RunSpecBuilder};
 use futures_util::TryStreamExt;
 use serde_json::Value;
 
@@ -114,87 +112,10 @@ pub fn small_workload() -> WorkloadConfig {
     workload(2, 1, 10.0, 20, Duration::from_secs(2))
 }
 
-/// Starts a [`RunSpec`] for `label` running `config`: seed [`SEED`], default manifest options,
-/// no progress lines, no chaos, no step timeout. Name the history's directory with
-/// [`SpecBuilder::history_in`] before [`SpecBuilder::build`].
-pub fn spec(label: &str, config: WorkloadConfig) -> SpecBuilder {
-    SpecBuilder {
-        label: label.to_string(),
-        config,
-        seed: SEED,
-        history_dir: None,
-        manifest: ManifestOptions::default(),
-        progress_every: None,
-        chaos: None,
-        op_timeout: None,
-    }
-}
-
-/// Builds a [`RunSpec`]; see [`spec`].
-pub struct SpecBuilder {
-    label: String,
-    config: WorkloadConfig,
-    seed: u64,
-    history_dir: Option<PathBuf>,
-    manifest: ManifestOptions,
-    progress_every: Option<Duration>,
-    chaos: Option<ChaosScenario>,
-    op_timeout: Option<Duration>,
-}
-
-impl SpecBuilder {
-    /// Seed of every random choice of the clients (and of the chaos controller).
-    pub fn seed(mut self, seed: u64) -> Self {
-        self.seed = seed;
-        self
-    }
-
-    /// The history goes to `dir`, named by the library's [`history_path`].
-    pub fn history_in(mut self, dir: &Path) -> Self {
-        self.history_dir = Some(dir.to_path_buf());
-        self
-    }
-
-    /// Manifest options (lease TTL, lapsing leases).
-    pub fn manifest(mut self, options: ManifestOptions) -> Self {
-        self.manifest = options;
-        self
-    }
-
-    /// Chaos to inject while the clients run.
-    pub fn chaos(mut self, scenario: ChaosScenario) -> Self {
-        self.chaos = Some(scenario);
-        self
-    }
-
-    /// Bound on each client step.
-    pub fn op_timeout(mut self, timeout: Duration) -> Self {
-        self.op_timeout = Some(timeout);
-        self
-    }
-
-    /// Print a progress line this often.
-    pub fn progress_every(mut self, every: Duration) -> Self {
-        self.progress_every = Some(every);
-        self
-    }
-
-    /// The spec. Panics if no history directory was named.
-    pub fn build(self) -> RunSpec {
-        let dir = self
-            .history_dir
-            .expect("spec(..).history_in(dir): a test's history belongs in its temp dir");
-        RunSpec {
-            history_path: history_path(&dir, STEM, &self.label),
-            label: self.label,
-            config: self.config,
-            seed: self.seed,
-            manifest: self.manifest,
-            progress_every: self.progress_every,
-            chaos: self.chaos,
-            op_timeout: self.op_timeout,
-        }
-    }
+/// [`RunSpec::builder`] for `label` running `config` with seed [`SEED`], its history in `dir`
+/// (named by the library's [`history_path`], stem: this test binary's name).
+pub fn spec(label: &str, config: WorkloadConfig, dir: &Path) -> RunSpecBuilder {
+    RunSpec::builder(label, config, history_path(dir, STEM, label)).seed(SEED)
 }
 
 // ---------------------------------------------------------------------------------------------

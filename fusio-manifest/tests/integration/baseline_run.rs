@@ -16,7 +16,7 @@ async fn short_baseline_run_is_consistent_and_leaves_nothing_running() {
     let layer = common::layer(1);
     let dir = TempDir::new("baseline");
     let config = workload(4, 2, 20.0, 40, Duration::from_secs(3));
-    let spec = spec("baseline", config).history_in(&dir).build();
+    let spec = spec("baseline", config, &dir).build();
     let result = run_workload(&backend, layer.clone(), spec).await.unwrap();
 
     let c = result.counts;
@@ -78,7 +78,7 @@ async fn a_run_that_wrote_nothing_is_not_pass() {
     let backend = common::embedded().await;
     let dir = TempDir::new("no-writers");
     let config = workload(0, 2, 20.0, 10, Duration::from_secs(1));
-    let spec = spec("readers-only", config).history_in(&dir).build();
+    let spec = spec("readers-only", config, &dir).build();
     let result = run_workload(&backend, common::layer(1), spec)
         .await
         .unwrap();

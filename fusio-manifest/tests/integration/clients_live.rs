@@ -23,7 +23,7 @@ async fn run(label: &str, manifests: ManifestMode, clock_skew_ms: i64, dir: &Tem
         clock_skew_ms,
         ..workload(3, 2, 5.0, 20, Duration::from_secs(3))
     };
-    let spec = spec(label, config).history_in(dir).build();
+    let spec = spec(label, config, dir).build();
     run_workload(&backend, common::layer(1), spec)
         .await
         .expect("run")
@@ -95,7 +95,7 @@ async fn pinned_readers_hold_their_snapshot_while_writers_commit_and_check_clean
         pin_secs: 2,
         ..workload(3, 1, 5.0, 20, Duration::from_secs(4))
     };
-    let spec = spec("pinned", config).history_in(&dir).build();
+    let spec = spec("pinned", config, &dir).build();
     let result = run_workload(&backend, common::layer(1), spec)
         .await
         .expect("run");

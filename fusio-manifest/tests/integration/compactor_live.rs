@@ -20,7 +20,7 @@ async fn run(label: &str, compact_every_ms: u64, compactors: usize, dir: &TempDi
         compactors,
         ..workload(2, 2, 10.0, 20, Duration::from_secs(3))
     };
-    let spec = spec(label, config).history_in(dir).build();
+    let spec = spec(label, config, dir).build();
     let result = run_workload(&backend, common::layer(1), spec)
         .await
         .expect("run");

@@ -22,7 +22,7 @@ async fn crashed_writers_are_recorded_counted_and_replaced() {
         lease_ttl_secs: 1,
         ..workload(3, 1, 5.0, 20, Duration::from_secs(8))
     };
-    let spec = spec("crash", config).history_in(&dir).build();
+    let spec = spec("crash", config, &dir).build();
     let history = spec.history_path.clone();
     let result = run_workload(&backend, common::layer(1), spec)
         .await

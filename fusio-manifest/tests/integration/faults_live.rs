@@ -177,11 +177,10 @@ async fn commits_stalled_past_the_client_timeout_are_indeterminate_and_check_cle
         ],
         ..ChaosScenario::baseline()
     };
-    let spec = spec("stall", small_workload())
+    let spec = spec("stall", small_workload(), &dir)
         .seed(3)
-        .history_in(&dir)
         .chaos(scenario)
-        .op_timeout(Duration::from_millis(100))
+        .op_timeout(Some(Duration::from_millis(100)))
         .build();
     let result = run_workload(&backend, layer, spec).await.unwrap();
     let timed_out_commits = read_history(&result.history_path)

@@ -52,7 +52,7 @@ async fn run_on_store(
 ) -> RunResult {
     let backend = embedded_with(fault).await;
     let layer = layer_with(profile, seed);
-    let spec = spec(label, config).seed(seed).history_in(dir).build();
+    let spec = spec(label, config, dir).seed(seed).build();
     run_workload(&backend, layer, spec).await.unwrap()
 }
 

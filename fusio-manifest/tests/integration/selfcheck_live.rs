@@ -24,10 +24,9 @@ const SEED: u64 = 3;
 const OP_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn spec(label: &str, dir: &std::path::Path) -> RunSpec {
-    common::spec(label, small_workload())
+    common::spec(label, small_workload(), dir)
         .seed(SEED)
-        .history_in(dir)
-        .op_timeout(OP_TIMEOUT)
+        .op_timeout(Some(OP_TIMEOUT))
         .build()
 }
 

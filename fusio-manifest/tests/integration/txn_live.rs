@@ -41,7 +41,7 @@ async fn transactions_and_range_scans_are_recorded_and_check_clean() {
         ..workload(3, 2, 5.0, 20, Duration::from_secs(4))
     };
     config.validate().expect("a valid multi-key workload");
-    let spec = spec("txn", config).history_in(&dir).build();
+    let spec = spec("txn", config, &dir).build();
     let history = spec.history_path.clone();
     // The history is complete before the checker reads it: look at what the clients recorded
     // first, whatever the check then says.
