@@ -87,6 +87,11 @@ impl RunFiles {
         self.folder().join(format!("{}_run.json", self.stem))
     }
 
+    /// `OUT/STEM/STEM_verdicts.json`: the plan's judgements of the sweep ([`crate::verdicts`]).
+    pub fn verdicts(&self) -> PathBuf {
+        self.folder().join(format!("{}_verdicts.json", self.stem))
+    }
+
     /// `OUT/STEM/STEM.LABEL.history.jsonl`.
     pub fn history(&self, label: &str) -> PathBuf {
         history_path(&self.out_dir, &self.stem, label)

@@ -326,27 +326,33 @@ pub fn liveness(
         .zip(scenarios)
         .map(|(o, s)| Liveness {
             label: o.label.clone(),
-            judged: match &o.result {
-                Err(e) => Err(format!("no result ({e})")),
-                Ok(r) if r.is_invalid() => Err(format!(
-                    "{} (the harness failed, so the run says nothing about fusio-manifest)",
-                    crate::selfcheck::INVALID_VERDICT
-                )),
-                Ok(r) => {
-                    let end_ms = (r.summary.duration_secs * 1000.0) as u64;
-                    let (gap, at) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
-                    let window = s.longest_fault_window(duration).as_millis() as u64;
-                    Ok(LivenessFigures {
-                        no_commit_ms: gap,
-                        from_ms: at,
-                        fault_window_ms: window,
-                        far_longer: gap > 2 * window + 5_000,
-                        injected: r.faults,
-                    })
+            judged: judgeable(o).map(|r| {
+                let end_ms = (r.summary.duration_secs * 1000.0) as u64;
+                let (gap, at) = longest_commit_gap(&r.commit_times_ms, 0, end_ms);
+                let window = s.longest_fault_window(duration).as_millis() as u64;
+                LivenessFigures {
+                    no_commit_ms: gap,
+                    from_ms: at,
+                    fault_window_ms: window,
+                    far_longer: gap > 2 * window + 5_000,
+                    injected: r.faults,
                 }
-            },
+            }),
         })
         .collect()
+}
+
+/// The result of `o` when it can be judged; else why not: no result, or `INVALID` (the harness
+/// failed, so the run says nothing about fusio-manifest).
+pub fn judgeable(o: &ScenarioOutcome) -> Result<&RunResult, String> {
+    match &o.result {
+        Err(e) => Err(format!("no result ({e})")),
+        Ok(r) if r.is_invalid() => Err(format!(
+            "{} (the harness failed, so the run says nothing about fusio-manifest)",
+            crate::selfcheck::INVALID_VERDICT
+        )),
+        Ok(r) => Ok(r),
+    }
 }
 
 #[cfg(test)]

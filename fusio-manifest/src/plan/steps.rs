@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use serde::Serialize;
+
 use crate::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT, PLAN_DURATION};
 use crate::chaos::{
     create_chaos_scenarios, create_coverage_scenarios, create_fault_scenarios, ChaosScenario,
@@ -17,7 +19,7 @@ use crate::report::{
     print_best_and_worst, print_coverage, print_liveness, print_retry_verdicts,
     print_success_criteria, print_summary_table,
 };
-use crate::results::{history_path, write_json};
+use crate::results::{history_path, write_json, RunFiles};
 use crate::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestConfig,
     SweepOptions,
@@ -130,10 +132,7 @@ pub(super) async fn chaos_sweep() -> Result<Vec<String>, String> {
     print_summary_table("Chaos Sweep Results Summary", &outcomes);
     let png = plot(&exported.csv, &["--chaos"]);
     let verdicts = judge(&outcomes, true, png.is_some());
-    let saved = exported
-        .run_json
-        .with_file_name("chaos_sweep_verdicts.json");
-    write_json(&saved, &verdicts).map_err(|e| format!("{}: {e}", saved.display()))?;
+    save_verdicts(&env, "chaos_sweep", &verdicts)?;
     print_retry_verdicts(&verdicts);
     print_success_criteria(&verdicts);
     println!(
@@ -259,11 +258,11 @@ pub(super) async fn fault_sweep() -> Result<Vec<String>, String> {
         sweep_and_export(&env, "fault_sweep", &config, scenarios.clone(), &options).await?;
     print_summary_table("Fault Sweep Results Summary", &outcomes);
     let live = liveness(&outcomes, &scenarios, options.duration);
-    let saved = exported
-        .run_json
-        .with_file_name("fault_sweep_verdicts.json");
-    write_json(&saved, &serde_json::json!({ "liveness": live }))
-        .map_err(|e| format!("{}: {e}", saved.display()))?;
+    save_verdicts(
+        &env,
+        "fault_sweep",
+        &serde_json::json!({ "liveness": live }),
+    )?;
     print_liveness(&live);
     plot(&exported.csv, &["--chaos"]);
     Ok(problems(&outcomes))
@@ -309,6 +308,12 @@ pub(super) async fn seed_search() -> Result<Vec<String>, String> {
     let duration = builtin_workload(&env, SEARCH_DURATION)?.duration;
     crate::search::run(&env.settings, duration, &env.out_dir).await?;
     Ok(Vec::new())
+}
+
+/// Saves the sweep `stem`'s verdicts in `STEM/STEM_verdicts.json` (the error names the file).
+fn save_verdicts(env: &RunEnv, stem: &str, verdicts: &impl Serialize) -> Result<(), String> {
+    let path = RunFiles::new(&env.out_dir, stem).verdicts();
+    write_json(&path, verdicts).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Runs `scenarios` on `config` as the sweep named `stem` and writes its result files (CSV,

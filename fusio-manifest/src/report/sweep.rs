@@ -5,7 +5,7 @@ use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
 use crate::report::run::print_warning;
 use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
-use crate::verdicts::{Liveness, RetryVerdict, Verdicts};
+use crate::verdicts::{judgeable, Liveness, RetryVerdict, Verdicts};
 use crate::workload::{RunResult, ScenarioOutcome};
 
 /// Prints the plan's table: Scenario, Failure%, WriteTPS, P99(ms), RetrySucc%, RetryFail%.
@@ -85,19 +85,12 @@ pub fn print_success_criteria(verdicts: &Verdicts) {
     }
 }
 
-/// The result of a scenario that can be judged; for one that crashed or is `INVALID`, prints
-/// why it is not judged and returns `None`.
+/// The result of a scenario that can be judged ([`judgeable`]); for one that cannot, prints
+/// why and returns `None`.
 pub(crate) fn judged(o: &ScenarioOutcome) -> Option<&RunResult> {
-    match &o.result {
-        Err(e) => println!("{:<28} not judged: no result ({e})", o.label),
-        Ok(r) if r.is_invalid() => println!(
-            "{:<28} not judged: {} (the harness failed, so the run says nothing about fusio-manifest)",
-            o.label,
-            crate::selfcheck::INVALID_VERDICT
-        ),
-        Ok(r) => return Some(r),
-    }
-    None
+    judgeable(o)
+        .map_err(|why| println!("{:<28} not judged: {why}", o.label))
+        .ok()
 }
 
 /// Prints, per scenario, the longest stretch without a commit against the longest injected

@@ -203,16 +203,11 @@ pub async fn run_config_sweep(
         let tasks = chunk.iter().enumerate().map(|(j, config)| {
             let index = b * batch + j;
             let label = config.label();
-            let spec = RunSpec {
-                history_path: history_path(&env.out_dir, stem, &label),
-                label,
-                config: config.clone(),
-                seed: scenario_seed(env.seed, index as u64),
-                manifest: ManifestOptions::default(),
-                progress_every: None,
-                chaos: None,
-                op_timeout: env.op_timeout,
-            };
+            let history = history_path(&env.out_dir, stem, &label);
+            let spec = RunSpec::builder(label, config.clone(), history)
+                .seed(scenario_seed(env.seed, index as u64))
+                .op_timeout(env.op_timeout)
+                .build();
             spawn_scenario(&env, index as u64, spec, async {})
         });
         outcomes.extend(collect(futures_util::future::join_all(tasks).await));
