@@ -25,14 +25,18 @@ pub struct EntryPoint {
     pub test: &'static str,
 }
 
-/// One scenario of a run: its label, the seed its clients drew from and, in simulated time,
-/// the digest that proves a replay of it.
+/// One scenario of a run: its label, the seed its clients drew from, the workload it ran and,
+/// in simulated time, the digest that proves a replay of it.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScenarioRecord {
     /// Scenario or configuration label.
     pub label: String,
     /// Its seed.
     pub seed: u64,
+    /// The workload it ran, every knob as `CHAOS_VAR=value` in the knob table's order
+    /// ([`crate::config::WorkloadConfig::settings`]); `None` when it produced no result.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub settings: Option<String>,
     /// Its storage operations' digest (simulated time only; see [`crate::world::trace`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub digest: Option<Digest>,

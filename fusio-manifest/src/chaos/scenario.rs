@@ -72,13 +72,9 @@ pub struct ChaosScenario {
     pub block_mode: BlockMode,
     /// S3-level faults.
     pub faults: Vec<FaultSpec>,
-    /// Lease TTL for this scenario's manifest (`None`: fusio-manifest's 60 s).
-    pub lease_ttl: Option<Duration>,
-    /// Clients let their session leases lapse instead of keeping them alive (see
-    /// [`crate::manifest::ManifestOptions::lapse_leases`]).
-    pub lapse_leases: bool,
     /// `CHAOS_*` workload settings this scenario runs with, over the sweep's workload (its
-    /// actors: compactors, pinned readers, per-client manifests, skew, crashes, retention).
+    /// actors: compactors, pinned readers, per-client manifests, skew, crashes, retention,
+    /// lapsing leases).
     pub settings: Vec<(&'static str, &'static str)>,
 }
 
@@ -92,8 +88,6 @@ impl ChaosScenario {
             cpu: None,
             block_mode: BlockMode::Hold,
             faults: Vec::new(),
-            lease_ttl: None,
-            lapse_leases: false,
             settings: Vec::new(),
         }
     }
@@ -196,11 +190,9 @@ pub fn create_chaos_scenarios() -> Vec<ChaosScenario> {
 /// timeout, so a stall always outlasts the client's patience.
 pub const STALL: Duration = Duration::from_secs(4);
 
-/// The default client step timeout of the fault sweep (`CHAOS_OP_TIMEOUT_MS` overrides).
-pub const FAULT_SWEEP_OP_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// Lease TTL of the lease-expiry scenario: shorter than its blocks from 30 s runs up.
-pub const SHORT_LEASE_TTL: Duration = Duration::from_secs(1);
+/// The default client step timeout of the fault sweep and the seed search, in ms
+/// (`CHAOS_OP_TIMEOUT_MS` overrides).
+pub const FAULT_SWEEP_OP_TIMEOUT_MS: u64 = 2000;
 
 /// The fault sweep's scenarios, in order: baseline, transient-errors-5pct, ambiguous-put-2pct,
 /// ambiguous-head-cas-5pct, stall-beyond-timeout, net-block-refused-10s-3x, lease-expiry,
@@ -239,8 +231,11 @@ pub fn create_fault_scenarios() -> Vec<ChaosScenario> {
         },
         ChaosScenario {
             blocks: Some(BlockPlan::plan_default()),
-            lease_ttl: Some(SHORT_LEASE_TTL),
-            lapse_leases: true,
+            // A 1 s lease TTL: shorter than the blocks from 30 s runs up.
+            settings: vec![
+                ("CHAOS_LEASE_TTL_SECS", "1"),
+                ("CHAOS_KEEP_LEASES", "false"),
+            ],
             ..named("lease-expiry")
         },
         ChaosScenario {

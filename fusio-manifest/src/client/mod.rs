@@ -16,7 +16,7 @@
 //!
 //! **Steps are never cancelled.** Each operation's sessions live in a task of their own that
 //! runs every step (open, get, put, commit, end) to completion; the client waits for each step
-//! within `op_timeout` (fusio's HTTP client has no timeouts) and, past it, stops waiting and
+//! within the workload's `op_timeout_ms` (fusio's HTTP client has no timeouts) and, past it, stops waiting and
 //! records the outcome. The task goes on: if the commit had not started it ends the session
 //! after its current step, otherwise it lets the commit finish. So every session is committed
 //! or ended, no lease is left claimed by a half-opened session, and debug builds never drop a
@@ -25,7 +25,7 @@
 //!
 //! **Leases are kept alive** for the whole session with fusio-manifest's own
 //! [`LeaseKeeper`], as a correct caller does, unless the run lets them lapse on purpose
-//! ([`crate::manifest::ManifestOptions::lapse_leases`], the `lease-expiry` scenario).
+//! ([`WorkloadConfig::keep_leases`] off, the `lease-expiry` scenario).
 
 mod read;
 mod session_task;
@@ -62,10 +62,6 @@ pub struct ClientContext {
     pub start: Instant,
     /// The workload.
     pub config: Arc<WorkloadConfig>,
-    /// Bound on each client step (`None`: wait forever, as fusio does).
-    pub op_timeout: Option<Duration>,
-    /// Keep session leases alive with fusio-manifest's lease keeper (a correct caller).
-    pub keep_leases: bool,
     /// Session tasks still running when their client moved on (after a step timeout, or
     /// releasing a session after a failed step); the run waits for them at its end.
     pub background: Mutex<Vec<JoinHandle<()>>>,
@@ -93,17 +89,14 @@ impl ClientContext {
     }
 
     async fn bounded<T>(&self, step: impl Future<Output = T>) -> Option<T> {
-        match self.op_timeout {
+        match self.config.op_timeout() {
             None => Some(step.await),
             Some(d) => tokio::time::timeout(d, step).await.ok(),
         }
     }
 
     fn timeout_message(&self) -> String {
-        format!(
-            "client timeout after {} ms",
-            self.op_timeout.map(|d| d.as_millis()).unwrap_or(0)
-        )
+        format!("client timeout after {} ms", self.config.op_timeout_ms)
     }
 
     /// Waits up to `limit` for the session tasks still running; cancels what is left then

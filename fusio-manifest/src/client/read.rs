@@ -165,7 +165,7 @@ impl Observe {
             key: None,
         });
         let (wanted, range) = (plan.reads(), plan.range());
-        let keeper = ctx.keep_leases;
+        let keeper = ctx.config.keep_leases;
         let mut steps =
             ctx.start_steps(|r| async move { read_session(&manifest, plan, keeper, r).await });
         let (mut snapshot, mut reads, mut got) = (None, Vec::new(), 0);

@@ -250,7 +250,7 @@ async fn write_attempt(
     let process = ctx.manifests.writer(writer);
     let value_id = value_id.to_string();
     let value_size = ctx.config.value_size;
-    let keeper = ctx.keep_leases;
+    let keeper = ctx.config.keep_leases;
     let mut steps = ctx.start_steps(|r| async move {
         let manifest = process.manifest;
         let Some(process) = process.executor.process().cloned() else {

@@ -5,9 +5,11 @@
 //! method that reads it (`parse` or `duration_secs`), the default and meaning README states,
 //! and another valid value for tests. From the table come [`WorkloadConfig`] and its
 //! `Default`, [`WorkloadOverrides`] (an `Option` per knob) with its `read`, `apply` and
-//! `pairs`, and the knobs' rows of [`super::VARS`]. Adding a knob is one row here and its use
-//! (README's table then gets the row the configuration test prints); a range it must stay in
-//! is a rule in [`WorkloadConfig::validate`].
+//! `pairs`, [`WorkloadConfig::settings`] (the whole workload as settings, saved per scenario
+//! in `STEM_run.json`), and the knobs' rows of [`super::VARS`]. Adding a knob is one row here
+//! and its use; `UPDATE_README=1 cargo test -p fusio-manifest-chaos --lib
+//! readme_configuration_table` then writes README's table. A range it must stay in is a rule
+//! in [`WorkloadConfig::validate`].
 
 use std::time::Duration;
 
@@ -97,6 +99,15 @@ macro_rules! workload_knobs {
                     .into_iter()
                     .flatten()
                     .collect()
+            }
+        }
+
+        impl WorkloadConfig {
+            /// Every knob at this workload's value, as the `(variable, value)` pairs that set
+            /// it again (in table order): the whole workload, not only what differs from the
+            /// default. [`WorkloadConfig::from_settings`] reads it back.
+            pub fn settings(&self) -> Vec<(&'static str, String)> {
+                vec![$(($var, render::$read(&self.$field)),)*]
             }
         }
 
@@ -202,6 +213,15 @@ workload_knobs! {
     lease_ttl_secs: u64 = 60,
         "CHAOS_LEASE_TTL_SECS", parse, "60", "9",
         "lease TTL of every session (fusio-manifest's retention; at least 1)";
+    /// Whether clients keep their session leases alive with fusio-manifest's lease keeper
+    /// (`false`: a session that outlives its TTL loses its lease).
+    keep_leases: bool = true,
+        "CHAOS_KEEP_LEASES", parse, "true", "false",
+        "`false`: clients do not run fusio-manifest's lease keeper, so a session that outlives the lease TTL loses its lease (the fault sweep's `lease-expiry` scenario)";
+    /// Bound on each client step in ms (0: none, as fusio's HTTP client has none).
+    op_timeout_ms: u64 = 0,
+        "CHAOS_OP_TIMEOUT_MS", parse, "0", "150",
+        "bound on each client step (open session, get, commit, end) in ms; 0: none, like fusio's HTTP client (the fault sweep and the seed search use 2000 unless set). Past it the client records the attempt (`fail` before commit, `info` after); the step itself is never cancelled";
     /// Least age of a segment before GC may delete it, in seconds (default 30).
     segment_ttl_secs: u64 = 30,
         "CHAOS_SEGMENT_TTL_SECS", parse, "30", "11",

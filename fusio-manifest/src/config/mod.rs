@@ -114,11 +114,6 @@ const OTHER_VARS: &[Var] = &[
         "what the simulated store answers as (simulated time only): `s3`: fusio's S3 client against the embedded server (a missing object is an HTTP 404); `fs`: fusio's local filesystem `TokioFs` (a missing file is an I/O `NotFound`, `If-Match` on a missing key `PreconditionFailed`, files written in place, listings of one directory)",
     ),
     var(
-        "CHAOS_OP_TIMEOUT_MS",
-        "unset (2000 in the fault sweep)",
-        "bound on each client step (open session, get, commit, end); fusio's HTTP client has none. A step is never cancelled: past the bound the client stops waiting, and the session's task finishes the step, then ends the session (before commit: the attempt is `fail`) or lets the commit finish (`info`). At least 1",
-    ),
-    var(
         "CHAOS_FAULT_POINTS",
         "unset",
         "targeted S3 faults for every scenario, e.g. `condput:HEAD.json#2=answer_lost;get:segments/#1..=3=stall(2s)` (grammar in `chaos::fault_points`); `none`: no point. With one seed of the seed search (set or `none`): replay that seed with random faults off and only these points, and the `CHAOS_*` workload settings given",
@@ -292,25 +287,58 @@ mod tests {
         );
     }
 
+    /// The byte range of the configuration table in `readme`: the `|` lines of its
+    /// Configuration section.
+    fn readme_table_span(readme: &str) -> std::ops::Range<usize> {
+        let section = readme
+            .find("## Configuration")
+            .expect("README has a Configuration section");
+        let end = readme[section + 1..]
+            .find("\n## ")
+            .map_or(readme.len(), |e| section + 1 + e + 1);
+        let start = section
+            + readme[section..end]
+                .find("\n|")
+                .expect("the Configuration section has a table")
+            + 1;
+        let last = start + readme[start..end].rfind("\n|").unwrap_or(0) + 1;
+        let stop = last
+            + readme[last..]
+                .find('\n')
+                .map_or(readme.len() - last, |n| n + 1);
+        start..stop
+    }
+
+    /// README's table is the one the code prints. `UPDATE_README=1 cargo test -p
+    /// fusio-manifest-chaos --lib readme_configuration_table` writes it into README instead
+    /// (atomically), so adding a knob needs no hand edit of README.
     #[test]
     fn readme_configuration_table_is_the_table_in_code() {
-        let readme = include_str!("../../../README.md");
-        let table = readme
-            .split("## Configuration")
-            .nth(1)
-            .and_then(|t| t.split("\n## ").next())
-            .expect("README has a Configuration section");
-        let rows: String = table
-            .lines()
-            .filter(|l| l.starts_with('|'))
-            .map(|l| format!("{l}\n"))
-            .collect();
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md");
+        let readme = std::fs::read_to_string(&path).expect("README.md is readable");
+        let span = readme_table_span(&readme);
+        let expected = markdown_table();
+        if std::env::var_os("UPDATE_README").is_some() && readme[span.clone()] != expected {
+            let mut updated = readme.clone();
+            updated.replace_range(span, &expected);
+            crate::utils::write_atomic(&path, updated.as_bytes()).expect("README.md written");
+            return;
+        }
         assert_eq!(
-            rows,
-            markdown_table(),
-            "README's configuration table differs from config::VARS; paste the expected table \
-             above into README"
+            &readme[span], expected,
+            "README's configuration table differs from config::VARS; run \
+             `UPDATE_README=1 cargo test -p fusio-manifest-chaos --lib readme_configuration_table` \
+             to write the expected table into README"
         );
+    }
+
+    #[test]
+    fn the_readme_table_span_is_the_table_and_only_the_table() {
+        let readme = "# T\n\n## Configuration\n\nSome text.\n\n| a | b |\n| --- | --- |\n| x | y |\n\nAfter.\n\n## Next\n\n| other | table |\n";
+        let span = readme_table_span(readme);
+        assert_eq!(&readme[span], "| a | b |\n| --- | --- |\n| x | y |\n");
+        let last = "## Configuration\n| a |\n| b |";
+        assert_eq!(&last[readme_table_span(last)], "| a |\n| b |");
     }
 
     /// README stays short: what it is, the two commands, this table, the backends, the

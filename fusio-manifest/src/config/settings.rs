@@ -1,7 +1,6 @@
 //! [`Settings`]: every variable of [`super::VARS`] read once, parsed and checked.
 
 use std::path::PathBuf;
-use std::time::Duration;
 
 use super::vars::Vars;
 use super::{
@@ -79,8 +78,6 @@ pub struct Settings {
     pub scenarios: Option<Vec<String>>,
     /// `CHAOS_SEED`.
     pub seed: Option<u64>,
-    /// `CHAOS_OP_TIMEOUT_MS`.
-    pub op_timeout: Option<Duration>,
     /// `CHAOS_TIME`: `None` lets each entry point use its own default.
     pub time: Option<TimeMode>,
     /// `CHAOS_SIM_STORE`: what a simulated run's store answers as.
@@ -115,7 +112,6 @@ impl Default for Settings {
             sequential: false,
             scenarios: None,
             seed: None,
-            op_timeout: None,
             time: None,
             sim_store: SimStoreMode::default(),
             fault_points: Vec::new(),
@@ -180,9 +176,6 @@ impl Settings {
                 .map(|v| parse_scenarios(&v))
                 .transpose()?,
             seed: vars.parse("CHAOS_SEED")?,
-            op_timeout: vars
-                .positive("CHAOS_OP_TIMEOUT_MS")?
-                .map(Duration::from_millis),
             time: vars
                 .text("CHAOS_TIME")?
                 .map(|v| TimeMode::parse("CHAOS_TIME", &v))
@@ -290,6 +283,8 @@ fn check_proxy(vars: &Vars) -> Result<(), ConfigError> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
     use crate::config::WorkloadConfig;
 
@@ -302,7 +297,7 @@ mod tests {
     #[test]
     fn bad_values_are_refused_naming_the_variable() {
         for (var, value) in [
-            ("CHAOS_OP_TIMEOUT_MS", "0"),
+            ("CHAOS_OP_TIMEOUT_MS", "-1"),
             ("CHAOS_SCENARIOS", ","),
             ("CHAOS_PARALLEL", "0"),
             ("CHAOS_DURATION_SECS", "0"),
@@ -352,7 +347,7 @@ mod tests {
             ("no_proxy", "127.0.0.1"),
         ])
         .expect("valid");
-        assert_eq!(s.op_timeout, Some(Duration::from_millis(5)));
+        assert_eq!(s.workload.op_timeout_ms, Some(5));
         assert_eq!(s.parallel, None);
         assert_eq!(
             s.scenarios,

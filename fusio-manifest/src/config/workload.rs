@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use fusio_manifest::retention::DefaultRetention;
 
-use super::{ConfigError, WorkloadConfig};
+use super::{ConfigError, WorkloadConfig, WorkloadOverrides};
 
 /// How a run's clients reach fusio-manifest (`CHAOS_MANIFESTS`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -270,6 +270,37 @@ impl WorkloadConfig {
             .with_checkpoints_keep_last(self.checkpoints_keep)
     }
 
+    /// The bound on each client step (`op_timeout_ms`; `None` for 0: wait as long as fusio
+    /// does, forever).
+    pub fn op_timeout(&self) -> Option<Duration> {
+        (self.op_timeout_ms > 0).then(|| Duration::from_millis(self.op_timeout_ms))
+    }
+
+    /// [`WorkloadConfig::settings`] as one line, `CHAOS_NUM_WRITERS=4 CHAOS_NUM_READERS=4 …`:
+    /// what sets this whole workload again.
+    pub fn settings_line(&self) -> String {
+        let pairs: Vec<String> = self
+            .settings()
+            .into_iter()
+            .map(|(var, value)| format!("{var}={value}"))
+            .collect();
+        pairs.join(" ")
+    }
+
+    /// The workload a settings line describes over the built-in one (e.g. what
+    /// [`WorkloadConfig::settings_line`] wrote); validated, the error names the variable. A
+    /// word that is not `VAR=value` is refused.
+    pub fn from_settings_line(line: &str) -> Result<Self, ConfigError> {
+        let mut pairs = Vec::new();
+        for word in line.split_whitespace() {
+            let (var, value) = word.split_once('=').ok_or_else(|| {
+                ConfigError::invalid("settings", word, "expected `CHAOS_VAR=value`")
+            })?;
+            pairs.push((var, value));
+        }
+        WorkloadOverrides::from_pairs(pairs)?.apply(Self::default())
+    }
+
     /// Number of keys shared by all writers.
     pub fn shared_keys(&self) -> usize {
         ((self.key_pool_size as f64) * self.key_overlap_ratio).round() as usize
@@ -326,6 +357,28 @@ impl WorkloadConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workloads_settings_line_reads_back_as_the_same_workload() {
+        let others = super::super::knobs::KNOB_OTHERS.iter().copied();
+        let changed = WorkloadOverrides::from_pairs(others)
+            .and_then(|o| o.apply(WorkloadConfig::default()))
+            .expect("valid");
+        for config in [WorkloadConfig::default(), changed] {
+            let line = config.settings_line();
+            assert_eq!(
+                config.settings().len(),
+                super::super::knobs::KNOB_VARS.len(),
+                "every knob is in the line"
+            );
+            let back = WorkloadConfig::from_settings_line(&line).expect("reads back");
+            assert_eq!(back, config, "{line}");
+        }
+        let msg = WorkloadConfig::from_settings_line("CHAOS_NUM_WRITERS=2 CHAOS_NUM_READERS")
+            .expect_err("a word without a value")
+            .to_string();
+        assert!(msg.contains("CHAOS_NUM_READERS"), "{msg}");
+    }
 
     #[test]
     fn default_sits_inside_the_plans_best_config_ranges() {

@@ -22,7 +22,6 @@ pub use leases::{leases_left, LeasesLeft};
 pub use wall_clock::WallClock;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use fusio_manifest::manifest::Manifest;
 use fusio_manifest::retention::DefaultRetention;
@@ -50,34 +49,18 @@ pub type HarnessManifest = Manifest<
     DefaultRetention,
 >;
 
-/// Options for building one manifest.
-#[derive(Clone, Debug, Default)]
-pub struct ManifestOptions {
-    /// Retention: lease, segment and checkpoint TTLs (default: fusio-manifest's).
-    pub retention: DefaultRetention,
-    /// Lease TTL override of a scenario, over `retention`'s.
-    pub lease_ttl: Option<Duration>,
-    /// Let session leases lapse: clients do not run fusio-manifest's lease keeper, so a
-    /// session that outlives its TTL loses its lease (the `lease-expiry` scenario). Off by
-    /// default: a correct caller keeps its leases alive.
-    pub lapse_leases: bool,
-}
-
-/// Builds a manifest under `prefix` on `s3`, through `layer`, with the run's `executor`.
-/// Mirrors what fusio-manifest's own `S3Manifest::from(Config)` wires, over our wrapper.
+/// Builds a manifest under `prefix` on `s3`, through `layer`, with the run's `executor` and
+/// `retention` (the workload's: [`crate::config::WorkloadConfig::retention`]). Mirrors what
+/// fusio-manifest's own `S3Manifest::from(Config)` wires, over our wrapper.
 pub fn build_manifest(
     s3: impl Into<StoreFs>,
     layer: Arc<StorageLayer>,
     prefix: &str,
     executor: RunExecutor,
-    options: &ManifestOptions,
+    retention: DefaultRetention,
 ) -> HarnessManifest {
     let fs = ChaosFs::new(s3.into(), layer).in_process(executor.process().cloned());
     let prefix = prefix.trim_end_matches('/').to_string();
-    let mut retention = options.retention;
-    if let Some(ttl) = options.lease_ttl {
-        retention = retention.with_lease_ttl(ttl);
-    }
     let mut context = ManifestContext::new(executor.clone()).with_retention(retention);
     if crate::world::clock::is_simulated() {
         // fusio-manifest measures its commit budget with `Instant::elapsed()` on the host's

@@ -6,13 +6,12 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT, PLAN_DURATION};
+use crate::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT_MS, PLAN_DURATION};
 use crate::chaos::{
     create_chaos_scenarios, create_coverage_scenarios, create_fault_scenarios, ChaosScenario,
     S3LatencyProfile,
 };
 use crate::config::WorkloadConfig;
-use crate::manifest::ManifestOptions;
 use crate::plot::plot;
 use crate::provenance::EntryPoint;
 use crate::report::{
@@ -21,8 +20,7 @@ use crate::report::{
 };
 use crate::results::{history_path, write_json, RunFiles};
 use crate::sweep::{
-    comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestConfig,
-    SweepOptions,
+    comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestRow, SweepOptions,
 };
 use crate::verdicts::{judge, liveness};
 use crate::workload::{export_all, problems, Exported, RunEnv, RunSpec, ScenarioOutcome};
@@ -39,13 +37,18 @@ const SEARCH_DURATION: Duration = Duration::from_secs(60);
 
 /// The built-in workload for `duration`, with every `CHAOS_*` override applied.
 fn builtin_workload(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, String> {
-    env.settings
-        .workload
-        .apply(WorkloadConfig {
+    overridden(
+        env,
+        WorkloadConfig {
             duration,
             ..Default::default()
-        })
-        .map_err(|e| e.to_string())
+        },
+    )
+}
+
+/// `base` (a step's own workload) with every `CHAOS_*` override applied and validated.
+fn overridden(env: &RunEnv, base: WorkloadConfig) -> Result<WorkloadConfig, String> {
+    env.settings.workload.apply(base).map_err(|e| e.to_string())
 }
 
 /// Reads the environment once for `step` and starts the backend; `time` applies unless
@@ -84,7 +87,6 @@ pub(super) async fn baseline() -> Result<Vec<String>, String> {
     let spec = RunSpec::builder("baseline", config, history)
         .seed(env.seed)
         .progress_every(Duration::from_secs(10))
-        .op_timeout(env.op_timeout)
         .build();
     let outcomes = vec![ScenarioOutcome::run(&env, env.storage_layer(0), spec).await];
     export_all(&env, "test_baseline", &outcomes).map_err(|e| e.to_string())?;
@@ -161,28 +163,24 @@ fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, Stri
             println!(
                 "config: best row of {} ({}){}",
                 path.display(),
-                best.row.config_label,
-                if best.meets_bound {
+                best.choice.row.config_label,
+                if best.choice.meets_bound {
                     ""
                 } else {
                     " - no row had precondition_failure_rate <= 20%, so the lowest was taken"
                 }
             );
-            print_best_host(&best);
-            best.workload(&base)
+            print_best_host(&best.choice);
+            best.workload
         }
     };
-    let mut config = env
-        .settings
-        .workload
-        .apply(config)
-        .map_err(|e| e.to_string())?;
+    let mut config = overridden(env, config)?;
     config.duration = duration;
     Ok(config)
 }
 
 /// Says what host health left out of the choice of the best row.
-fn print_best_host(best: &BestConfig) {
+fn print_best_host(best: &BestRow) {
     if !best.host_checked {
         println!(
             "note: no host sidecar beside the CSV, so its rows were not checked for HOST-SATURATED"
@@ -206,11 +204,7 @@ fn print_best_host(best: &BestConfig) {
 /// among rows whose host was not saturated.
 pub(super) async fn comprehensive_sweep() -> Result<Vec<String>, String> {
     let env = Arc::new(run_env(Step::ComprehensiveSweep, TimeMode::Real).await?);
-    let base = env
-        .settings
-        .workload
-        .apply(WorkloadConfig::default())
-        .map_err(|e| e.to_string())?;
+    let base = overridden(&env, WorkloadConfig::default())?;
     let mut configs = comprehensive_grid(&base);
     let options = SweepOptions::grid(&env.settings, configs.len(), 8);
     configs
@@ -237,22 +231,26 @@ pub(super) async fn comprehensive_sweep() -> Result<Vec<String>, String> {
 
 /// Beyond the plan: S3-level faults (transient errors, ambiguous successes, stalls, refused
 /// blocks, lease expiry) in parallel, like the chaos sweep and with the same options. Client
-/// steps time out after `CHAOS_OP_TIMEOUT_MS` (default 2000). Writes `fault_sweep.csv`, its
+/// steps time out after [`FAULT_SWEEP_OP_TIMEOUT_MS`] unless `CHAOS_OP_TIMEOUT_MS` says
+/// otherwise. Writes `fault_sweep.csv`, its
 /// sidecars and `fault_sweep.png`, and prints the liveness report.
 pub(super) async fn fault_sweep() -> Result<Vec<String>, String> {
-    let mut env = run_env(Step::FaultSweep, TimeMode::Simulated).await?;
-    env.op_timeout = env.op_timeout.or(Some(FAULT_SWEEP_OP_TIMEOUT));
-    let env = Arc::new(env);
+    let env = Arc::new(run_env(Step::FaultSweep, TimeMode::Simulated).await?);
     let scenarios = create_fault_scenarios();
     let options = sweep_options(&env, PLAN_DURATION, scenarios.len());
     let scenarios = options.select(scenarios).map_err(|e| e.to_string())?;
-    let config = builtin_workload(&env, options.duration)?;
+    let base = WorkloadConfig {
+        duration: options.duration,
+        op_timeout_ms: FAULT_SWEEP_OP_TIMEOUT_MS,
+        ..Default::default()
+    };
+    let config = overridden(&env, base)?;
     println!(
         "\n=== Running Fault Sweep ({} scenarios, {} at a time, {:?} each, client step timeout {:?}) ===",
         scenarios.len(),
         options.parallel,
         options.duration,
-        env.op_timeout
+        config.op_timeout()
     );
     let (outcomes, exported) =
         sweep_and_export(&env, "fault_sweep", &config, scenarios.clone(), &options).await?;
@@ -325,15 +323,7 @@ async fn sweep_and_export(
     scenarios: Vec<ChaosScenario>,
     options: &SweepOptions,
 ) -> Result<(Vec<ScenarioOutcome>, Exported), String> {
-    let outcomes = run_chaos_sweep(
-        env.clone(),
-        stem,
-        config,
-        scenarios,
-        options,
-        ManifestOptions::default(),
-    )
-    .await;
+    let outcomes = run_chaos_sweep(env.clone(), stem, config, scenarios, options).await;
     let exported = export_all(env, stem, &outcomes).map_err(|e| e.to_string())?;
     Ok((outcomes, exported))
 }

@@ -10,10 +10,8 @@ use super::report::{points_or_none, SEARCH_COMMAND};
 use super::schedule::{Case, Draw};
 use super::signature::Signature;
 use crate::backend::{Backend, SimStoreMode};
-use crate::chaos::scenario::FAULT_SWEEP_OP_TIMEOUT;
 use crate::chaos::{parse_fault_points, FaultPoint, S3LatencyProfile};
 use crate::config::WorkloadOverrides;
-use crate::manifest::ManifestOptions;
 use crate::sweep::scenario_spec;
 use crate::workload::{RunEnv, RunResult, ScenarioOutcome};
 
@@ -46,8 +44,7 @@ fn drew_faults() -> bool {
     true
 }
 
-/// The seed search's op timeout and latency model (those of the fault sweep), on a store
-/// answering as `store`.
+/// The seed search's latency model (the fault sweep's), on a store answering as `store`.
 fn search_env(seed: u64, out_dir: &Path, points: Vec<FaultPoint>, store: SimStoreMode) -> RunEnv {
     let mut env = RunEnv::new(
         Backend::simulated(),
@@ -55,7 +52,6 @@ fn search_env(seed: u64, out_dir: &Path, points: Vec<FaultPoint>, store: SimStor
         seed,
         S3LatencyProfile::S3Standard,
     );
-    env.op_timeout = Some(FAULT_SWEEP_OP_TIMEOUT);
     env.settings.fault_points = points;
     env.settings.sim_store = store;
     env
@@ -77,7 +73,6 @@ pub async fn run_case(
         &case.config,
         case.scenario.clone(),
         case.config.duration,
-        &ManifestOptions::default(),
     )?;
     spec.progress_every = None;
     ScenarioOutcome::run(&env, layer, spec).await.result

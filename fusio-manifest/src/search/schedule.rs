@@ -9,6 +9,7 @@
 //! | keys | pool of 4-64 (doubled until every writer has a private key), overlap 0-1; a third of schedules write 2-3 keys per transaction |
 //! | manifests | shared or one per client (half each) |
 //! | lease TTL | 3-20 s (short, so a stall past it shows inside a run) |
+//! | client step timeout | the fault sweep's, 2 s |
 //! | compactors | a third of schedules (with `CHAOS_SEARCH_COMPACTORS=on`): 1-2 compactors every 2-8 s, segment and checkpoint TTL 2-10 s, keep 1-2 checkpoints, half of those with a pinned reader holding 3-15 s |
 //! | transient errors | half of schedules: 0.2-3% of every operation (503, 500 or a reset) |
 //! | lost answers | half: 0.3-4% of conditional PUTs, on every key or only `HEAD.json`, `segments/` or `leases/` |
@@ -25,7 +26,7 @@ use std::time::Duration;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use crate::chaos::scenario::PLAN_DURATION;
+use crate::chaos::scenario::{FAULT_SWEEP_OP_TIMEOUT_MS, PLAN_DURATION};
 use crate::chaos::{BlockMode, BlockPlan, ChaosScenario, FaultKind, FaultSpec, S3OpKind};
 use crate::config::{ManifestMode, WorkloadConfig};
 
@@ -86,6 +87,7 @@ fn workload(rng: &mut StdRng, duration: Duration, compactors: bool) -> WorkloadC
         key_overlap_ratio: rng.random_range(0.0..=1.0),
         max_retry_count: rng.random_range(0..=2),
         value_size: 128,
+        op_timeout_ms: FAULT_SWEEP_OP_TIMEOUT_MS,
         lease_ttl_secs: rng.random_range(3..=20),
         ..WorkloadConfig::default()
     };

@@ -1,4 +1,6 @@
 //! The best-row rule, and choosing the best configuration from `comprehensive_sweep.csv`.
+//! The CSV ranks the rows; the workload of the chosen row, every knob, is the one its run
+//! recorded in `comprehensive_sweep/comprehensive_sweep_run.json` (`scenarios[].settings`).
 //!
 //! Best-config rule: among rows with `precondition_failure_rate <= 0.20`, the highest
 //! `write_tps`; ties go to the lower `write_p99_ms`. If no row meets the failure-rate bound,
@@ -16,7 +18,7 @@ use std::path::Path;
 use crate::config::WorkloadConfig;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
-use crate::results::{sidecar_path, summary_columns};
+use crate::results::{sidecar_path, summary_columns, RunFiles};
 
 /// The failure-rate bound of the best-config rule.
 pub const BEST_MAX_FAILURE_RATE: f64 = 0.20;
@@ -50,7 +52,7 @@ pub enum BestConfigError {
 }
 
 /// The chosen row, whether it met the failure-rate bound, and what host health left out.
-pub struct BestConfig {
+pub struct BestRow {
     /// The row.
     pub row: MetricsSummary,
     /// False when no row had `precondition_failure_rate <= 0.20` (the lowest rate was taken).
@@ -63,24 +65,29 @@ pub struct BestConfig {
     pub host_checked: bool,
 }
 
-impl BestConfig {
-    /// The workload of the chosen row, with `base`'s retry, value size and duration.
-    pub fn workload(&self, base: &WorkloadConfig) -> WorkloadConfig {
-        let r = &self.row;
-        WorkloadConfig {
-            num_writers: r.num_writers,
-            num_readers: r.num_readers,
-            writer_rate: r.writer_rate,
-            reader_rate: r.reader_rate,
-            key_pool_size: r.key_pool_size,
-            key_overlap_ratio: r.key_overlap_ratio,
-            max_retry_count: r.max_retry_count,
-            ..base.clone()
-        }
-    }
+/// The best row of a comprehensive sweep and the whole workload its run recorded.
+pub struct BestConfig {
+    /// The row and how it was chosen.
+    pub choice: BestRow,
+    /// Its workload, every knob as the sweep ran it (duration included).
+    pub workload: WorkloadConfig,
 }
 
-/// Reads a 24-column CSV and picks the best row by the rule in the module docs.
+/// The labels and workloads of a run record (`STEM_run.json`), as far as this reads them.
+#[derive(serde::Deserialize)]
+struct SavedRun {
+    scenarios: Vec<SavedScenario>,
+}
+
+/// One scenario of a [`SavedRun`].
+#[derive(serde::Deserialize)]
+struct SavedScenario {
+    label: String,
+    settings: Option<String>,
+}
+
+/// Reads a 24-column CSV, picks the best row by the rule in the module docs, and reads that
+/// row's workload from the run record beside it.
 pub fn load_best_config(path: &Path) -> Result<BestConfig, BestConfigError> {
     let shown = path.display().to_string();
     let malformed = |reason: String| BestConfigError::Malformed {
@@ -112,10 +119,33 @@ pub fn load_best_config(path: &Path) -> Result<BestConfig, BestConfigError> {
         .collect::<Result<_, _>>()
         .map_err(|e| malformed(e.to_string()))?;
     let saturated = saturated_labels(path).map_err(malformed)?;
-    let mut best = pick_best(&rows, saturated.as_ref().unwrap_or(&HashSet::new()))
+    let mut choice = pick_best(&rows, saturated.as_ref().unwrap_or(&HashSet::new()))
         .ok_or_else(|| malformed("no data rows".into()))?;
-    best.host_checked = saturated.is_some();
-    Ok(best)
+    choice.host_checked = saturated.is_some();
+    let workload = saved_workload(path, &choice.row.config_label).map_err(malformed)?;
+    Ok(BestConfig { choice, workload })
+}
+
+/// The workload the run record beside the CSV at `path` saved for `label`.
+fn saved_workload(path: &Path, label: &str) -> Result<WorkloadConfig, String> {
+    let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) else {
+        return Err("no run record beside it".into());
+    };
+    let files = RunFiles::new(dir, &stem.to_string_lossy());
+    let record = files.run_json();
+    let shown = record.display();
+    let text = std::fs::read_to_string(&record)
+        .map_err(|e| format!("its run record {shown}, which holds each row's workload: {e}"))?;
+    let run: SavedRun =
+        serde_json::from_str(&text).map_err(|e| format!("its run record {shown}: {e}"))?;
+    let settings = run
+        .scenarios
+        .into_iter()
+        .find(|s| s.label == label)
+        .and_then(|s| s.settings)
+        .ok_or_else(|| format!("its run record {shown} has no workload for row {label}"))?;
+    WorkloadConfig::from_settings_line(&settings)
+        .map_err(|e| format!("its run record {shown}, row {label}: {e}"))
 }
 
 /// One row of the host sidecar, as far as the best-row rule reads it.
@@ -170,7 +200,7 @@ pub fn rank(a: &MetricsSummary, b: &MetricsSummary) -> std::cmp::Ordering {
 
 /// The best row by [`rank`] among those whose label is not in `saturated` (among all when every
 /// row is), or `None` for no rows.
-pub fn pick_best(rows: &[MetricsSummary], saturated: &HashSet<String>) -> Option<BestConfig> {
+pub fn pick_best(rows: &[MetricsSummary], saturated: &HashSet<String>) -> Option<BestRow> {
     let healthy: Vec<&MetricsSummary> = rows
         .iter()
         .filter(|r| !saturated.contains(&r.config_label))
@@ -182,7 +212,7 @@ pub fn pick_best(rows: &[MetricsSummary], saturated: &HashSet<String>) -> Option
         false => healthy,
     };
     let row = candidates.into_iter().min_by(|a, b| rank(a, b))?;
-    Some(BestConfig {
+    Some(BestRow {
         row: row.clone(),
         meets_bound: row.precondition_failure_rate <= BEST_MAX_FAILURE_RATE,
         saturated_skipped: if all_saturated { 0 } else { saturated_skipped },
@@ -241,6 +271,18 @@ mod tests {
         assert!(best.saturated);
     }
 
+    /// Writes the run record of `comprehensive_sweep` in `dir`: each label with its settings.
+    fn write_record(dir: &std::path::Path, scenarios: &[(&str, Option<&str>)]) {
+        let scenarios: Vec<serde_json::Value> = scenarios
+            .iter()
+            .map(|(label, settings)| serde_json::json!({"label": label, "seed": 1, "settings": settings}))
+            .collect();
+        let path = RunFiles::new(dir, "comprehensive_sweep").run_json();
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        let record = serde_json::json!({ "stem": "comprehensive_sweep", "scenarios": scenarios });
+        std::fs::write(path, record.to_string()).unwrap();
+    }
+
     #[test]
     fn the_host_sidecar_beside_the_csv_is_read_and_a_malformed_one_is_named() {
         use crate::host::HostRow;
@@ -250,14 +292,18 @@ mod tests {
         let csv = dir.join("comprehensive_sweep.csv");
         let rows = [row("fast", 0.1, 50.0, 1.0), row("slow", 0.1, 10.0, 1.0)];
         write_csv(&csv, &rows).unwrap();
+        let line = WorkloadConfig::default().settings_line();
+        write_record(&dir, &[("fast", Some(&line)), ("slow", Some(&line))]);
         let best = load_best_config(&csv).unwrap();
         assert_eq!(
-            (best.row.config_label.as_str(), best.host_checked),
+            (
+                best.choice.row.config_label.as_str(),
+                best.choice.host_checked
+            ),
             ("fast", false)
         );
 
         let host_csv = sidecar_path(&dir, "comprehensive_sweep", "host");
-        std::fs::create_dir_all(host_csv.parent().unwrap()).unwrap();
         let host = |label: &str, verdict: &str| HostRow {
             config_label: label.into(),
             host: verdict.into(),
@@ -265,12 +311,59 @@ mod tests {
         };
         write_csv(&host_csv, &[host("fast", SATURATED), host("slow", "OK")]).unwrap();
         let best = load_best_config(&csv).unwrap();
-        assert_eq!(best.row.config_label, "slow");
-        assert!(best.host_checked && best.saturated_skipped == 1);
+        assert_eq!(best.choice.row.config_label, "slow");
+        assert!(best.choice.host_checked && best.choice.saturated_skipped == 1);
 
         std::fs::write(&host_csv, "config_label\nfast\n").unwrap();
         let msg = load_best_config(&csv).err().unwrap().to_string();
         assert!(msg.contains("comprehensive_sweep_host.csv"), "{msg}");
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn the_best_rows_whole_workload_comes_from_its_run_record() {
+        use crate::results::write_csv;
+        let dir = std::env::temp_dir().join(format!("chaos-best-record-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let csv = dir.join("comprehensive_sweep.csv");
+        write_csv(
+            &csv,
+            &[row("fast", 0.1, 50.0, 1.0), row("slow", 0.1, 10.0, 1.0)],
+        )
+        .unwrap();
+        let ran = WorkloadConfig {
+            num_writers: 8,
+            value_size: 300,
+            txn_keys: 2,
+            op_timeout_ms: 700,
+            ..Default::default()
+        };
+        let other = WorkloadConfig::default().settings_line();
+        write_record(
+            &dir,
+            &[("slow", Some(&other)), ("fast", Some(&ran.settings_line()))],
+        );
+        assert_eq!(load_best_config(&csv).unwrap().workload, ran);
+
+        let refused = |scenarios: &[(&str, Option<&str>)], expected: &str| {
+            write_record(&dir, scenarios);
+            let msg = load_best_config(&csv).err().unwrap().to_string();
+            assert!(
+                msg.contains("comprehensive_sweep_run.json") && msg.contains(expected),
+                "{msg}"
+            );
+            assert!(msg.contains("test_comprehensive_sweep"), "{msg}");
+        };
+        refused(&[("slow", Some(&other))], "no workload for row fast");
+        refused(&[("fast", None)], "no workload for row fast");
+        refused(
+            &[("fast", Some("CHAOS_NUM_WRITERS=many"))],
+            "CHAOS_NUM_WRITERS",
+        );
+        refused(&[("fast", Some("CHAOS_NUM_WRITERS"))], "CHAOS_VAR=value");
+        std::fs::remove_file(RunFiles::new(&dir, "comprehensive_sweep").run_json()).unwrap();
+        let msg = load_best_config(&csv).err().unwrap().to_string();
+        assert!(msg.contains("holds each row's workload"), "{msg}");
         std::fs::remove_dir_all(&dir).ok();
     }
 

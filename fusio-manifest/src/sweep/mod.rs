@@ -7,7 +7,7 @@ pub mod best;
 pub mod grid;
 pub mod options;
 
-pub use best::{load_best_config, pick_best, rank, BestConfig, BestConfigError};
+pub use best::{load_best_config, pick_best, rank, BestConfig, BestConfigError, BestRow};
 pub use grid::comprehensive_grid;
 pub use options::SweepOptions;
 
@@ -18,7 +18,6 @@ use tokio::sync::Semaphore;
 
 use crate::chaos::ChaosScenario;
 use crate::config::WorkloadConfig;
-use crate::manifest::ManifestOptions;
 use crate::report;
 use crate::results::history_path;
 use crate::utils::{label_key, panic_message, scenario_seed};
@@ -34,12 +33,10 @@ pub async fn run_chaos_sweep(
     config: &WorkloadConfig,
     scenarios: Vec<ChaosScenario>,
     options: &SweepOptions,
-    manifest: ManifestOptions,
 ) -> Vec<ScenarioOutcome> {
     let total = scenarios.len();
     let phases = options.phases(&scenarios);
-    let (mut specs, mut outcomes) =
-        scenario_specs(&env, stem, config, scenarios, options, &manifest);
+    let (mut specs, mut outcomes) = scenario_specs(&env, stem, config, scenarios, options);
     for (p, phase) in phases.iter().enumerate() {
         let labels: Vec<&str> = phase
             .iter()
@@ -85,7 +82,6 @@ fn scenario_specs(
     config: &WorkloadConfig,
     scenarios: Vec<ChaosScenario>,
     options: &SweepOptions,
-    manifest: &ManifestOptions,
 ) -> (Vec<Option<RunSpec>>, Vec<Option<ScenarioOutcome>>) {
     let total = scenarios.len();
     let mut outcomes: Vec<Option<ScenarioOutcome>> = (0..total).map(|_| None).collect();
@@ -95,7 +91,7 @@ fn scenario_specs(
             scenario.label.clone(),
             scenario_seed(env.seed, label_key(&scenario.label)),
         );
-        match scenario_spec(env, stem, config, scenario, options.duration, manifest) {
+        match scenario_spec(env, stem, config, scenario, options.duration) {
             Ok(spec) => specs.push(Some(spec)),
             Err(e) => {
                 outcomes[i] = Some(ScenarioOutcome {
@@ -111,7 +107,7 @@ fn scenario_specs(
 }
 
 /// The run spec of `scenario` in the sweep named `stem`: `config` over `duration` with the
-/// scenario's own settings, its manifest options over `manifest`, its history under the
+/// scenario's own settings, its history under the
 /// environment's output directory, and its seed derived from the run seed and its label, so
 /// it is the same whichever scenarios run beside it. `Err` when its settings are invalid.
 pub fn scenario_spec(
@@ -120,7 +116,6 @@ pub fn scenario_spec(
     config: &WorkloadConfig,
     scenario: ChaosScenario,
     duration: Duration,
-    manifest: &ManifestOptions,
 ) -> Result<RunSpec, String> {
     // At least one progress line per scenario every 30 s; more often for short runs.
     let progress = (duration / 4).clamp(Duration::from_secs(1), Duration::from_secs(30));
@@ -131,20 +126,13 @@ pub fn scenario_spec(
     let workload = scenario
         .workload(base)
         .map_err(|e| format!("its settings are invalid: {e}"))?;
-    let manifest = ManifestOptions {
-        lease_ttl: scenario.lease_ttl.or(manifest.lease_ttl),
-        lapse_leases: scenario.lapse_leases || manifest.lapse_leases,
-        ..manifest.clone()
-    };
     Ok(RunSpec {
         label: scenario.label.clone(),
         config: workload,
         seed: scenario_seed(env.seed, label_key(&scenario.label)),
         history_path: history_path(&env.out_dir, stem, &scenario.label),
-        manifest,
         progress_every: Some(progress),
         chaos: Some(scenario),
-        op_timeout: env.op_timeout,
     })
 }
 
@@ -206,7 +194,6 @@ pub async fn run_config_sweep(
             let history = history_path(&env.out_dir, stem, &label);
             let spec = RunSpec::builder(label, config.clone(), history)
                 .seed(scenario_seed(env.seed, index as u64))
-                .op_timeout(env.op_timeout)
                 .build();
             spawn_scenario(&env, index as u64, spec, async {})
         });

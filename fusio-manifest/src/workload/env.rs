@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
 use super::result::RunError;
 use crate::backend::{Backend, BackendError, BackendKind};
@@ -51,8 +51,6 @@ pub struct RunEnv {
     pub seed: u64,
     /// Latency profile for the embedded backend (`none` on real S3).
     pub profile: S3LatencyProfile,
-    /// `CHAOS_OP_TIMEOUT_MS`: bound on each client step (unset: none, like fusio).
-    pub op_timeout: Option<Duration>,
     /// The entry point, for the `replay` line of provenance.
     pub entry: EntryPoint,
     /// When the invocation started.
@@ -103,7 +101,6 @@ impl RunEnv {
         #[allow(clippy::disallowed_methods)]
         let seed = settings.seed.unwrap_or_else(rand::random);
         let mut env = Self::new(backend, out_dir, seed, profile);
-        env.op_timeout = settings.op_timeout;
         env.settings = settings;
         env.entry = entry;
         report::print_run_header(&env);
@@ -123,7 +120,6 @@ impl RunEnv {
             out_dir,
             seed,
             profile,
-            op_timeout: None,
             entry: EntryPoint {
                 target: "unknown",
                 test: "unknown",

@@ -45,6 +45,7 @@ pub fn export_all(
                 .map(|o| ScenarioRecord {
                     label: o.label.clone(),
                     seed: o.seed,
+                    settings: o.result.as_ref().ok().map(|r| r.workload.settings_line()),
                     digest: o.result.as_ref().ok().and_then(|r| r.replay.clone()),
                 })
                 .collect(),

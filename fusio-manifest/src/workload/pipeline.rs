@@ -21,7 +21,7 @@ use crate::config::WorkloadConfig;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
 use crate::host::{HostProbe, HostReport};
 use crate::manifest::{
-    self, build_manifest, BuildManifest, ClientManifests, LeasesLeft, ManifestOptions, RunExecutor,
+    self, build_manifest, BuildManifest, ClientManifests, LeasesLeft, RunExecutor,
 };
 use crate::metrics::MetricsCollector;
 use crate::report;
@@ -76,6 +76,7 @@ async fn run_scoped(
     let analysis = analyse(&spec.history_path, ended.events, elapsed)?;
     let summary = run.metrics.summary(&spec.label, &run.config, elapsed);
     let result = RunResult {
+        workload: (*run.config).clone(),
         summary,
         counts: run.metrics.counts(),
         timeline: run.timeline.rows(&spec.label, elapsed.as_secs()),
@@ -156,13 +157,10 @@ fn setup(store: &RunStore, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<L
     };
     let executor = RunExecutor::default();
     let prefix = store.new_prefix(&spec.label);
-    let options = ManifestOptions {
-        retention: config.retention(),
-        ..spec.manifest.clone()
-    };
+    let retention = config.retention();
     let (client, wrapper, root) = (store.clone(), layer.clone(), prefix.clone());
     let build: BuildManifest = Arc::new(move |executor| {
-        build_manifest(client.client(), wrapper.clone(), &root, executor, &options)
+        build_manifest(client.client(), wrapper.clone(), &root, executor, retention)
     });
     let manifests = ClientManifests::build(&config, &executor, build);
     let start = clock::now();
@@ -181,8 +179,6 @@ fn setup(store: &RunStore, layer: Arc<StorageLayer>, spec: &RunSpec) -> Result<L
         history,
         start,
         config: config.clone(),
-        op_timeout: spec.op_timeout,
-        keep_leases: !spec.manifest.lapse_leases,
         background: Default::default(),
         abandoned: Default::default(),
         pinned: Default::default(),

@@ -9,6 +9,7 @@ use crate::chaos::{ChaosEvent, CrashReport, FaultCounts, InjectedFault, S3OpKind
 use crate::checker::{CheckReport, VerificationRow};
 use crate::client::{BackgroundReport, PinnedReport};
 use crate::compactor::CompactionReport;
+use crate::config::WorkloadConfig;
 use crate::host::HostReport;
 use crate::manifest::LeasesLeft;
 use crate::metrics::{MetricsSummary, RawCounts};
@@ -17,6 +18,8 @@ use crate::world::trace::Digest;
 
 /// What one finished run produced.
 pub struct RunResult {
+    /// The workload it ran, every knob (saved in `STEM_run.json`).
+    pub workload: WorkloadConfig,
     /// The 24 columns.
     pub summary: MetricsSummary,
     /// Raw counters.

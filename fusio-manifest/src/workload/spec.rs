@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use crate::chaos::ChaosScenario;
 use crate::config::WorkloadConfig;
-use crate::manifest::ManifestOptions;
 
 /// Everything needed to run one workload.
 pub struct RunSpec {
@@ -17,19 +16,15 @@ pub struct RunSpec {
     pub seed: u64,
     /// Where the history goes (JSON Lines).
     pub history_path: PathBuf,
-    /// Manifest options (lease TTL).
-    pub manifest: ManifestOptions,
     /// Print a progress line this often (elapsed, commits, failures); `None` for silence.
     pub progress_every: Option<Duration>,
     /// Chaos to inject while the clients run (`None`: none).
     pub chaos: Option<ChaosScenario>,
-    /// Bound on each client step (`CHAOS_OP_TIMEOUT_MS`); `None` waits forever like fusio.
-    pub op_timeout: Option<Duration>,
 }
 
 impl RunSpec {
     /// Starts a spec for `label` running `config`, recording its history at `history_path`:
-    /// seed 0, default manifest options, no progress lines, no chaos, no step timeout, until
+    /// seed 0, no progress lines and no chaos, until
     /// the [`RunSpecBuilder`]'s setters say otherwise.
     pub fn builder(
         label: impl Into<String>,
@@ -41,10 +36,8 @@ impl RunSpec {
             config,
             seed: 0,
             history_path,
-            manifest: ManifestOptions::default(),
             progress_every: None,
             chaos: None,
-            op_timeout: None,
         })
     }
 }
@@ -59,21 +52,9 @@ impl RunSpecBuilder {
         self
     }
 
-    /// Manifest options (lease TTL, lapsing leases).
-    pub fn manifest(mut self, options: ManifestOptions) -> Self {
-        self.0.manifest = options;
-        self
-    }
-
     /// Chaos to inject while the clients run.
     pub fn chaos(mut self, scenario: ChaosScenario) -> Self {
         self.0.chaos = Some(scenario);
-        self
-    }
-
-    /// Bound on each client step (`None`: wait forever, as fusio does).
-    pub fn op_timeout(mut self, timeout: Option<Duration>) -> Self {
-        self.0.op_timeout = timeout;
         self
     }
 

@@ -22,7 +22,6 @@ use fusio_manifest::s3::{Builder, S3Manifest};
 use fusio_manifest_chaos::backend::Backend;
 use fusio_manifest_chaos::client::{write_op, WritePlan};
 use fusio_manifest_chaos::config::WorkloadConfig;
-use fusio_manifest_chaos::manifest::ManifestOptions;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 
@@ -83,14 +82,14 @@ async fn bare_round(backend: &Backend, round: usize) -> f64 {
 async fn harness_round(backend: &Backend, round: usize, dir: &TempDir) -> f64 {
     let layer = common::layer(1);
     let prefix = backend.new_prefix(&format!("harness-{round}"));
-    let (manifest, executor) = manifest_on(backend, &layer, &prefix, &ManifestOptions::default());
     let config = WorkloadConfig {
         max_retry_count: 0,
         key_pool_size: KEYS,
         ..Default::default()
     };
+    let (manifest, executor) = manifest_on(backend, &layer, &prefix, config.retention());
     let history = dir.history(&format!("round-{round}"));
-    let clients = Clients::new(Arc::new(manifest), executor, &history, config, ROUND, true);
+    let clients = Clients::new(Arc::new(manifest), executor, &history, config, ROUND);
     let start = clients.start;
     let tasks: Vec<_> = (0..WRITERS)
         .map(|w| {

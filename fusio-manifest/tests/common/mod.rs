@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use fusio::fs::{Fs, FsCas};
 use fusio::remotes::aws::fs::AmazonS3;
+use fusio_manifest::retention::DefaultRetention;
 use fusio_manifest_chaos::backend::{Backend, FaultMode};
 use fusio_manifest_chaos::chaos::{ChaosFs, NetworkChaos, S3LatencyProfile, StorageLayer};
 use fusio_manifest_chaos::checker::{AnomalyClass, CheckReport};
@@ -25,7 +26,7 @@ use fusio_manifest_chaos::client::ClientContext;
 use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::history::{HistoryRecorder, HistoryWriter};
 use fusio_manifest_chaos::manifest::{
-    build_manifest, ClientManifests, HarnessManifest, ManifestOptions, RunExecutor,
+    build_manifest, ClientManifests, HarnessManifest, RunExecutor,
 };
 use fusio_manifest_chaos::metrics::MetricsCollector;
 use fusio_manifest_chaos::results::history_path;
@@ -149,15 +150,13 @@ pub fn layer_with(profile: S3LatencyProfile, seed: u64) -> Arc<StorageLayer> {
 }
 
 /// A run environment on a fresh embedded server (no latency profile), writing into `out_dir`.
-pub async fn run_env(out_dir: &Path, seed: u64, op_timeout: Option<Duration>) -> RunEnv {
-    let mut env = RunEnv::new(
+pub async fn run_env(out_dir: &Path, seed: u64) -> RunEnv {
+    RunEnv::new(
         embedded().await,
         out_dir.to_path_buf(),
         seed,
         S3LatencyProfile::None,
-    );
-    env.op_timeout = op_timeout;
-    env
+    )
 }
 
 /// An embedded server seen two ways: through the storage wrapper (`chaos`, faulted by `layer`)
@@ -185,13 +184,13 @@ impl Store {
     }
 }
 
-/// A manifest under `prefix` on `backend`, through `layer`, and the executor of its
-/// background tasks (shut it down when done).
+/// A manifest under `prefix` on `backend`, through `layer`, with `retention`, and the executor
+/// of its background tasks (shut it down when done).
 pub fn manifest_on(
     backend: &Backend,
     layer: &Arc<StorageLayer>,
     prefix: &str,
-    options: &ManifestOptions,
+    retention: DefaultRetention,
 ) -> (HarnessManifest, RunExecutor) {
     let executor = RunExecutor::default();
     let manifest = build_manifest(
@@ -199,7 +198,7 @@ pub fn manifest_on(
         layer.clone(),
         prefix,
         executor.clone(),
-        options,
+        retention,
     );
     (manifest, executor)
 }
@@ -215,15 +214,14 @@ pub struct Clients {
 }
 
 impl Clients {
-    /// A context for clients of `manifest` running `config`, with a timeline of `span`, a
-    /// history at `history`, no step timeout; they run the lease keeper if `keep_leases`.
+    /// A context for clients of `manifest` running `config` (its step timeout and lease
+    /// keeping), with a timeline of `span` and a history at `history`.
     pub fn new(
         manifest: Arc<HarnessManifest>,
         executor: RunExecutor,
         history: &Path,
         config: WorkloadConfig,
         span: Duration,
-        keep_leases: bool,
     ) -> Self {
         let (history, writer) = HistoryRecorder::create(history).expect("history file");
         let start = Instant::now();
@@ -234,8 +232,6 @@ impl Clients {
             history,
             start,
             config: Arc::new(config),
-            op_timeout: None,
-            keep_leases,
             background: Default::default(),
             abandoned: Default::default(),
             pinned: Default::default(),

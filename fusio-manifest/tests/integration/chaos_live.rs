@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 use common::{assert_pass, run_env, TempDir};
 use fusio_manifest_chaos::chaos::{create_chaos_scenarios, CpuBurners, CpuLoad};
 use fusio_manifest_chaos::config::WorkloadConfig;
-use fusio_manifest_chaos::manifest::ManifestOptions;
 use fusio_manifest_chaos::metrics::MetricsSummary;
 use fusio_manifest_chaos::sweep::{run_chaos_sweep, SweepOptions};
 use fusio_manifest_chaos::workload::{export_all, RunEnv, ScenarioOutcome};
@@ -82,15 +81,7 @@ async fn sweep(
     let scenarios = options
         .select(create_chaos_scenarios())
         .expect("known scenario labels");
-    run_chaos_sweep(
-        env.clone(),
-        stem,
-        config,
-        scenarios,
-        options,
-        ManifestOptions::default(),
-    )
-    .await
+    run_chaos_sweep(env.clone(), stem, config, scenarios, options).await
 }
 
 #[test]
@@ -105,7 +96,7 @@ fn parallel_sweep_runs_and_exports_the_seven_scenarios_in_order() {
         only: None,
     };
     let (outcomes, csv_labels) = block_on(async {
-        let env = Arc::new(run_env(&dir, SEED, None).await);
+        let env = Arc::new(run_env(&dir, SEED).await);
         let outcomes = sweep(&env, "chaos_sweep", &light_workload(), &options).await;
         let exported = export_all(&env, "chaos_sweep", &outcomes).expect("export");
         let csv_labels: Vec<String> = csv::Reader::from_path(&exported.csv)
@@ -150,7 +141,7 @@ fn write_p50_rises_with_injected_latency() {
         ..WorkloadConfig::default()
     };
     let outcomes = block_on(async {
-        let env = Arc::new(run_env(&dir, SEED, None).await);
+        let env = Arc::new(run_env(&dir, SEED).await);
         sweep(&env, "chaos_ladder", &config, &options).await
     });
     let failed = failures(&outcomes);
@@ -204,7 +195,7 @@ fn network_blocks_hold_every_commit_until_the_unblock() {
         only: Some(vec!["net-block-10s-3x".into()]),
     };
     let mut outcomes = block_on(async {
-        let env = Arc::new(run_env(&dir, SEED, None).await);
+        let env = Arc::new(run_env(&dir, SEED).await);
         sweep(&env, "chaos_blocks", &config, &options).await
     });
     assert_eq!(outcomes.len(), 1);

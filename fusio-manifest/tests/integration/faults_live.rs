@@ -14,6 +14,7 @@ use common::{assert_pass, small_workload, spec, Store, TempDir};
 use fusio::fs::{CasCondition, FsCas};
 use fusio::path::Path;
 use fusio_manifest_chaos::chaos::{BlockMode, ChaosScenario, FaultKind, FaultSpec, S3OpKind};
+use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::history::{read_history, Event, Outcome};
 use fusio_manifest_chaos::workload::run_workload;
 
@@ -177,11 +178,11 @@ async fn commits_stalled_past_the_client_timeout_are_indeterminate_and_check_cle
         ],
         ..ChaosScenario::baseline()
     };
-    let spec = spec("stall", small_workload(), &dir)
-        .seed(3)
-        .chaos(scenario)
-        .op_timeout(Some(Duration::from_millis(100)))
-        .build();
+    let config = WorkloadConfig {
+        op_timeout_ms: 100,
+        ..small_workload()
+    };
+    let spec = spec("stall", config, &dir).seed(3).chaos(scenario).build();
     let result = run_workload(&backend, layer, spec).await.unwrap();
     let timed_out_commits = read_history(&result.history_path)
         .filter_map(Result::ok)

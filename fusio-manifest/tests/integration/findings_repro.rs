@@ -19,14 +19,13 @@ use std::time::{Duration, Instant};
 
 use common::{manifest_on, wall_ms, Lease, Store};
 use fusio::remotes::aws::fs::AmazonS3;
+use fusio_manifest::retention::DefaultRetention;
 use fusio_manifest::types::Error as ManifestError;
 use fusio_manifest_chaos::backend::{new_prefix, Backend};
 use fusio_manifest_chaos::chaos::{
     BlockMode, FaultPoint, FaultPointStatus, S3OpKind, StorageLayer,
 };
-use fusio_manifest_chaos::manifest::{
-    build_manifest, HarnessManifest, ManifestOptions, RunExecutor,
-};
+use fusio_manifest_chaos::manifest::{build_manifest, HarnessManifest, RunExecutor};
 use serde_json::Value;
 use tokio::task::JoinError;
 
@@ -99,11 +98,11 @@ impl Rig {
             ..
         } = Store::new(1).await;
         let prefix = new_prefix(name);
-        let options = ManifestOptions {
-            lease_ttl,
-            ..Default::default()
+        let retention = match lease_ttl {
+            Some(ttl) => DefaultRetention::default().with_lease_ttl(ttl),
+            None => DefaultRetention::default(),
         };
-        let (m, executor) = manifest_on(&backend, &layer, &prefix, &options);
+        let (m, executor) = manifest_on(&backend, &layer, &prefix, retention);
         let rig = Self {
             backend,
             raw,
@@ -141,7 +140,7 @@ impl Rig {
             self.layer.clone(),
             &self.prefix,
             self.executor.with_clock_offset(clock_offset_ms),
-            &ManifestOptions::default(),
+            DefaultRetention::default(),
         )
     }
 

@@ -12,7 +12,6 @@ use common::{leases, manifest_on, Clients, TempDir};
 use fusio_manifest_chaos::chaos::{FaultKind, FaultSpec, S3OpKind};
 use fusio_manifest_chaos::client::read_op;
 use fusio_manifest_chaos::config::WorkloadConfig;
-use fusio_manifest_chaos::manifest::ManifestOptions;
 
 const TTL: Duration = Duration::from_secs(1);
 const STALL: Duration = Duration::from_secs(3);
@@ -22,12 +21,12 @@ async fn leases_mid_read(keep_leases: bool) -> (usize, usize) {
     let backend = common::embedded().await;
     let layer = common::layer(5);
     let prefix = backend.new_prefix(&format!("lease-keeping-{keep_leases}"));
-    let options = ManifestOptions {
-        lease_ttl: Some(TTL),
-        lapse_leases: !keep_leases,
+    let config = WorkloadConfig {
+        lease_ttl_secs: TTL.as_secs(),
+        keep_leases,
         ..Default::default()
     };
-    let (manifest, executor) = manifest_on(&backend, &layer, &prefix, &options);
+    let (manifest, executor) = manifest_on(&backend, &layer, &prefix, config.retention());
     let manifest = Arc::new(manifest);
     let mut seed = manifest.session_write().await.expect("session");
     seed.put("k000000".into(), "seed".into());
@@ -38,9 +37,8 @@ async fn leases_mid_read(keep_leases: bool) -> (usize, usize) {
         manifest,
         executor,
         &dir.history("read"),
-        WorkloadConfig::default(),
+        config,
         Duration::from_secs(10),
-        keep_leases,
     );
     layer
         .network()

@@ -17,6 +17,7 @@ use fusio_manifest_chaos::chaos::storage::is_transport_error;
 use fusio_manifest_chaos::chaos::{
     ChaosFs, NetworkChaos, S3LatencyProfile, S3OpKind, StorageLayer,
 };
+use fusio_manifest_chaos::config::WorkloadConfig;
 use fusio_manifest_chaos::selfcheck::{HarnessFaults, INVALID_VERDICT};
 use fusio_manifest_chaos::workload::{export_all, RunSpec, ScenarioOutcome};
 
@@ -24,16 +25,17 @@ const SEED: u64 = 3;
 const OP_TIMEOUT: Duration = Duration::from_secs(2);
 
 fn spec(label: &str, dir: &std::path::Path) -> RunSpec {
-    common::spec(label, small_workload(), dir)
-        .seed(SEED)
-        .op_timeout(Some(OP_TIMEOUT))
-        .build()
+    let config = WorkloadConfig {
+        op_timeout_ms: OP_TIMEOUT.as_millis() as u64,
+        ..small_workload()
+    };
+    common::spec(label, config, dir).seed(SEED).build()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panicking_wrapper_makes_its_run_invalid_and_only_its_run() {
     let dir = TempDir::new("selfcheck");
-    let env = Arc::new(run_env(&dir, SEED, Some(OP_TIMEOUT)).await);
+    let env = Arc::new(run_env(&dir, SEED).await);
     let broken = layer(SEED);
     broken.inject_harness_panic(S3OpKind::CondPut);
     let (bad, good) = tokio::join!(

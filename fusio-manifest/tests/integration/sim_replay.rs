@@ -15,14 +15,13 @@ use std::time::Duration;
 
 use fusio_manifest_chaos::backend::{Backend, SimStoreMode};
 use fusio_manifest_chaos::chaos::recovery::longest_commit_gap;
-use fusio_manifest_chaos::chaos::scenario::FAULT_SWEEP_OP_TIMEOUT;
+use fusio_manifest_chaos::chaos::scenario::FAULT_SWEEP_OP_TIMEOUT_MS;
 use fusio_manifest_chaos::chaos::{
     create_coverage_scenarios, create_fault_scenarios, ChaosScenario, NetworkChaos,
     S3LatencyProfile, StorageLayer,
 };
 use fusio_manifest_chaos::checker::AnomalyClass;
 use fusio_manifest_chaos::config::{Settings, WorkloadConfig};
-use fusio_manifest_chaos::manifest::ManifestOptions;
 use fusio_manifest_chaos::sweep::{run_chaos_sweep, scenario_spec, SweepOptions};
 use fusio_manifest_chaos::workload::{RunEnv, RunResult, ScenarioOutcome};
 use fusio_manifest_chaos::world::trace::{check_replay, Digest, RunProof};
@@ -55,8 +54,15 @@ fn sim_env(out: &Path) -> RunEnv {
         S3LatencyProfile::S3Standard,
     );
     env.time = TimeMode::Simulated;
-    env.op_timeout = Some(FAULT_SWEEP_OP_TIMEOUT);
     env
+}
+
+/// The fault sweep's workload: the built-in one with its client step timeout.
+fn fault_sweep_workload() -> WorkloadConfig {
+    WorkloadConfig {
+        op_timeout_ms: FAULT_SWEEP_OP_TIMEOUT_MS,
+        ..Default::default()
+    }
 }
 
 /// Runs every scenario once in simulated time under `out`, one per core at once.
@@ -78,10 +84,9 @@ async fn run_sweep(
     run_chaos_sweep(
         Arc::new(env),
         stem,
-        &WorkloadConfig::default(),
+        &fault_sweep_workload(),
         scenarios,
         &options,
-        ManifestOptions::default(),
     )
     .await
 }
@@ -282,10 +287,9 @@ async fn a_run_seeded_from_os_randomness_fails_the_replay_check() {
         let spec = scenario_spec(
             &env,
             "control",
-            &WorkloadConfig::default(),
+            &fault_sweep_workload(),
             scenario.clone(),
             Duration::from_secs(10),
-            &ManifestOptions::default(),
         )
         .expect("valid");
         // The negative control: latency and fault draws seeded by the OS, not the run seed.
@@ -323,7 +327,6 @@ async fn the_fs_store_mode_replays_exactly_and_shows_a_failed_commit_adopted() {
     for dir in &dirs {
         let mut env = sim_env(dir);
         env.seed = FS_SEED;
-        env.op_timeout = None;
         env.settings.sim_store = SimStoreMode::Fs;
         let options = SweepOptions::simulated(&Settings::default(), DURATION, 1);
         let outcomes = run_chaos_sweep(
@@ -332,7 +335,6 @@ async fn the_fs_store_mode_replays_exactly_and_shows_a_failed_commit_adopted() {
             &WorkloadConfig::default(),
             vec![scenario.clone()],
             &options,
-            ManifestOptions::default(),
         )
         .await;
         runs.push(outcomes);
