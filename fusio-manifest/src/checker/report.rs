@@ -207,6 +207,22 @@ impl CheckReport {
         self.stats.readers
     }
 
+    /// Committed multi-key transactions: acknowledged, or indeterminate and shown committed
+    /// by a read or the final state.
+    pub fn multi_key_txns(&self) -> u64 {
+        self.stats.multi_key_txns
+    }
+
+    /// Keys deleted by the committed multi-key transactions.
+    pub fn deletes(&self) -> u64 {
+        self.stats.deletes
+    }
+
+    /// Completed range scans.
+    pub fn range_scans(&self) -> u64 {
+        self.stats.range_scans
+    }
+
     /// HEAD's txn id from the `final` event, `None` if the history has none.
     pub fn head_txn(&self) -> Option<u64> {
         self.head_txn
@@ -294,9 +310,9 @@ impl CheckReport {
             g1c: c(AnomalyClass::G1c),
             g_single: c(AnomalyClass::GSingle),
             g2: c(AnomalyClass::G2),
-            multi_key_txns: self.stats.multi_key_txns,
-            deletes: self.stats.deletes,
-            range_scans: self.stats.range_scans,
+            multi_key_txns: self.multi_key_txns(),
+            deletes: self.deletes(),
+            range_scans: self.range_scans(),
             verdict: self.verdict().to_string(),
             ..Default::default()
         }
