@@ -38,10 +38,9 @@ Optional sidecars in the run folder ``DIR/STEM/`` (used by the chaos figure):
   the scenario's start; ``block_start``/``block_end`` pairs delimit network
   blocks, other events are ignored).
 * ``STEM_verification.csv``: config_label, ops_checked, the anomaly counts of
-  ``ANOMALY_COLUMNS``, what the run's actors did (``ACTOR_COLUMNS``: compactor
-  passes and errors, segments and checkpoints deleted, manifests, pinned read
-  sessions and their oldest snapshot, clock skew, crashes, multi-key
-  transactions, deletes, range scans), verdict.  A verdict is one of
+  ``ANOMALY_COLUMNS``, verdict: what the isolation checker judged.  Files of
+  older harness versions also hold the actor counts (now in
+  ``STEM_actors.csv``); extra columns are ignored.  A verdict is one of
 
   - ``PASS`` and ``FAIL``;
   - ``UNKNOWN: <reason>``: the checker could not decide (amber; the reason is
@@ -53,6 +52,12 @@ Optional sidecars in the run folder ``DIR/STEM/`` (used by the chaos figure):
   Scenarios whose verdict is UNKNOWN, INVALID or unrecognised carry
   "(UNKNOWN)", "(INVALID: harness fault)" or "(unrecognised verdict)" in the
   scenario axis of every chart.
+* ``STEM_actors.csv``: config_label and ``ACTOR_COLUMNS``, what the run's
+  actors did (compactor passes and errors, segments and checkpoints deleted,
+  manifests, pinned read sessions and their oldest snapshot, clock skew,
+  crashes, multi-key transactions, deletes, range scans).  No chart draws it,
+  so the script does not read it; its header is in ``RESULT_HEADERS`` so the
+  shared schema check covers it.
 * ``STEM_host.csv``: config_label, probe_lag_p50_ms, probe_lag_p99_ms,
   probe_lag_max_ms, process_cpu_pct, s3_in_flight_max, host; one row per
   scenario, ``host`` is ``OK`` or ``HOST-SATURATED``.  A scenario that ran on
@@ -65,7 +70,7 @@ Optional sidecars in the run folder ``DIR/STEM/`` (used by the chaos figure):
   header, non-numeric measurements or a ``host`` value other than the two
   states is named on stderr and ignored as a whole (nothing is marked).
 
-The column lists of all five CSVs are the constants of ``RESULT_HEADERS``;
+The column lists of all six CSVs are the constants of ``RESULT_HEADERS``;
 ``tests_py/result_headers.json`` holds the same lists and tests on both the
 Python and the Rust side compare against it.
 
@@ -164,16 +169,15 @@ ANOMALY_COLUMNS = (
     "non_snapshot_read", "realtime_violation", "non_monotonic_read",
     "garbage_read", "duplicate_key", "txn_count_mismatch", "g0", "g1c", "g_single", "g2",
 )
+VERIFICATION_COLUMNS = ("config_label", "ops_checked", *ANOMALY_COLUMNS, "verdict")
 # What the run's actors did (compactor, GC, independent clients, clock skew, crashes,
-# multi-key transactions and their deletes, range scans).
+# multi-key transactions and their deletes, range scans): STEM_actors.csv, not drawn.
 ACTOR_COLUMNS = (
     "compactions", "compaction_errors", "segments_deleted", "checkpoints_deleted",
     "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms",
     "crashes", "multi_key_txns", "deletes", "range_scans",
 )
-VERIFICATION_COLUMNS = (
-    "config_label", "ops_checked", *ANOMALY_COLUMNS, *ACTOR_COLUMNS, "verdict",
-)
+ACTORS_FILE_COLUMNS = ("config_label", *ACTOR_COLUMNS)
 HOST_COLUMNS = (
     "config_label", "probe_lag_p50_ms", "probe_lag_p99_ms", "probe_lag_max_ms",
     "process_cpu_pct", "s3_in_flight_max", "host",
@@ -184,6 +188,7 @@ RESULT_HEADERS = {
     "timeline": TIMELINE_COLUMNS,
     "events": EVENTS_COLUMNS,
     "verification": VERIFICATION_COLUMNS,
+    "actors": ACTORS_FILE_COLUMNS,
     "host": HOST_COLUMNS,
 }
 

@@ -22,12 +22,10 @@ RETRY_COLUMNS = [
     "total_retry_failures", "total_max_retries_exceeded",
     "retry_failure_rate", "retry_success_rate",
 ]
-# What the run's actors did: the verification columns just before the verdict.
-ACTORS = ["compactions", "compaction_errors", "segments_deleted", "checkpoints_deleted",
-          "manifests", "pinned_reads", "pinned_read_errors", "pinned_oldest_ms", "clock_skew_ms",
-          "crashes", "multi_key_txns", "deletes", "range_scans"]
-# Between ops_checked and the actor counts.
-ANOMALIES = HEADERS["verification"][2:-1 - len(ACTORS)]
+# What the run's actors did: the columns of STEM_actors.csv after config_label.
+ACTORS = HEADERS["actors"][1:]
+# Between ops_checked and the verdict.
+ANOMALIES = HEADERS["verification"][2:-1]
 DURATION_S = 60
 BLOCK_WINDOWS_S = [(5, 15), (25, 35), (45, 55)]
 
@@ -132,9 +130,13 @@ def verification_rows(labels):
             anomalies[ANOMALIES.index("lost_write")] = 2
             anomalies[ANOMALIES.index("non_monotonic_read")] = 1
         verdict = "FAIL" if any(anomalies) else "PASS"
-        actors = [1 if name == "manifests" else 0 for name in ACTORS]
-        rows.append([label, 2400 + 173 * index, *anomalies, *actors, verdict])
+        rows.append([label, 2400 + 173 * index, *anomalies, verdict])
     return rows
+
+
+def actor_rows(labels):
+    """One STEM_actors.csv row per scenario: one shared manifest, no other actor."""
+    return [[label, *(1 if name == "manifests" else 0 for name in ACTORS)] for label in labels]
 
 
 def host_rows(labels, saturated=()):
@@ -162,7 +164,7 @@ def write_run_info(directory, stem, info=None):
 
 
 def make_chaos_csv(directory, labels=None, sidecars=True, stem="chaos_sweep", saturated=()):
-    """Write STEM.csv and, if asked, its run folder STEM/ (four sidecars and run.json);
+    """Write STEM.csv and, if asked, its run folder STEM/ (five sidecars and run.json);
     the scenarios in ``saturated`` ran on a saturated host."""
     labels = labels or list(CHAOS_SCENARIOS)
     csv_path = write_rows(directory / f"{stem}.csv", chaos_rows(labels))
@@ -174,6 +176,8 @@ def make_chaos_csv(directory, labels=None, sidecars=True, stem="chaos_sweep", sa
                   event_rows(labels))
         write_csv(run_file(directory, stem, "_verification.csv"), HEADERS["verification"],
                   verification_rows(labels))
+        write_csv(run_file(directory, stem, "_actors.csv"), HEADERS["actors"],
+                  actor_rows(labels))
         write_csv(run_file(directory, stem, "_host.csv"), HEADERS["host"],
                   host_rows(labels, saturated))
         write_run_info(directory, stem)

@@ -242,7 +242,7 @@ def test_invalid_verdict_is_purple_and_named_on_every_axis(tmp_path):
 
 # ------------------------------------------------- shared headers (result_headers.json)
 
-HEADER_KINDS = ["main", "timeline", "events", "verification", "host"]
+HEADER_KINDS = ["main", "timeline", "events", "verification", "actors", "host"]
 
 
 def header_drift(expected, constants):
@@ -284,6 +284,7 @@ def test_column_constants_equal_result_headers_json():
     assert module.RESULT_HEADERS["timeline"] is module.TIMELINE_COLUMNS
     assert module.RESULT_HEADERS["events"] is module.EVENTS_COLUMNS
     assert module.RESULT_HEADERS["verification"] is module.VERIFICATION_COLUMNS
+    assert module.RESULT_HEADERS["actors"] is module.ACTORS_FILE_COLUMNS
     assert module.RESULT_HEADERS["host"] is module.HOST_COLUMNS
 
 
@@ -295,6 +296,10 @@ def test_header_drift_is_reported():
     extra = {**HEADERS, "timeline": [*HEADERS["timeline"], "s3_errors"]}
     no_host = {kind: names for kind, names in HEADERS.items() if kind != "host"}
     host_renamed = {**HEADERS, "host": [*HEADERS["host"][:-1], "host_state"]}
+    # An actor count back in the verdict file: both files drift.
+    actors_back = {**HEADERS, "actors": HEADERS["actors"][:-1],
+                   "verification": [*HEADERS["verification"][:-1], HEADERS["actors"][-1],
+                                    "verdict"]}
     assert header_drift(HEADERS, renamed) == [
         f"verification: {HEADERS_JSON.name} has {HEADERS['verification']}, "
         f"plot_results.py has {renamed['verification']}"]
@@ -304,6 +309,8 @@ def test_header_drift_is_reported():
     assert [line.split(":")[0] for line in header_drift(HEADERS, extra)] == ["timeline"]
     assert header_drift(HEADERS, no_host) == [f"host: only in {HEADERS_JSON.name}"]
     assert [line.split(":")[0] for line in header_drift(HEADERS, host_renamed)] == ["host"]
+    assert [line.split(":")[0] for line in header_drift(HEADERS, actors_back)] == [
+        "actors", "verification"]
 
 
 def test_result_headers_json_follows_the_contract():
@@ -326,7 +333,7 @@ def test_run_files_live_in_the_run_folder(tmp_path):
     csv_path = tmp_path / "chaos_sweep.csv"
     folder = tmp_path / "chaos_sweep"
     assert module.run_folder(csv_path) == folder
-    for kind in ("timeline", "events", "verification", "host"):
+    for kind in ("timeline", "events", "verification", "actors", "host"):
         assert module.sidecar_path(csv_path, kind) == folder / f"chaos_sweep_{kind}.csv"
     assert module.run_info_path(csv_path) == folder / "chaos_sweep_run.json"
 
@@ -344,17 +351,31 @@ def test_sidecars_in_the_old_layout_are_named_not_read(tmp_path):
                 in result.stderr)
 
 
-def test_actor_counts_are_not_anomalies():
+def test_actor_counts_are_not_in_the_verdict_file():
     module = load_module()
     assert list(module.ACTOR_COLUMNS) == ACTORS
-    assert HEADERS["verification"][-1 - len(ACTORS):-1] == ACTORS
+    assert module.ACTORS_FILE_COLUMNS == ("config_label", *ACTORS)
+    assert not set(ACTORS) & set(module.VERIFICATION_COLUMNS)
     row = {name: 0 for name in module.ANOMALY_COLUMNS}
-    row.update(compactions=12, segments_deleted=30, manifests=9, pinned_reads=4,
-               pinned_oldest_ms=30000, clock_skew_ms=-120000, crashes=5,
-               multi_key_txns=40, deletes=12, range_scans=7)
+    row.update(compactions=12, segments_deleted=30, manifests=9)
     assert module.anomaly_summary(row) == " · no anomalies"
     row["lost_write"] = 2
     assert module.anomaly_summary(row) == "\nlost_write=2"
+
+
+def test_a_verification_file_with_the_old_actor_columns_still_plots(tmp_path):
+    """Older harness versions wrote the actor counts into the verification file, before
+    the verdict; the extra columns are ignored, the verdicts drawn."""
+    csv_path = make_chaos_csv(tmp_path)
+    sidecar = run_file(tmp_path, "chaos_sweep", "_verification.csv")
+    (tmp_path / "chaos_sweep" / "chaos_sweep_actors.csv").unlink()
+    with open(sidecar, newline="") as handle:
+        rows = list(csv.reader(handle))
+    write_csv(sidecar, [*rows[0][:-1], *ACTORS, rows[0][-1]],
+              [[*row[:-1], *([0] * len(ACTORS)), row[-1]] for row in rows[1:]])
+    result = run_plot(csv_path, "--chaos")
+    assert assert_wrote(result, tmp_path / "chaos_sweep.png") == CHAOS_PX
+    assert result.stderr == ""
 
 
 def test_verification_with_the_old_scenario_column_is_reported(tmp_path):

@@ -7,6 +7,8 @@
 //!   - `STEM_timeline.csv`: one [`TimelineRow`] per scenario and second;
 //!   - `STEM_events.csv`: one [`EventRow`] per chaos event;
 //!   - `STEM_verification.csv`: one [`VerificationRow`] (isolation verdict) per scenario;
+//!   - `STEM_actors.csv`: one [`ActorRow`] (what the compactors, GC, clients and crash
+//!     injection did) per scenario;
 //!   - `STEM_host.csv`: one [`HostRow`] (host health, `OK` or `HOST-SATURATED`) per scenario;
 //!   - `STEM_run.json`: provenance ([`crate::provenance`]);
 //!   - `STEM.LABEL.history.jsonl`: the recorded history of each scenario (streamed while the
@@ -27,6 +29,7 @@ use crate::metrics::MetricsSummary;
 use crate::provenance::RunRecord;
 pub use crate::timeline::TimelineRow;
 pub use crate::utils::{header, write_atomic};
+pub use crate::workload::ActorRow;
 use crate::workload::RunResult;
 
 /// The output directory: `dir`, or the workspace root; created if missing.
@@ -77,7 +80,7 @@ impl RunFiles {
         std::fs::create_dir_all(self.folder())
     }
 
-    /// `OUT/STEM/STEM_KIND.csv` (`timeline`, `events`, `verification`).
+    /// `OUT/STEM/STEM_KIND.csv` (`timeline`, `events`, `verification`, `actors`, `host`).
     pub fn sidecar(&self, kind: &str) -> PathBuf {
         sidecar_path(&self.out_dir, &self.stem, kind)
     }
@@ -176,6 +179,9 @@ pub fn write_run(
     let verification: Vec<VerificationRow> = results.iter().map(|r| r.verification_row()).collect();
     let path = files.sidecar("verification");
     write_csv(&path, &verification).map_err(at(path))?;
+    let actors: Vec<ActorRow> = results.iter().map(|r| r.actor_row()).collect();
+    let path = files.sidecar("actors");
+    write_csv(&path, &actors).map_err(at(path))?;
     let host: Vec<HostRow> = results
         .iter()
         .map(|r| r.host.row(&r.summary.config_label))
@@ -202,24 +208,79 @@ fn event_rows(r: &RunResult) -> impl Iterator<Item = EventRow<'_>> {
 mod tests {
     use super::*;
 
-    /// The headers Rust writes are the ones `plot_results.py` expects: both sides are checked
-    /// against the same file.
-    #[test]
-    fn headers_match_the_shared_schema_file() {
-        let shared: std::collections::BTreeMap<String, Vec<String>> =
-            serde_json::from_str(include_str!("../../tests_py/result_headers.json"))
-                .expect("tests_py/result_headers.json is a map of header lists");
-        let ours = [
+    type Headers = std::collections::BTreeMap<String, Vec<String>>;
+
+    /// The headers Rust writes, by the name `tests_py/result_headers.json` gives each file.
+    fn ours() -> Headers {
+        [
             ("main", summary_columns()),
             ("timeline", header::<TimelineRow>()),
             ("events", header::<EventRow>()),
             ("verification", header::<VerificationRow>()),
+            ("actors", header::<ActorRow>()),
             ("host", header::<HostRow>()),
-        ];
-        for (file, columns) in ours {
-            assert_eq!(shared.get(file), Some(&columns), "header of {file}");
-        }
+        ]
+        .into_iter()
+        .map(|(file, columns)| (file.to_string(), columns))
+        .collect()
+    }
+
+    fn shared() -> Headers {
+        serde_json::from_str(include_str!("../../tests_py/result_headers.json"))
+            .expect("tests_py/result_headers.json is a map of header lists")
+    }
+
+    /// The files whose header differs between `shared` and `ours`, or that only one has.
+    fn header_drift(shared: &Headers, ours: &Headers) -> Vec<String> {
+        let mut files: Vec<&String> = shared.keys().chain(ours.keys()).collect();
+        files.sort_unstable();
+        files.dedup();
+        files
+            .into_iter()
+            .filter(|&file| shared.get(file) != ours.get(file))
+            .cloned()
+            .collect()
+    }
+
+    /// The headers Rust writes are the ones `plot_results.py` expects: both sides are checked
+    /// against the same file.
+    #[test]
+    fn headers_match_the_shared_schema_file() {
+        assert_eq!(header_drift(&shared(), &ours()), Vec::<String>::new());
         assert_eq!(summary_columns().len(), 24);
+    }
+
+    #[test]
+    fn a_header_that_drifts_from_the_schema_file_is_caught() {
+        let mut moved_back = ours();
+        let actors = moved_back.get_mut("actors").expect("actors");
+        let last = actors.pop().expect("a column");
+        let verification = moved_back.get_mut("verification").expect("verification");
+        verification.insert(verification.len() - 1, last);
+        assert_eq!(
+            header_drift(&shared(), &moved_back),
+            ["actors", "verification"]
+        );
+        let mut missing = ours();
+        missing.remove("actors");
+        assert_eq!(header_drift(&shared(), &missing), ["actors"]);
+    }
+
+    /// The checker's file holds what it judged, the actors' file what the run did: no column
+    /// but the label is in both.
+    #[test]
+    fn the_verification_and_actor_files_share_only_the_label() {
+        let verification = header::<VerificationRow>();
+        let actors = header::<ActorRow>();
+        assert_eq!(
+            (verification[0].as_str(), actors[0].as_str()),
+            ("config_label", "config_label")
+        );
+        assert!(
+            actors[1..].iter().all(|c| !verification.contains(c)),
+            "{actors:?}"
+        );
+        assert_eq!(actors.len(), 14);
     }
 
     #[test]

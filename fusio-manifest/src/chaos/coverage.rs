@@ -13,7 +13,7 @@
 use super::faults::{FaultKind, FaultSpec};
 use super::scenario::ChaosScenario;
 use super::S3OpKind;
-use crate::checker::VerificationRow;
+use crate::workload::ActorRow;
 
 /// What a coverage scenario's run must show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,9 +40,9 @@ pub enum Evidence {
 }
 
 impl Evidence {
-    /// `Ok` with what a run showed, or `Err` saying what it lacks: from its verification
-    /// row (the actor counts) and the faults injected into it.
-    pub fn shown(self, row: &VerificationRow, faults_injected: u64) -> Result<String, String> {
+    /// `Ok` with what a run showed, or `Err` saying what it lacks: from its actor row and the
+    /// faults injected into it.
+    pub fn shown(self, row: &ActorRow, faults_injected: u64) -> Result<String, String> {
         let (passes, deleted) = (row.compactions, row.segments_deleted);
         let gc = format!(
             "{passes} compactor passes ok, {} failed; {deleted} segments deleted by GC",
@@ -196,8 +196,8 @@ mod tests {
 
     #[test]
     fn a_run_without_the_actor_it_names_is_caught() {
-        let idle = VerificationRow::default();
-        let busy = VerificationRow {
+        let idle = ActorRow::default();
+        let busy = ActorRow {
             compactions: 12,
             compaction_errors: 1,
             segments_deleted: 40,
@@ -224,14 +224,14 @@ mod tests {
             assert!(e.shown(&busy, 5).is_ok(), "{e:?}");
         }
         assert!(Evidence::Nothing.shown(&idle, 0).is_ok());
-        let one_pass = VerificationRow {
+        let one_pass = ActorRow {
             compactions: 0,
             compaction_errors: 1,
             ..busy.clone()
         };
         assert!(Evidence::CompactorRan(1).shown(&one_pass, 0).is_ok());
         assert!(Evidence::CompactorRan(2).shown(&one_pass, 0).is_err());
-        let young = VerificationRow {
+        let young = ActorRow {
             pinned_oldest_ms: 20_000,
             ..busy.clone()
         };
@@ -239,7 +239,7 @@ mod tests {
             .shown(&young, 0)
             .is_err());
         assert!(Evidence::FaultsOnCompaction.shown(&busy, 0).is_err());
-        let no_deletes = VerificationRow {
+        let no_deletes = ActorRow {
             deletes: 0,
             ..busy.clone()
         };

@@ -16,7 +16,7 @@ pub fn print_coverage(outcomes: &[ScenarioOutcome], scenarios: &[CoverageScenari
     let mut gaps = Vec::new();
     for (o, c) in outcomes.iter().zip(scenarios) {
         let Some(r) = judged(o) else { continue };
-        match c.evidence.shown(&r.verification_row(), r.faults.injected()) {
+        match c.evidence.shown(&r.actor_row(), r.faults.injected()) {
             Ok(what) => println!("{:<26} covered: {what}", o.label),
             Err(why) => {
                 println!("{:<26} ⚠️ {NOT_COVERED}: {why}", o.label);

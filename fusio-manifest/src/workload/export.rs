@@ -19,6 +19,8 @@ pub struct Exported {
     pub timeline: PathBuf,
     /// Isolation verdicts.
     pub verification: PathBuf,
+    /// What the actors did.
+    pub actors: PathBuf,
     /// Chaos event log.
     pub events: PathBuf,
     /// Provenance.
@@ -67,6 +69,7 @@ pub fn export_all(
         csv: files.csv(),
         timeline: files.sidecar("timeline"),
         verification: files.sidecar("verification"),
+        actors: files.sidecar("actors"),
         events: files.sidecar("events"),
         run_json: files.run_json(),
     };

@@ -34,6 +34,6 @@ pub use env::{HarnessError, RunEnv};
 pub use export::{export_all, Exported};
 pub use outcome::{problems, ScenarioOutcome};
 pub use pipeline::{run_workload, run_workload_in, trace_path, BACKGROUND_LIMIT};
-pub use result::{RunError, RunResult};
+pub use result::{ActorRow, RunError, RunResult};
 pub use schedules::MAX_IN_FLIGHT_PER_CLIENT;
 pub use spec::{RunSpec, RunSpecBuilder};

@@ -1,7 +1,9 @@
 //! What a run gives back: [`RunResult`] when it produced results, [`RunError`] when it could
-//! not.
+//! not; and [`ActorRow`], what its actors did, as `STEM_actors.csv` records it.
 
 use std::path::PathBuf;
+
+use serde::Serialize;
 
 use crate::chaos::recovery::Recovery;
 use crate::chaos::storage::Deleted;
@@ -82,11 +84,19 @@ pub struct RunResult {
 }
 
 impl RunResult {
-    /// The run's row of `STEM_verification.csv`: the check's counts, the run's verdict and
-    /// what its actors did.
+    /// The run's row of `STEM_verification.csv`: the check's counts and the run's verdict.
     pub fn verification_row(&self) -> VerificationRow {
         VerificationRow {
             verdict: self.verdict(),
+            ..self.check.verification_row(&self.summary.config_label)
+        }
+    }
+
+    /// The run's row of `STEM_actors.csv`: what its compactors, GC, clients and crash
+    /// injection did.
+    pub fn actor_row(&self) -> ActorRow {
+        ActorRow {
+            config_label: self.summary.config_label.clone(),
             compactions: self.compactions.passes,
             compaction_errors: self.compactions.errors,
             segments_deleted: self.deleted.segments,
@@ -97,7 +107,9 @@ impl RunResult {
             pinned_oldest_ms: self.pinned.oldest_ms,
             clock_skew_ms: self.clock_skew_ms,
             crashes: self.crashes.total(),
-            ..self.check.verification_row(&self.summary.config_label)
+            multi_key_txns: self.check.multi_key_txns(),
+            deletes: self.check.deletes(),
+            range_scans: self.check.range_scans(),
         }
     }
 
@@ -116,6 +128,44 @@ impl RunResult {
             self.check.verdict().to_string()
         }
     }
+}
+
+/// One row of `STEM_actors.csv`: what a run's actors did, so a reader sees the compactor, GC
+/// and clients its verdict was judged under. Not a judgement: the verdict is in
+/// `STEM_verification.csv`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ActorRow {
+    /// The run's configuration (scenario) label, as in the other result files.
+    pub config_label: String,
+    /// Compactor passes that succeeded (0 without `CHAOS_COMPACT_EVERY_MS`).
+    pub compactions: u64,
+    /// Compactor passes that failed.
+    pub compaction_errors: u64,
+    /// Segment objects deleted (GC after a compaction).
+    pub segments_deleted: u64,
+    /// Checkpoint objects deleted (replaced runs, old checkpoints).
+    pub checkpoints_deleted: u64,
+    /// Distinct fusio-manifest `Manifest` values the clients used (1 when shared).
+    pub manifests: u64,
+    /// Pinned read sessions that read every key (0 without `CHAOS_PINNED_READERS`).
+    pub pinned_reads: u64,
+    /// Pinned read sessions that failed.
+    pub pinned_read_errors: u64,
+    /// Oldest snapshot a successful pinned session read from, ms after it was taken.
+    pub pinned_oldest_ms: u64,
+    /// Offset of writer 0's wall clock when the workload ended, ms (0: no skew): its skew
+    /// plus what it drifted.
+    pub clock_skew_ms: i64,
+    /// Writer processes killed by crash injection (0 without `CHAOS_CRASH_EVERY_MS`).
+    pub crashes: u64,
+    /// Committed multi-key transactions (0 without `CHAOS_TXN_KEYS` of 2 or more). Counted
+    /// from the history by the checker, which alone knows which ambiguous ones committed.
+    pub multi_key_txns: u64,
+    /// Keys deleted by those transactions (counted by the checker too).
+    pub deletes: u64,
+    /// Range scans completed by readers (0 without `CHAOS_SCAN_KEYS`; counted by the
+    /// checker).
+    pub range_scans: u64,
 }
 
 /// Why a run could not produce results.

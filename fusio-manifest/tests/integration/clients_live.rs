@@ -119,7 +119,7 @@ async fn pinned_readers_hold_their_snapshot_while_writers_commit_and_check_clean
     );
     assert!(result.counts.commits > 0, "{:?}", result.counts);
     assert_pass(&result, "pinned readers beside writers, no fault");
-    let row = result.verification_row();
+    let row = result.actor_row();
     assert_eq!(
         (row.pinned_reads, row.pinned_oldest_ms),
         (p.sessions, p.oldest_ms)

@@ -36,11 +36,11 @@ async fn crashed_writers_are_recorded_counted_and_replaced() {
     println!(
         "crashes {crashes:?}; verdict {}; {:?}",
         result.verdict(),
-        result.verification_row()
+        result.actor_row()
     );
     assert!(crashes.armed >= 3, "{crashes:?}");
     assert!(crashes.total() >= 2, "{crashes:?}");
-    assert_eq!(result.verification_row().crashes, crashes.total());
+    assert_eq!(result.actor_row().crashes, crashes.total());
     let mut crashed = Vec::new();
     let mut after_crash_commits = 0;
     for event in read_history(&history) {

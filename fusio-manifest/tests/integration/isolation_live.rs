@@ -181,7 +181,7 @@ async fn transactions_on_the_correct_store_pass() {
         c.precondition_failures > 0,
         "the run must be contended to mean anything: {c:?}"
     );
-    let row = result.verification_row();
+    let row = result.actor_row();
     assert!(
         row.multi_key_txns > 0 && row.deletes > 0 && row.range_scans > 0,
         "{row:?}"

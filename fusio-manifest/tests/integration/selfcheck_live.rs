@@ -66,6 +66,9 @@ async fn a_panicking_wrapper_makes_its_run_invalid_and_only_its_run() {
         .filter_map(|l| l.rsplit(',').next())
         .collect();
     assert_eq!(verdicts, [INVALID_VERDICT, "PASS"], "{csv}");
+    let actors = std::fs::read_to_string(&exported.actors).expect("actors csv");
+    let labels: Vec<&str> = actors.lines().filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(labels, ["config_label", "broken", "clean"], "{actors}");
 }
 
 /// A storage layer that treats its server as the harness's own, seeded by [`SEED`].

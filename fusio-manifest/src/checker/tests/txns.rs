@@ -117,9 +117,8 @@ fn a_clean_history_of_transactions_deletes_and_range_scans_passes() {
     let r = h.check();
     assert!(r.is_valid(), "{}", console(&r));
     assert_eq!(r.total_anomalies(), 0);
-    let row = r.verification_row("txns");
     assert_eq!(
-        (row.multi_key_txns, row.deletes, row.range_scans),
+        (r.multi_key_txns(), r.deletes(), r.range_scans()),
         (2, 1, 2)
     );
 }

@@ -72,6 +72,8 @@ fn verification_row_columns() {
     }
     let names: Vec<&str> = AnomalyClass::ALL.iter().map(|c| c.name()).collect();
     assert_eq!(names, columns[2..16].to_vec());
+    // Only what the checker judged: what the run's actors did is in the actors file.
+    assert_eq!(crate::utils::header::<VerificationRow>(), columns);
 }
 
 #[test]
