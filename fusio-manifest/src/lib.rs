@@ -30,7 +30,7 @@
 //!    or UNKNOWN (with the reason).
 //! 5. [`verdicts`] judges a sweep by the plan's criteria; [`results`] writes every result file
 //!    through one atomic writer (`STEM.csv`, and the folder `STEM/` with sidecars, histories,
-//!    anomalies, verdicts and [`provenance`]); [`plot`] runs `plot_results.py`; [`report`]
+//!    anomalies, verdicts and [`provenance`]); [`plot`] runs `plot_results.py`; [`console`]
 //!    prints everything the console shows.
 //!
 //! [`utils`] holds the few helpers several modules share (seed derivation, panic messages).
@@ -41,6 +41,7 @@ pub mod checker;
 pub mod client;
 pub mod compactor;
 pub mod config;
+pub mod console;
 pub mod history;
 pub mod host;
 pub mod manifest;
@@ -49,7 +50,6 @@ pub mod open_files;
 pub mod plan;
 pub mod plot;
 pub mod provenance;
-pub mod report;
 pub mod results;
 pub mod search;
 pub mod selfcheck;

@@ -1,7 +1,7 @@
 //! The plan's judgements of a sweep, computed once from its outcomes: each scenario's retry
 //! verdict (with the plan's suggestions where it is poor) and the plan's seven success
 //! criteria (the chaos sweep), and each scenario's liveness (the fault sweep). The sweep saves
-//! them in `STEM/STEM_verdicts.json`; [`crate::report`] only prints them.
+//! them in `STEM/STEM_verdicts.json`; [`crate::console`] only prints them.
 
 use std::time::Duration;
 

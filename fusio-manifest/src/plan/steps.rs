@@ -12,12 +12,12 @@ use crate::chaos::{
     S3LatencyProfile,
 };
 use crate::config::WorkloadConfig;
-use crate::plot::plot;
-use crate::provenance::EntryPoint;
-use crate::report::{
+use crate::console::{
     print_best_and_worst, print_coverage, print_liveness, print_retry_verdicts,
     print_success_criteria, print_summary_table,
 };
+use crate::plot::plot;
+use crate::provenance::EntryPoint;
 use crate::results::{history_path, write_json, RunFiles};
 use crate::sweep::{
     comprehensive_grid, load_best_config, run_chaos_sweep, run_config_sweep, BestRow, SweepOptions,

@@ -338,17 +338,17 @@ pub async fn run(
     let mut report = match &settings.merge {
         Some(paths) => SearchReport::merge(&load(paths)?)?,
         None => {
-            crate::report::quiet_runs(settings.seeds > 1);
+            crate::console::quiet_runs(settings.seeds > 1);
             let report = run_seeds(all, duration, out_dir).await;
-            crate::report::quiet_runs(false);
+            crate::console::quiet_runs(false);
             report
         }
     };
     let whole = report.shards.iter().map(|s| s.1).max() == Some(report.shards.len() as u64);
     if settings.shrink && whole && report.tally.ran > 1 {
-        crate::report::quiet_runs(true);
+        crate::console::quiet_runs(true);
         let shrunk = shrink_firsts(&mut report, out_dir).await;
-        crate::report::quiet_runs(false);
+        crate::console::quiet_runs(false);
         shrunk.map_err(|e| format!("saving a shrunk repro: {e}"))?;
     }
     let path = save(&report, out_dir).map_err(|e| format!("saving the search report: {e}"))?;

@@ -18,7 +18,7 @@ use tokio::sync::Semaphore;
 
 use crate::chaos::ChaosScenario;
 use crate::config::WorkloadConfig;
-use crate::report;
+use crate::console;
 use crate::results::history_path;
 use crate::utils::{label_key, panic_message, scenario_seed};
 use crate::workload::{RunEnv, RunSpec, ScenarioOutcome};
@@ -42,7 +42,7 @@ pub async fn run_chaos_sweep(
             .iter()
             .filter_map(|&i| specs[i].as_ref().map(|s| s.label.as_str()))
             .collect();
-        report::print_phase(p, phases.len(), &labels, options.parallel);
+        console::print_phase(p, phases.len(), &labels, options.parallel);
         env.warn_if_short_of_files(
             phase
                 .iter()

@@ -9,9 +9,9 @@ use super::result::RunError;
 use crate::backend::{Backend, BackendError, BackendKind};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
 use crate::config::{ConfigError, Settings, WorkloadConfig};
+use crate::console;
 use crate::open_files;
 use crate::provenance::EntryPoint;
-use crate::report;
 use crate::results;
 use crate::utils::layer_seed;
 use crate::world::{clock, TimeMode};
@@ -103,7 +103,7 @@ impl RunEnv {
         let mut env = Self::new(backend, out_dir, seed, profile);
         env.settings = settings;
         env.entry = entry;
-        report::print_run_header(&env);
+        console::print_run_header(&env);
         Ok(env)
     }
 
@@ -145,7 +145,7 @@ impl RunEnv {
             .collect();
         let own_server = self.backend.embedded_server().is_some();
         if let Some(warning) = open_files::shortfall(&clients, own_server, limit) {
-            report::print_warning(&warning);
+            console::print_warning(&warning);
         }
     }
 

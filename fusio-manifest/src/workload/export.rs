@@ -6,8 +6,8 @@ use std::path::PathBuf;
 use super::env::{HarnessError, RunEnv};
 use super::outcome::ScenarioOutcome;
 use super::result::RunResult;
+use crate::console;
 use crate::provenance::{RunFacts, RunRecord, ScenarioRecord};
-use crate::report;
 use crate::results::{self, RunFiles};
 use crate::world::TimeMode;
 
@@ -64,7 +64,7 @@ pub fn export_all(
         .collect();
     results::write_run(&files, &ok, &record)
         .map_err(|(path, source)| HarnessError::Io { path, source })?;
-    report::print_verifications(outcomes);
+    console::print_verifications(outcomes);
     let exported = Exported {
         csv: files.csv(),
         timeline: files.sidecar("timeline"),
@@ -73,6 +73,6 @@ pub fn export_all(
         events: files.sidecar("events"),
         run_json: files.run_json(),
     };
-    report::print_exported(&exported, ok.len(), &files.folder());
+    console::print_exported(&exported, ok.len(), &files.folder());
     Ok(exported)
 }

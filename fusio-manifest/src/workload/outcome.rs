@@ -9,7 +9,7 @@ use super::result::RunResult;
 use super::spec::RunSpec;
 use crate::backend::{RunStore, SimStoreMode};
 use crate::chaos::StorageLayer;
-use crate::report;
+use crate::console;
 use crate::world::{clock, TimeMode};
 
 /// One scenario's result, or why it produced none.
@@ -71,7 +71,7 @@ async fn run_simulated(
     .await?;
     #[allow(clippy::disallowed_methods)]
     let wall = wall.elapsed();
-    report::print_sim_speed(&name, simulated, wall);
+    console::print_sim_speed(&name, simulated, wall);
     result
 }
 

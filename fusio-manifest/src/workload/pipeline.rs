@@ -18,13 +18,13 @@ use crate::checker::{CheckReport, Checker};
 use crate::client::{self, BackgroundReport, ClientContext, PinnedReport};
 use crate::compactor::{CompactionReport, Compactors};
 use crate::config::WorkloadConfig;
+use crate::console;
 use crate::history::{read_history, Event, HistoryRecorder, HistoryWriter, Outcome};
 use crate::host::{HostProbe, HostReport};
 use crate::manifest::{
     self, build_manifest, BuildManifest, ClientManifests, LeasesLeft, RunExecutor,
 };
 use crate::metrics::MetricsCollector;
-use crate::report;
 use crate::selfcheck::{self, HarnessFaults};
 use crate::timeline::Timeline;
 use crate::utils::{client_seed, SeedStream};
@@ -105,7 +105,7 @@ async fn run_scoped(
         leases_left: ended.leases_left,
         injected: ended.injected,
     };
-    report::print_run(&result, BACKGROUND_LIMIT);
+    console::print_run(&result, BACKGROUND_LIMIT);
     Ok(result)
 }
 
@@ -226,7 +226,7 @@ async fn drive(run: &LiveRun, spec: &RunSpec) -> (Duration, CompactionReport, De
             let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
             loop {
                 tick.tick().await;
-                report::print_progress(&label, clock::since(start), &metrics.counts());
+                console::print_progress(&label, clock::since(start), &metrics.counts());
             }
         })
     });
@@ -314,7 +314,7 @@ async fn teardown(run: &mut LiveRun, spec: &RunSpec) -> Result<Ended, RunError> 
                 }
                 let head = client::read_final_state(&ctx)
                     .await
-                    .map_err(|e| report::print_final_state_error(&spec.label, &e))
+                    .map_err(|e| console::print_final_state_error(&spec.label, &e))
                     .ok();
                 (background, pinned, crashes, skew, head, injected)
             }

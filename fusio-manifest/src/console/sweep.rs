@@ -1,9 +1,9 @@
 //! Console reports of sweeps: the plan's summary table, retry verdicts, success criteria, the
 //! liveness report, and the best and worst configurations of a comprehensive sweep.
 
+use crate::console::run::print_warning;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
-use crate::report::run::print_warning;
 use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
 use crate::verdicts::{judgeable, Liveness, RetryVerdict, Verdicts};
 use crate::workload::{RunResult, ScenarioOutcome};
