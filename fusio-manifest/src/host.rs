@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use serde::Serialize;
 use tokio::task::JoinHandle;
 
+use crate::backend::InFlight;
 use crate::metrics::new_histogram;
 
 /// How often the probe wakes.
@@ -33,9 +34,6 @@ pub const SATURATION_P99_LAG: Duration = Duration::from_millis(50);
 
 /// The `host` value of a saturated run.
 pub const SATURATED: &str = "HOST-SATURATED";
-
-/// Reads the S3 server's requests in flight (the embedded server's gauge).
-pub type InFlight = Arc<dyn Fn() -> usize + Send + Sync>;
 
 /// The probe of one run; [`HostProbe::finish`] stops it and reports.
 pub struct HostProbe {

@@ -27,13 +27,16 @@
 //!    every step into the [`history`]; [`metrics`] counts and times them. [`selfcheck`] marks a
 //!    run `INVALID` when the harness itself panics.
 //! 4. [`checker`] streams the history back and gives a verdict: PASS, FAIL (with anomalies)
-//!    or UNKNOWN (with the reason).
-//! 5. [`verdicts`] judges a sweep by the plan's criteria; [`results`] writes every result file
+//!    or UNKNOWN (with the reason). The run gives back an [`outcome`]: its result as data.
+//! 5. [`verdicts`] judges a sweep by the plan's criteria (and the coverage evidence, and the
+//!    comprehensive sweep's best-row rule); [`results`] writes every result file
 //!    through one atomic writer (`STEM.csv`, and the folder `STEM/` with sidecars, histories,
 //!    anomalies, verdicts and [`provenance`]); [`plot`] runs `plot_results.py`; [`console`]
 //!    prints everything the console shows.
 //!
-//! [`utils`] holds the few helpers several modules share (seed derivation, panic messages).
+//! [`utils`] holds the few helpers several modules share (seed derivation, panic messages);
+//! [`config_error`] the error of a bad variable, which the modules that parse one value name.
+//! No module imports one that stands above it on this path.
 
 pub mod backend;
 pub mod chaos;
@@ -41,12 +44,13 @@ pub mod checker;
 pub mod client;
 pub mod compactor;
 pub mod config;
+pub mod config_error;
 pub mod console;
 pub mod history;
 pub mod host;
 pub mod manifest;
 pub mod metrics;
-pub mod open_files;
+pub mod outcome;
 pub mod plan;
 pub mod plot;
 pub mod provenance;

@@ -26,11 +26,11 @@ use serde::Serialize;
 pub use crate::checker::VerificationRow;
 pub use crate::host::HostRow;
 use crate::metrics::MetricsSummary;
+pub use crate::outcome::ActorRow;
+use crate::outcome::RunResult;
 use crate::provenance::RunRecord;
 pub use crate::timeline::TimelineRow;
 pub use crate::utils::{header, write_atomic};
-pub use crate::workload::ActorRow;
-use crate::workload::RunResult;
 
 /// The output directory: `dir`, or the workspace root; created if missing.
 pub fn output_dir(dir: Option<PathBuf>) -> std::io::Result<PathBuf> {
@@ -105,6 +105,22 @@ impl RunFiles {
         self.folder()
             .join(format!("{}.{label}.anomalies.jsonl", self.stem))
     }
+}
+
+/// Paths of the files one export wrote.
+pub struct Exported {
+    /// The 24-column CSV.
+    pub csv: PathBuf,
+    /// Per-second timelines.
+    pub timeline: PathBuf,
+    /// Isolation verdicts.
+    pub verification: PathBuf,
+    /// What the actors did.
+    pub actors: PathBuf,
+    /// Chaos event log.
+    pub events: PathBuf,
+    /// Provenance.
+    pub run_json: PathBuf,
 }
 
 /// `DIR/STEM/STEM_SUFFIX.csv`.

@@ -1,7 +1,8 @@
 //! The plan's judgements of a sweep, computed once from its outcomes: each scenario's retry
 //! verdict (with the plan's suggestions where it is poor) and the plan's seven success
 //! criteria (the chaos sweep), and each scenario's liveness (the fault sweep). The sweep saves
-//! them in `STEM/STEM_verdicts.json`; [`crate::console`] only prints them.
+//! them in `STEM/STEM_verdicts.json`; [`crate::console`] only prints them. The comprehensive
+//! sweep's best-row rule ([`rank`]) is here too: [`crate::sweep`] picks by it.
 
 use std::time::Duration;
 
@@ -9,10 +10,32 @@ use serde::Serialize;
 
 use crate::chaos::faults::FaultCounts;
 use crate::chaos::recovery::longest_commit_gap;
-use crate::chaos::ChaosScenario;
+use crate::chaos::{ChaosScenario, Evidence};
 use crate::checker::{AnomalyClass, Verdict};
-use crate::workload::RunResult;
-use crate::workload::ScenarioOutcome;
+use crate::metrics::MetricsSummary;
+use crate::outcome::{ActorRow, RunResult, ScenarioOutcome};
+
+/// The failure-rate bound of the best-config rule.
+pub const BEST_MAX_FAILURE_RATE: f64 = 0.20;
+
+/// The best-row rule as an order: `Less` when `a` is better than `b`. Rows meeting the
+/// failure-rate bound come first, by `write_tps` (higher first), then `write_p99_ms` (lower
+/// first); the others follow by failure rate (lower first), then `write_tps`.
+pub fn rank(a: &MetricsSummary, b: &MetricsSummary) -> std::cmp::Ordering {
+    let meets = |r: &MetricsSummary| r.precondition_failure_rate <= BEST_MAX_FAILURE_RATE;
+    match (meets(a), meets(b)) {
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (true, true) => b
+            .write_tps
+            .total_cmp(&a.write_tps)
+            .then(a.write_p99_ms.total_cmp(&b.write_p99_ms)),
+        (false, false) => a
+            .precondition_failure_rate
+            .total_cmp(&b.precondition_failure_rate)
+            .then(b.write_tps.total_cmp(&a.write_tps)),
+    }
+}
 
 /// The plan's retry-behaviour classes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -355,6 +378,61 @@ pub fn judgeable(o: &ScenarioOutcome) -> Result<&RunResult, String> {
     }
 }
 
+/// Whether a coverage scenario's run showed its `evidence`: `Ok` with what it showed, or
+/// `Err` saying what it lacks, from its actor row and the faults injected into it.
+pub fn coverage_shown(
+    evidence: Evidence,
+    row: &ActorRow,
+    faults_injected: u64,
+) -> Result<String, String> {
+    let (passes, deleted) = (row.compactions, row.segments_deleted);
+    let gc = format!(
+        "{passes} compactor passes ok, {} failed; {deleted} segments deleted by GC",
+        row.compaction_errors
+    );
+    let (ok, what) = match evidence {
+        Evidence::Nothing => (true, "no actor beside writers and readers".to_string()),
+        Evidence::CompactorRan(least) => (passes + row.compaction_errors >= least, gc),
+        Evidence::PinnedThroughCompaction(least) => (
+            row.pinned_oldest_ms >= least && passes + row.compaction_errors > 0,
+            format!(
+                "oldest pinned snapshot read after {:.1} s; {gc}",
+                row.pinned_oldest_ms as f64 / 1000.0
+            ),
+        ),
+        Evidence::Skew => (
+            row.clock_skew_ms != 0 && row.manifests > 1,
+            format!(
+                "writer w0's clock {:+} ms off, {} manifests",
+                row.clock_skew_ms, row.manifests
+            ),
+        ),
+        Evidence::Crashes => (
+            row.crashes > 0,
+            format!("{} writer processes killed", row.crashes),
+        ),
+        Evidence::FaultsOnCompaction => (
+            passes + row.compaction_errors > 0 && faults_injected > 0,
+            format!(
+                "{passes} compactor passes ok, {} failed; {faults_injected} faults injected",
+                row.compaction_errors
+            ),
+        ),
+        Evidence::Transactions => (
+            row.multi_key_txns > 0 && row.deletes > 0 && row.range_scans > 0,
+            format!(
+                "{} multi-key transactions committed, {} keys deleted, {} range scans",
+                row.multi_key_txns, row.deletes, row.range_scans
+            ),
+        ),
+    };
+    if ok {
+        Ok(what)
+    } else {
+        Err(format!("did not show what it names: {what}"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -394,5 +472,55 @@ mod tests {
             v.criteria[6].measured,
             "CSV and PNG written: csv yes, png no"
         );
+    }
+
+    #[test]
+    fn a_run_without_the_actor_it_names_is_caught() {
+        let idle = ActorRow::default();
+        let busy = ActorRow {
+            compactions: 12,
+            compaction_errors: 1,
+            segments_deleted: 40,
+            manifests: 9,
+            pinned_oldest_ms: 39_500,
+            clock_skew_ms: 30_000,
+            crashes: 3,
+            multi_key_txns: 40,
+            deletes: 12,
+            range_scans: 30,
+            ..Default::default()
+        };
+        let all = [
+            Evidence::CompactorRan(2),
+            Evidence::PinnedThroughCompaction(30_000),
+            Evidence::Skew,
+            Evidence::Crashes,
+            Evidence::FaultsOnCompaction,
+            Evidence::Transactions,
+        ];
+        for e in all {
+            let missing = coverage_shown(e, &idle, 0).expect_err("an idle run shows nothing");
+            assert!(missing.starts_with("did not show"), "{e:?}: {missing}");
+            assert!(coverage_shown(e, &busy, 5).is_ok(), "{e:?}");
+        }
+        assert!(coverage_shown(Evidence::Nothing, &idle, 0).is_ok());
+        let one_pass = ActorRow {
+            compactions: 0,
+            compaction_errors: 1,
+            ..busy.clone()
+        };
+        assert!(coverage_shown(Evidence::CompactorRan(1), &one_pass, 0).is_ok());
+        assert!(coverage_shown(Evidence::CompactorRan(2), &one_pass, 0).is_err());
+        let young = ActorRow {
+            pinned_oldest_ms: 20_000,
+            ..busy.clone()
+        };
+        assert!(coverage_shown(Evidence::PinnedThroughCompaction(30_000), &young, 0).is_err());
+        assert!(coverage_shown(Evidence::FaultsOnCompaction, &busy, 0).is_err());
+        let no_deletes = ActorRow {
+            deletes: 0,
+            ..busy.clone()
+        };
+        assert!(coverage_shown(Evidence::Transactions, &no_deletes, 0).is_err());
     }
 }

@@ -7,7 +7,7 @@
 //! 412, `If-Match` on a missing key gives 404 `NoSuchKey`. ETags are unique per write (a
 //! generation counter), so an `If-Match` can never match a later write of identical bytes.
 //!
-//! A test-only [`FaultMode`] (off by default) breaks conditional PUT on purpose, so the
+//! A test-only `FaultMode` (off by default) breaks conditional PUT on purpose, so the
 //! isolation checker and the preflight can be shown to catch a store that is not atomic.
 //!
 //! The server runs on its own tokio runtime (two worker threads named
@@ -495,7 +495,7 @@ impl EmbeddedServer {
         format!("http://{}", self.addr)
     }
 
-    /// Breaks (or restores) conditional writes. Test-only fault injection; see [`FaultMode`].
+    /// Breaks (or restores) conditional writes. Test-only fault injection; see `FaultMode`.
     #[cfg(any(test, feature = "test-hooks"))]
     pub fn set_fault_mode(&self, mode: super::FaultMode) {
         self.state.model.set_fault_mode(mode);

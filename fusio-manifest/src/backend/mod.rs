@@ -22,13 +22,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use fusio::remotes::aws::fs::{AmazonS3, AmazonS3Builder};
 use fusio::remotes::aws::AwsCredential;
 
-use crate::config::{BackendChoice, ConfigError};
+use crate::config_error::ConfigError;
 pub use embedded::EmbeddedServer;
 pub use object_model::FaultMode;
 pub use sim_store::{SimS3, SimStoreMode};
 pub use store_fs::StoreFs;
-
-use crate::host::InFlight;
 
 /// Region used for a real S3 backend when `AWS_REGION` is unset.
 pub const DEFAULT_REGION: &str = "ap-southeast-1";
@@ -106,6 +104,19 @@ impl BackendKind {
             Self::Simulated => "simulated",
         }
     }
+}
+
+/// Reads the S3 server's requests in flight (the embedded server's gauge; the host probe
+/// samples it).
+pub type InFlight = Arc<dyn Fn() -> usize + Send + Sync>;
+
+/// Which store runs use (`FUSIO_CHAOS_BACKEND`, else `s3` when AWS keys are set).
+#[derive(Clone, Debug)]
+pub enum BackendChoice {
+    /// The in-process S3 server on 127.0.0.1.
+    Embedded,
+    /// A real bucket (AWS S3 or an S3-compatible server).
+    S3(S3Settings),
 }
 
 /// A store that runs can create manifests in.

@@ -1,6 +1,7 @@
 //! The coverage sweep's scenarios: the half of fusio-manifest the plan's sweeps never call
 //! (compaction, GC, pinned snapshots, independent clients, clock skew, crashes), each with
-//! the evidence its run must show to count as having exercised what it names.
+//! the evidence its run must show to count as having exercised what it names
+//! ([`crate::verdicts::coverage_shown`] judges a run by it).
 //!
 //! Every scenario is sized for 60 s runs: retention TTLs of seconds, so GC deletes within
 //! the run; a 40 s pin, so a pinned snapshot is read after more than 30 s. The scenarios in
@@ -13,7 +14,6 @@
 use super::faults::{FaultKind, FaultSpec};
 use super::scenario::ChaosScenario;
 use super::S3OpKind;
-use crate::workload::ActorRow;
 
 /// What a coverage scenario's run must show.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,59 +37,6 @@ pub enum Evidence {
     /// Without the compactor: after a compaction lands, reads fail with 404 on S3 (FINDINGS.md
     /// 6), and the final state, which the checker folds the transactions into, cannot be read.
     Transactions,
-}
-
-impl Evidence {
-    /// `Ok` with what a run showed, or `Err` saying what it lacks: from its actor row and the
-    /// faults injected into it.
-    pub fn shown(self, row: &ActorRow, faults_injected: u64) -> Result<String, String> {
-        let (passes, deleted) = (row.compactions, row.segments_deleted);
-        let gc = format!(
-            "{passes} compactor passes ok, {} failed; {deleted} segments deleted by GC",
-            row.compaction_errors
-        );
-        let (ok, what) = match self {
-            Self::Nothing => (true, "no actor beside writers and readers".to_string()),
-            Self::CompactorRan(least) => (passes + row.compaction_errors >= least, gc),
-            Self::PinnedThroughCompaction(least) => (
-                row.pinned_oldest_ms >= least && passes + row.compaction_errors > 0,
-                format!(
-                    "oldest pinned snapshot read after {:.1} s; {gc}",
-                    row.pinned_oldest_ms as f64 / 1000.0
-                ),
-            ),
-            Self::Skew => (
-                row.clock_skew_ms != 0 && row.manifests > 1,
-                format!(
-                    "writer w0's clock {:+} ms off, {} manifests",
-                    row.clock_skew_ms, row.manifests
-                ),
-            ),
-            Self::Crashes => (
-                row.crashes > 0,
-                format!("{} writer processes killed", row.crashes),
-            ),
-            Self::FaultsOnCompaction => (
-                passes + row.compaction_errors > 0 && faults_injected > 0,
-                format!(
-                    "{passes} compactor passes ok, {} failed; {faults_injected} faults injected",
-                    row.compaction_errors
-                ),
-            ),
-            Self::Transactions => (
-                row.multi_key_txns > 0 && row.deletes > 0 && row.range_scans > 0,
-                format!(
-                    "{} multi-key transactions committed, {} keys deleted, {} range scans",
-                    row.multi_key_txns, row.deletes, row.range_scans
-                ),
-            ),
-        };
-        if ok {
-            Ok(what)
-        } else {
-            Err(format!("did not show what it names: {what}"))
-        }
-    }
 }
 
 /// One coverage scenario: what runs, and what its run must show.
@@ -195,58 +142,6 @@ mod tests {
     use crate::config::WorkloadConfig;
 
     #[test]
-    fn a_run_without_the_actor_it_names_is_caught() {
-        let idle = ActorRow::default();
-        let busy = ActorRow {
-            compactions: 12,
-            compaction_errors: 1,
-            segments_deleted: 40,
-            manifests: 9,
-            pinned_oldest_ms: 39_500,
-            clock_skew_ms: 30_000,
-            crashes: 3,
-            multi_key_txns: 40,
-            deletes: 12,
-            range_scans: 30,
-            ..Default::default()
-        };
-        let all = [
-            Evidence::CompactorRan(2),
-            Evidence::PinnedThroughCompaction(30_000),
-            Evidence::Skew,
-            Evidence::Crashes,
-            Evidence::FaultsOnCompaction,
-            Evidence::Transactions,
-        ];
-        for e in all {
-            let missing = e.shown(&idle, 0).expect_err("an idle run shows nothing");
-            assert!(missing.starts_with("did not show"), "{e:?}: {missing}");
-            assert!(e.shown(&busy, 5).is_ok(), "{e:?}");
-        }
-        assert!(Evidence::Nothing.shown(&idle, 0).is_ok());
-        let one_pass = ActorRow {
-            compactions: 0,
-            compaction_errors: 1,
-            ..busy.clone()
-        };
-        assert!(Evidence::CompactorRan(1).shown(&one_pass, 0).is_ok());
-        assert!(Evidence::CompactorRan(2).shown(&one_pass, 0).is_err());
-        let young = ActorRow {
-            pinned_oldest_ms: 20_000,
-            ..busy.clone()
-        };
-        assert!(Evidence::PinnedThroughCompaction(30_000)
-            .shown(&young, 0)
-            .is_err());
-        assert!(Evidence::FaultsOnCompaction.shown(&busy, 0).is_err());
-        let no_deletes = ActorRow {
-            deletes: 0,
-            ..busy.clone()
-        };
-        assert!(Evidence::Transactions.shown(&no_deletes, 0).is_err());
-    }
-
-    #[test]
     fn every_coverage_scenario_has_a_valid_workload_and_a_unique_label() {
         let scenarios = create_coverage_scenarios();
         let mut labels: Vec<&str> = scenarios
@@ -257,9 +152,8 @@ mod tests {
         labels.dedup();
         assert_eq!(labels.len(), scenarios.len());
         for c in &scenarios {
-            let w = c
-                .scenario
-                .workload(WorkloadConfig::default())
+            let w = WorkloadConfig::default()
+                .with_settings(&c.scenario.settings)
                 .unwrap_or_else(|e| panic!("{}: {e}", c.scenario.label));
             match c.evidence {
                 Evidence::CompactorRan(n) => {

@@ -11,7 +11,7 @@
 //! flight.
 //!
 //! Replaying the record with random faults, blocks and crashes off
-//! ([`FaultLog::points`] as `CHAOS_FAULT_POINTS`) injects the same faults into the same
+//! (`FaultLog::points` as `CHAOS_FAULT_POINTS`) injects the same faults into the same
 //! operations for as long as the run takes the same course; the shrinker
 //! ([`crate::search::shrink`]) relies on that.
 

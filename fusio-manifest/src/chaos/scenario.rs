@@ -9,7 +9,6 @@ use super::cpu::CpuLoad;
 use super::faults::{FaultKind, FaultSpec};
 use super::network::{BlockMode, LatencySpec};
 use super::S3OpKind;
-use crate::config::{ConfigError, WorkloadConfig, WorkloadOverrides};
 
 /// The duration the plan's block schedule is written for.
 pub const PLAN_DURATION: Duration = Duration::from_secs(300);
@@ -90,14 +89,6 @@ impl ChaosScenario {
             faults: Vec::new(),
             settings: Vec::new(),
         }
-    }
-
-    /// `base` with this scenario's [`ChaosScenario::settings`] applied and validated.
-    pub fn workload(&self, base: WorkloadConfig) -> Result<WorkloadConfig, ConfigError> {
-        if self.settings.is_empty() {
-            return Ok(base);
-        }
-        WorkloadOverrides::from_pairs(self.settings.iter().copied())?.apply(base)
     }
 
     /// The settings as a user would set them to run this workload alone, e.g.

@@ -93,7 +93,7 @@ impl fmt::Display for Verdict {
 }
 
 /// One row of the verification CSV: the isolation check's counts and verdict. What the
-/// run's actors did is in `STEM_actors.csv` ([`crate::workload::ActorRow`]).
+/// run's actors did is in `STEM_actors.csv` ([`crate::outcome::ActorRow`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct VerificationRow {
     /// The run's configuration (scenario) label, as in the other result files.

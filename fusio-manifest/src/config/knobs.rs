@@ -105,7 +105,7 @@ macro_rules! workload_knobs {
         impl WorkloadConfig {
             /// Every knob at this workload's value, as the `(variable, value)` pairs that set
             /// it again (in table order): the whole workload, not only what differs from the
-            /// default. [`WorkloadConfig::from_settings`] reads it back.
+            /// default. [`WorkloadConfig::from_settings_line`] reads it back.
             pub fn settings(&self) -> Vec<(&'static str, String)> {
                 vec![$(($var, render::$read(&self.$field)),)*]
             }

@@ -17,42 +17,10 @@ mod workload;
 
 pub use knobs::{WorkloadConfig, WorkloadOverrides};
 pub use search::{SearchSettings, Shard};
-pub use settings::{parse_scenarios, BackendChoice, Settings};
+pub use settings::{parse_scenarios, Settings};
 pub use workload::ManifestMode;
 
-/// A bad or missing environment variable.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum ConfigError {
-    /// The variable is set to something unusable.
-    #[error("invalid {var}={value:?}: {reason}")]
-    Invalid {
-        /// Variable name.
-        var: &'static str,
-        /// The value found.
-        value: String,
-        /// Why it is unusable and what is expected.
-        reason: String,
-    },
-    /// A required variable is not set.
-    #[error("{var} is not set: {hint}")]
-    Missing {
-        /// Variable name.
-        var: &'static str,
-        /// What to set.
-        hint: &'static str,
-    },
-}
-
-impl ConfigError {
-    /// An [`ConfigError::Invalid`] with the given reason.
-    pub fn invalid(var: &'static str, value: &str, reason: impl Into<String>) -> Self {
-        Self::Invalid {
-            var,
-            value: value.to_string(),
-            reason: reason.into(),
-        }
-    }
-}
+pub use crate::config_error::ConfigError;
 
 /// One environment variable: its name, its default and what it means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -8,19 +8,10 @@ use super::{
     SECRET_VARS, VARS,
 };
 use crate::backend::sim_store::SimStoreMode;
-use crate::backend::{S3Settings, DEFAULT_REGION};
+use crate::backend::{BackendChoice, S3Settings, DEFAULT_REGION};
 use crate::chaos::fault_points::{parse_fault_points, FaultPoint};
 use crate::chaos::S3LatencyProfile;
 use crate::world::TimeMode;
-
-/// Which store runs use (`FUSIO_CHAOS_BACKEND`, else `s3` when AWS keys are set).
-#[derive(Clone, Debug)]
-pub enum BackendChoice {
-    /// The in-process S3 server on 127.0.0.1.
-    Embedded,
-    /// A real bucket (AWS S3 or an S3-compatible server).
-    S3(S3Settings),
-}
 
 impl BackendChoice {
     fn read(vars: &Vars) -> Result<Self, ConfigError> {

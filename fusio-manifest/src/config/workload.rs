@@ -276,6 +276,15 @@ impl WorkloadConfig {
         (self.op_timeout_ms > 0).then(|| Duration::from_millis(self.op_timeout_ms))
     }
 
+    /// This workload with `settings` (`CHAOS_*` pairs, e.g. a chaos scenario's own) applied
+    /// and validated; the error names the variable.
+    pub fn with_settings(self, settings: &[(&str, &str)]) -> Result<Self, ConfigError> {
+        if settings.is_empty() {
+            return Ok(self);
+        }
+        WorkloadOverrides::from_pairs(settings.iter().copied())?.apply(self)
+    }
+
     /// [`WorkloadConfig::settings`] as one line, `CHAOS_NUM_WRITERS=4 CHAOS_NUM_READERS=4 …`:
     /// what sets this whole workload again.
     pub fn settings_line(&self) -> String {

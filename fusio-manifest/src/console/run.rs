@@ -5,10 +5,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use crate::backend::SimStoreMode;
 use crate::chaos::CrashPoint;
 use crate::host::{HostReport, SATURATED, SATURATION_P99_LAG};
 use crate::metrics::RawCounts;
-use crate::workload::{Exported, RunEnv, RunResult, ScenarioOutcome};
+use crate::outcome::{RunResult, ScenarioOutcome};
+use crate::results::Exported;
+use crate::world::TimeMode;
 
 /// Whether per-run lines are silenced ([`quiet_runs`]).
 static QUIET_RUNS: AtomicBool = AtomicBool::new(false);
@@ -23,22 +26,24 @@ fn runs_quiet() -> bool {
     QUIET_RUNS.load(Ordering::Relaxed)
 }
 
-/// The first line of every invocation: backend, latency profile, seed, output directory.
-pub fn print_run_header(env: &RunEnv) {
-    let time = match env.time {
-        crate::world::TimeMode::Simulated => format!(
-            "{} (store answers as {})",
-            env.time.name(),
-            env.settings.sim_store.name()
-        ),
-        crate::world::TimeMode::Real => env.time.name().to_string(),
+/// The first line of every invocation: backend, time (and what a simulated store answers
+/// as), latency profile, seed, output directory.
+pub fn print_run_header(
+    backend: &str,
+    time: TimeMode,
+    sim_store: SimStoreMode,
+    profile: &str,
+    seed: u64,
+    out_dir: &Path,
+) {
+    let time = match time {
+        TimeMode::Simulated => format!("{} (store answers as {})", time.name(), sim_store.name()),
+        TimeMode::Real => time.name().to_string(),
     };
     println!(
-        "backend: {} | time: {time} | S3 latency profile: {} | CHAOS_SEED={} | output: {}",
-        env.backend.describe(),
-        env.profile.name(),
-        env.seed,
-        env.out_dir.display()
+        "backend: {backend} | time: {time} | S3 latency profile: {profile} | CHAOS_SEED={seed} | \
+         output: {}",
+        out_dir.display()
     );
     if cfg!(debug_assertions) {
         println!(

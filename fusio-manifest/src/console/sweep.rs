@@ -4,9 +4,9 @@
 use crate::console::run::print_warning;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
-use crate::sweep::best::{rank, BEST_MAX_FAILURE_RATE};
+use crate::outcome::{RunResult, ScenarioOutcome};
 use crate::verdicts::{judgeable, Liveness, RetryVerdict, Verdicts};
-use crate::workload::{RunResult, ScenarioOutcome};
+use crate::verdicts::{rank, BEST_MAX_FAILURE_RATE};
 
 /// Prints the plan's table: Scenario, Failure%, WriteTPS, P99(ms), RetrySucc%, RetryFail%.
 pub fn print_summary_table(title: &str, outcomes: &[ScenarioOutcome]) {

@@ -19,9 +19,7 @@ use crate::config::WorkloadConfig;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
 use crate::results::{sidecar_path, summary_columns, RunFiles};
-
-/// The failure-rate bound of the best-config rule.
-pub const BEST_MAX_FAILURE_RATE: f64 = 0.20;
+use crate::verdicts::{rank, BEST_MAX_FAILURE_RATE};
 
 /// The command that writes `comprehensive_sweep.csv`.
 pub const COMPREHENSIVE_COMMAND: &str = "cargo test --release -p fusio-manifest-chaos --test performance_test test_comprehensive_sweep -- --ignored --nocapture";
@@ -177,25 +175,6 @@ fn saturated_labels(path: &Path) -> Result<Option<HashSet<String>>, String> {
             .map(|r| r.config_label)
             .collect(),
     ))
-}
-
-/// The best-row rule as an order: `Less` when `a` is better than `b`. Rows meeting the
-/// failure-rate bound come first, by `write_tps` (higher first), then `write_p99_ms` (lower
-/// first); the others follow by failure rate (lower first), then `write_tps`.
-pub fn rank(a: &MetricsSummary, b: &MetricsSummary) -> std::cmp::Ordering {
-    let meets = |r: &MetricsSummary| r.precondition_failure_rate <= BEST_MAX_FAILURE_RATE;
-    match (meets(a), meets(b)) {
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (true, true) => b
-            .write_tps
-            .total_cmp(&a.write_tps)
-            .then(a.write_p99_ms.total_cmp(&b.write_p99_ms)),
-        (false, false) => a
-            .precondition_failure_rate
-            .total_cmp(&b.precondition_failure_rate)
-            .then(b.write_tps.total_cmp(&a.write_tps)),
-    }
 }
 
 /// The best row by [`rank`] among those whose label is not in `saturated` (among all when every

@@ -7,7 +7,7 @@ pub mod best;
 pub mod grid;
 pub mod options;
 
-pub use best::{load_best_config, pick_best, rank, BestConfig, BestConfigError, BestRow};
+pub use best::{load_best_config, pick_best, BestConfig, BestConfigError, BestRow};
 pub use grid::comprehensive_grid;
 pub use options::SweepOptions;
 
@@ -123,8 +123,8 @@ pub fn scenario_spec(
         duration,
         ..config.clone()
     };
-    let workload = scenario
-        .workload(base)
+    let workload = base
+        .with_settings(&scenario.settings)
         .map_err(|e| format!("its settings are invalid: {e}"))?;
     Ok(RunSpec {
         label: scenario.label.clone(),

@@ -5,12 +5,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use super::result::RunError;
+use super::open_files;
 use crate::backend::{Backend, BackendError, BackendKind};
 use crate::chaos::{NetworkChaos, S3LatencyProfile, StorageLayer};
 use crate::config::{ConfigError, Settings, WorkloadConfig};
 use crate::console;
-use crate::open_files;
+use crate::outcome::RunError;
 use crate::provenance::EntryPoint;
 use crate::results;
 use crate::utils::layer_seed;
@@ -55,7 +55,7 @@ pub struct RunEnv {
     pub entry: EntryPoint,
     /// When the invocation started.
     pub started_at: SystemTime,
-    /// The open-file limit after raising it to the hard limit ([`open_files`]).
+    /// The open-file limit after raising it to the hard limit (the `open_files` module).
     pub open_files: Option<u64>,
     /// Real or simulated time (`CHAOS_TIME`, else the entry point's default).
     pub time: TimeMode,
@@ -103,7 +103,14 @@ impl RunEnv {
         let mut env = Self::new(backend, out_dir, seed, profile);
         env.settings = settings;
         env.entry = entry;
-        console::print_run_header(&env);
+        console::print_run_header(
+            &env.backend.describe(),
+            env.time,
+            env.settings.sim_store,
+            env.profile.name(),
+            env.seed,
+            &env.out_dir,
+        );
         Ok(env)
     }
 

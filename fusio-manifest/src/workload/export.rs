@@ -1,31 +1,12 @@
 //! [`export_all`]: every result file of a batch of scenarios, written so that a failing
 //! scenario never discards the others.
 
-use std::path::PathBuf;
-
 use super::env::{HarnessError, RunEnv};
-use super::outcome::ScenarioOutcome;
-use super::result::RunResult;
 use crate::console;
+use crate::outcome::{RunResult, ScenarioOutcome};
 use crate::provenance::{RunFacts, RunRecord, ScenarioRecord};
-use crate::results::{self, RunFiles};
+use crate::results::{self, Exported, RunFiles};
 use crate::world::TimeMode;
-
-/// Paths of the files one export wrote.
-pub struct Exported {
-    /// The 24-column CSV.
-    pub csv: PathBuf,
-    /// Per-second timelines.
-    pub timeline: PathBuf,
-    /// Isolation verdicts.
-    pub verification: PathBuf,
-    /// What the actors did.
-    pub actors: PathBuf,
-    /// Chaos event log.
-    pub events: PathBuf,
-    /// Provenance.
-    pub run_json: PathBuf,
-}
 
 /// Writes every result file of run `stem` (see [`results`]) for the scenarios that
 /// produced results, then prints each isolation report. Scenarios that failed are listed,

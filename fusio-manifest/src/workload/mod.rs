@@ -24,16 +24,17 @@
 mod env;
 mod export;
 mod keys;
-mod outcome;
+mod open_files;
 mod pipeline;
-mod result;
+mod run_scenario;
 mod schedules;
 mod spec;
 
 pub use env::{HarnessError, RunEnv};
-pub use export::{export_all, Exported};
-pub use outcome::{problems, ScenarioOutcome};
+pub use export::export_all;
 pub use pipeline::{run_workload, run_workload_in, trace_path, BACKGROUND_LIMIT};
-pub use result::{ActorRow, RunError, RunResult};
 pub use schedules::MAX_IN_FLIGHT_PER_CLIENT;
 pub use spec::{RunSpec, RunSpecBuilder};
+
+pub use crate::outcome::{problems, ActorRow, RunError, RunResult, ScenarioOutcome};
+pub use crate::results::Exported;

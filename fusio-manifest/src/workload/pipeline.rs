@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::result::{RunError, RunResult};
 use super::schedules::{crash_loop, pinned_reader_loop, reader_loop, writer_loop};
 use super::spec::RunSpec;
 use crate::backend::{Backend, RunStore};
@@ -25,6 +24,7 @@ use crate::manifest::{
     self, build_manifest, BuildManifest, ClientManifests, LeasesLeft, RunExecutor,
 };
 use crate::metrics::MetricsCollector;
+use crate::outcome::{RunError, RunResult};
 use crate::selfcheck::{self, HarnessFaults};
 use crate::timeline::Timeline;
 use crate::utils::{client_seed, SeedStream};
@@ -36,10 +36,10 @@ pub const BACKGROUND_LIMIT: Duration = Duration::from_secs(30);
 
 /// Runs `spec` on `backend` through `layer`, then checks the history.
 ///
-/// The pipeline, one function a step: [`setup`] (manifest on a fresh prefix, history, chaos,
-/// metrics), [`drive`] (the clients' open-loop schedules), [`teardown`] (stop chaos, wait for
+/// The pipeline, one function a step: `setup` (manifest on a fresh prefix, history, chaos,
+/// metrics), `drive` (the clients' open-loop schedules), `teardown` (stop chaos, wait for
 /// abandoned sessions, read the final state, abort the manifest's background tasks, flush the
-/// history), [`analyse`] (stream the history through the checker, recovery after each block)
+/// history), `analyse` (stream the history through the checker, recovery after each block)
 /// and the console report. Every task of the run is spawned inside its [`HarnessFaults`]
 /// scope, so a panic anywhere in it lands in [`RunResult::harness_faults`] (the run is then
 /// `INVALID`) instead of unwinding through the sweep.

@@ -9,7 +9,7 @@
 //!
 //! Wall time ([`system_time`]) is the host's in a real run; in a simulated run it is a fixed
 //! epoch ([`SIM_EPOCH`]) plus the virtual time since the simulation started, set for the
-//! simulation's thread by [`enter_simulation`].
+//! simulation's thread by `enter_simulation`.
 
 use std::cell::Cell;
 use std::time::{Duration, Instant, SystemTime};

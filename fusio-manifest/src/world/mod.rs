@@ -18,7 +18,7 @@ pub mod trace;
 
 pub use signal::Signal;
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// How a run's time passes (`CHAOS_TIME`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -22,7 +22,7 @@ struct Upload {
 /// from the stored object's bytes, content type and metadata (fusio's prefill).
 ///
 /// In the `fs` mode ([`super::SimStoreMode::Fs`]) it is fusio's `TokioFile` instead: an open
-/// inode, written at once, `commit` unsupported (see [`super::local`]).
+/// inode, written at once, `commit` unsupported (see `local`).
 pub struct SimFile {
     store: SimS3,
     key: String,

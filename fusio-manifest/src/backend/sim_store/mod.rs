@@ -18,7 +18,7 @@
 //! A second answer mode, [`SimStoreMode::Fs`] (`CHAOS_SIM_STORE=fs`), answers every call as
 //! fusio's local filesystem `TokioFs` does instead (a missing file is an I/O `NotFound`,
 //! `If-Match` on a missing key is `PreconditionFailed`, files are written in place, listings
-//! read one directory): see [`local`]. Same keys, same clock, same determinism.
+//! read one directory): see `local`. Same keys, same clock, same determinism.
 //!
 //! This file holds the store itself; beside it are its answers to fusio's calls (`calls.rs`),
 //! its files ([`SimFile`], `file.rs`), its lazy paged listing (`listing.rs`), the `fs` mode
@@ -49,7 +49,7 @@ pub use file::SimFile;
 pub use local::DIR_SIZE;
 use local::{LocalFile, LocalFs};
 
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// Which storage a [`SimS3`] answers as (`CHAOS_SIM_STORE`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -36,12 +36,12 @@ impl Faults {
     }
 
     /// Adds a targeted fault point after the existing ones (see
-    /// [`fault_points`](super::fault_points)); it counts matching operations from now on.
+    /// [`fault_points`](crate::chaos::fault_points)); it counts matching operations from now on.
     pub fn add_fault_point(&self, point: FaultPoint) {
         self.points.add(point);
     }
 
-    /// Replaces every fault point (e.g. with [`super::parse_fault_points`]'s result); counters
+    /// Replaces every fault point (e.g. with [`crate::chaos::parse_fault_points`]'s result); counters
     /// start again at zero.
     pub fn set_fault_points(&self, points: Vec<FaultPoint>) {
         self.points.set(points);
@@ -64,7 +64,7 @@ impl Faults {
     }
 
     /// Decides the fault (if any) for the `nth` operation of `op` on `key` (counted per exact
-    /// key, see [`super::fault_log`]). Fault points come first: every point the operation
+    /// key, see [`crate::chaos::fault_log`]). Fault points come first: every point the operation
     /// matches counts it, and the first that fires decides (no random draw is made then).
     /// Otherwise the first matching [`FaultSpec`] that fires wins; its transient errors pick
     /// 503, 500 or a connection reset with equal chance.

@@ -8,7 +8,7 @@ use parking_lot::RwLock;
 use rand::Rng;
 
 use super::{op_rng, S3OpKind};
-use crate::config::ConfigError;
+use crate::config_error::ConfigError;
 
 /// Salt that keeps an operation's delay draw apart from its fault draw.
 const DELAY_SALT: u64 = 0x6465_6c61_7973_0002;

@@ -2,7 +2,7 @@
 //! latency model ([`latency`]: the S3 profile and injected latency with jitter), network blocks
 //! ([`blocks`]: partitions that hold or refuse requests and answers) and S3 faults ([`faults`]:
 //! rules and fault points). Each operation's draws come from a stream of its own
-//! ([`op_rng`]), so a replay with some faults removed keeps every other operation's draws.
+//! (`op_rng`), so a replay with some faults removed keeps every other operation's draws.
 
 pub mod blocks;
 pub mod faults;

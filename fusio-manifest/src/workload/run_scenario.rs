@@ -1,26 +1,16 @@
-//! [`ScenarioOutcome`]: one labelled scenario run in the environment's time, its result or
-//! why it produced none, and the [`problems`] of a batch of them.
+//! `ScenarioOutcome::run`: one labelled scenario run in the environment's time, its result
+//! or why it produced none ([`crate::outcome::ScenarioOutcome`]).
 
 use std::sync::Arc;
 
 use super::env::RunEnv;
 use super::pipeline::{run_workload, run_workload_in};
-use super::result::RunResult;
 use super::spec::RunSpec;
 use crate::backend::{RunStore, SimStoreMode};
 use crate::chaos::StorageLayer;
 use crate::console;
+use crate::outcome::{RunResult, ScenarioOutcome};
 use crate::world::{clock, TimeMode};
-
-/// One scenario's result, or why it produced none.
-pub struct ScenarioOutcome {
-    /// Scenario label.
-    pub label: String,
-    /// The seed its clients drew from.
-    pub seed: u64,
-    /// The run's result, or the error / panic message.
-    pub result: Result<RunResult, String>,
-}
 
 impl ScenarioOutcome {
     /// Runs `spec` in the environment's time ([`RunEnv::time`]) and captures any error as a
@@ -73,24 +63,4 @@ async fn run_simulated(
     let wall = wall.elapsed();
     console::print_sim_speed(&name, simulated, wall);
     result
-}
-
-/// One line per scenario that crashed, was invalid, or did not pass its isolation check.
-pub fn problems(outcomes: &[ScenarioOutcome]) -> Vec<String> {
-    outcomes
-        .iter()
-        .filter_map(|o| match &o.result {
-            Err(e) => Some(format!("{}: crashed: {e}", o.label)),
-            Ok(r) if r.is_invalid() => Some(format!(
-                "{}: {}: {}",
-                o.label,
-                crate::selfcheck::INVALID_VERDICT,
-                r.harness_faults.join("; ")
-            )),
-            Ok(r) if !r.check.is_valid() => {
-                Some(format!("{}: {} (see report above)", o.label, r.verdict()))
-            }
-            Ok(_) => None,
-        })
-        .collect()
 }

@@ -9,7 +9,7 @@
 
 use std::sync::OnceLock;
 
-use crate::workload::MAX_IN_FLIGHT_PER_CLIENT;
+use super::MAX_IN_FLIGHT_PER_CLIENT;
 
 /// Connections one operation in flight can hold at once: its session's current request and
 /// its lease keeper's heartbeat.

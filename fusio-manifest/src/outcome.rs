@@ -1,5 +1,9 @@
-//! What a run gives back: [`RunResult`] when it produced results, [`RunError`] when it could
-//! not; and [`ActorRow`], what its actors did, as `STEM_actors.csv` records it.
+//! What runs give back, as data: [`RunResult`] when a run produced results, [`RunError`] when
+//! it could not, [`ActorRow`] (what its actors did, as `STEM_actors.csv` records it), and
+//! [`ScenarioOutcome`], one labelled scenario's result or why it produced none, with the
+//! [`problems`] of a batch of them. The workload produces them
+//! ([`crate::workload::run_workload`], `ScenarioOutcome::run`); results, verdicts and the
+//! console read them.
 
 use std::path::PathBuf;
 
@@ -179,4 +183,34 @@ pub enum RunError {
         /// The I/O or parse error.
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+}
+
+/// One scenario's result, or why it produced none.
+pub struct ScenarioOutcome {
+    /// Scenario label.
+    pub label: String,
+    /// The seed its clients drew from.
+    pub seed: u64,
+    /// The run's result, or the error / panic message.
+    pub result: Result<RunResult, String>,
+}
+
+/// One line per scenario that crashed, was invalid, or did not pass its isolation check.
+pub fn problems(outcomes: &[ScenarioOutcome]) -> Vec<String> {
+    outcomes
+        .iter()
+        .filter_map(|o| match &o.result {
+            Err(e) => Some(format!("{}: crashed: {e}", o.label)),
+            Ok(r) if r.is_invalid() => Some(format!(
+                "{}: {}: {}",
+                o.label,
+                crate::selfcheck::INVALID_VERDICT,
+                r.harness_faults.join("; ")
+            )),
+            Ok(r) if !r.check.is_valid() => {
+                Some(format!("{}: {} (see report above)", o.label, r.verdict()))
+            }
+            Ok(_) => None,
+        })
+        .collect()
 }
