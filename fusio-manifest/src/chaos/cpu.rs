@@ -23,6 +23,10 @@ pub struct CpuLoad {
 /// The period each burner divides into busy and idle time.
 pub const BURN_PERIOD: Duration = Duration::from_millis(10);
 
+/// Name prefix of the burner threads (`cpu-burner-0`, ...); [`crate::selfcheck`] counts a
+/// thread so named as the harness's.
+pub(crate) const BURNER_THREAD_PREFIX: &str = "cpu-burner-";
+
 /// Running burner threads; [`CpuBurners::stop`] (or drop) ends them.
 pub struct CpuBurners {
     stop: Arc<AtomicBool>,
@@ -38,7 +42,7 @@ impl CpuBurners {
             .map(|i| {
                 let stop = stop.clone();
                 std::thread::Builder::new()
-                    .name(format!("cpu-burner-{i}"))
+                    .name(format!("{BURNER_THREAD_PREFIX}{i}"))
                     .spawn(move || burn(&stop, busy))
                     .unwrap_or_else(|e| panic!("cannot start a CPU burner thread: {e}"))
             })

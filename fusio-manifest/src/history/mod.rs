@@ -110,7 +110,7 @@ use std::time::Instant;
 use crate::world::clock;
 use serde::{Deserialize, Serialize};
 
-pub(crate) use read::for_each_event;
+pub(crate) use read::{for_each_event, READER_THREAD_NAME};
 pub use read::{read_history, HistoryError, HistoryReader};
 pub(crate) use view::{EventRef, Reads};
 
@@ -338,6 +338,10 @@ fn is_value_id(id: &str) -> bool {
 /// the writer thread is this many events behind.
 const CHANNEL_CAPACITY: usize = 1 << 16;
 
+/// Name of a recorder's writer thread; [`crate::selfcheck`] counts a thread so named as the
+/// harness's.
+pub(crate) const WRITER_THREAD_NAME: &str = "history-writer";
+
 enum Msg {
     Event(Box<Event>),
     Finish,
@@ -395,7 +399,7 @@ impl HistoryRecorder {
         let file = File::create(path.as_ref())?;
         let (tx, rx) = sync_channel(CHANNEL_CAPACITY);
         let thread = std::thread::Builder::new()
-            .name("history-writer".into())
+            .name(WRITER_THREAD_NAME.into())
             .spawn(move || write_events(rx, file))?;
         let recorder = HistoryRecorder {
             sink: Sink::File(tx.clone()),

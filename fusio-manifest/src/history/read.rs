@@ -12,6 +12,10 @@ use super::parse::{parse_lines, Parsed, ParsedLines};
 use super::view::EventRef;
 use super::Event;
 
+/// Name of [`for_each_event`]'s parsing thread; [`crate::selfcheck`] counts a thread so named
+/// as the harness's.
+pub(crate) const READER_THREAD_NAME: &str = "history-reader";
+
 /// Bytes read from the file for one batch (which then ends after its last whole line).
 const BATCH_BYTES: usize = 1 << 20;
 
@@ -257,7 +261,7 @@ pub(crate) fn for_each_event(
     let (recycle, used) = sync_channel::<Batch>(BATCHES_AHEAD + 2);
     std::thread::scope(|scope| {
         std::thread::Builder::new()
-            .name("history-reader".into())
+            .name(READER_THREAD_NAME.into())
             .spawn_scoped(scope, move || loop {
                 let mut batch = used.try_recv().unwrap_or_default();
                 if !source.next_batch(&mut batch) || parsed_tx.send(batch).is_err() {

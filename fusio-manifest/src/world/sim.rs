@@ -23,8 +23,12 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 
+/// Name prefix of a simulation's thread (`sim-{name}`); [`crate::selfcheck`] counts a thread
+/// so named as the harness's.
+pub(crate) const THREAD_PREFIX: &str = "sim-";
+
 /// Runs the future `make` builds to its end in a simulated world seeded by `seed`, on a new
-/// thread named `sim-{name}`, and returns its output; `Err` with the message if it panicked
+/// thread named `sim-{name}` ([`THREAD_PREFIX`]), and returns its output; `Err` with the message if it panicked
 /// or the world could not start. The caller's runtime is free meanwhile.
 pub async fn run<F, Fut>(name: &str, seed: u64, make: F) -> Result<Fut::Output, String>
 where
@@ -34,7 +38,7 @@ where
 {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let thread = std::thread::Builder::new()
-        .name(format!("sim-{name}"))
+        .name(format!("{THREAD_PREFIX}{name}"))
         .spawn(move || {
             let _ = tx.send(run_here(seed, make));
         })

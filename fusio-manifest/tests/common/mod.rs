@@ -14,7 +14,7 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use fusio::fs::{Fs, FsCas};
 use fusio::remotes::aws::fs::AmazonS3;
@@ -32,6 +32,7 @@ use fusio_manifest_chaos::metrics::MetricsCollector;
 use fusio_manifest_chaos::results::history_path;
 use fusio_manifest_chaos::timeline::Timeline;
 use fusio_manifest_chaos::workload::{RunEnv, RunResult, RunSpec, RunSpecBuilder};
+use fusio_manifest_chaos::world::clock;
 use futures_util::TryStreamExt;
 use serde_json::Value;
 
@@ -256,16 +257,17 @@ impl Clients {
 // ---------------------------------------------------------------------------------------------
 // Reading the store past the wrapper
 
-/// Wall-clock ms since the Unix epoch (the clock of lease expiry times).
+/// Wall-clock ms since the Unix epoch on the run's clock, the clock of lease expiry times: the
+/// host's, or in a simulation (`world::sim`) its virtual wall time.
 pub fn wall_ms() -> u64 {
-    SystemTime::now()
+    clock::system_time()
         .duration_since(UNIX_EPOCH)
         .expect("clock after 1970")
         .as_millis() as u64
 }
 
-/// Every object key under `dir`.
-pub async fn list_keys(fs: &AmazonS3, dir: &str) -> Vec<String> {
+/// Every object key under `dir` of `fs` (fusio's S3 client or a simulated store).
+pub async fn list_keys(fs: &impl Fs, dir: &str) -> Vec<String> {
     let path = fusio::path::Path::parse(dir).expect("list path");
     let items: Vec<_> = fs
         .list(&path)
@@ -277,8 +279,8 @@ pub async fn list_keys(fs: &AmazonS3, dir: &str) -> Vec<String> {
     items.into_iter().map(|m| m.path.to_string()).collect()
 }
 
-/// The object at `key` parsed as JSON, if it exists.
-pub async fn load_json(fs: &AmazonS3, key: &str) -> Option<Value> {
+/// The object at `key` of `fs` parsed as JSON, if it exists.
+pub async fn load_json(fs: &impl FsCas, key: &str) -> Option<Value> {
     let path = fusio::path::Path::parse(key).expect("object path");
     let (bytes, _) = fs.load_with_tag(&path).await.expect("get object")?;
     Some(serde_json::from_slice(&bytes).expect("JSON object"))
@@ -298,8 +300,8 @@ impl Lease {
     }
 }
 
-/// The lease objects present under `prefix` (expired or not).
-pub async fn leases(fs: &AmazonS3, prefix: &str) -> Vec<Lease> {
+/// The lease objects present under `prefix` of `fs` (expired or not).
+pub async fn leases(fs: &(impl Fs + FsCas), prefix: &str) -> Vec<Lease> {
     let mut out = Vec::new();
     for key in list_keys(fs, &format!("{prefix}/leases")).await {
         // A lease released between the listing and the GET is simply gone.

@@ -1,33 +1,81 @@
 //! Deterministic reproductions of the entries of FINDINGS.md. Each test builds one manifest with
-//! `build_manifest` over a `StorageLayer` on the embedded S3 server (no latency model, no
-//! workload, no randomness), drives it sequentially, injects one fault point (or the smallest
-//! sequence), and asserts the consequence on the raw store. Line numbers in the comments are
-//! those of fusio-manifest 0.6.1.
+//! `build_manifest` over a `StorageLayer` (no latency model, no workload, no randomness),
+//! drives it sequentially, injects one fault point (or the smallest sequence), and asserts the
+//! consequence on the raw store. Line numbers in the comments are those of fusio-manifest 0.6.1.
+//!
+//! Two worlds. A test whose steps need no timing runs in real time on the embedded S3 server,
+//! over fusio's HTTP client. A test whose subject is timed (a healing window against
+//! fusio-manifest's 3 s orphan-recovery tick, a lease TTL), or whose steps are ordered by stall
+//! points, runs in simulated time ([`in_simulated_time`]) on the simulated store, which answers
+//! as fusio's S3 client does against the embedded server (`sim_store_conformance`): virtual
+//! time moves only when every task waits, so a stall orders the steps and a time bound holds
+//! exactly however loaded the host is. Every wait for an event has a deadline only as a hang
+//! guard ([`until`]), failing with what never happened.
 //!
 //! ```bash
 //! cargo test --release -p fusio-manifest-chaos --test integration findings_repro:: -- --nocapture
 //! ```
 
-// Real-time runs against the embedded server: the host's clock is what they time.
-#![allow(clippy::disallowed_methods)]
-
 use crate::common;
 
 use std::fmt::Debug;
+use std::future::Future;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{manifest_on, wall_ms, Lease, Store};
-use fusio::remotes::aws::fs::AmazonS3;
+use common::{wall_ms, Lease};
+use fusio_manifest::context::DEFAULT_ORPHAN_RECOVERY_INTERVAL;
 use fusio_manifest::retention::DefaultRetention;
 use fusio_manifest::types::Error as ManifestError;
-use fusio_manifest_chaos::backend::{new_prefix, Backend};
+use fusio_manifest_chaos::backend::{Backend, RunStore, SimStoreMode, StoreFs};
 use fusio_manifest_chaos::chaos::{
     BlockMode, FaultPoint, FaultPointStatus, S3OpKind, StorageLayer,
 };
 use fusio_manifest_chaos::manifest::{build_manifest, HarnessManifest, RunExecutor};
+use fusio_manifest_chaos::selfcheck::HarnessFaults;
+use fusio_manifest_chaos::world::{clock, sim};
 use serde_json::Value;
 use tokio::task::JoinError;
+
+/// fusio-manifest's orphan-recovery interval (context.rs:15): its background loop wakes this
+/// often (manifest.rs:150-173), and a write session starts a recovery when the last one is
+/// this old (manifest.rs:184-263).
+const RECOVERY_TICK: Duration = DEFAULT_ORPHAN_RECOVERY_INTERVAL;
+
+/// How often [`Rig::wait_for_txn`] reads HEAD: a healing time it reports is late by less.
+const HEAD_POLL: Duration = Duration::from_millis(1);
+
+/// How long [`until`] waits for an event before it fails the test as hung. In simulated time
+/// only the test's own waits move the clock, so a slow host cannot make it fire.
+const HANG_GUARD: Duration = Duration::from_secs(60);
+
+/// The seed of the tests in simulated time (it fixes fusio-manifest's retry jitter).
+const SIM_SEED: u64 = 1;
+
+/// Runs the test `body` in a simulated world ([`sim::run_here`]) on the test's own thread, so a
+/// failing assertion in it (or the deliberate panic of `f2_a_panic_…`) stays the test's and is
+/// no harness fault of the runs of other tests in this binary. A panic in `body` fails the test.
+fn in_simulated_time<Fut: Future<Output = ()>>(body: impl FnOnce() -> Fut) {
+    if let Err(e) = sim::run_here(SIM_SEED, body) {
+        panic!("{e}");
+    }
+}
+
+/// Polls `done` every `every` until it holds; returns how long that took on the run's clock.
+/// Fails the test, naming the event (`what`), if it does not hold within [`HANG_GUARD`].
+async fn until<F: Future<Output = bool>>(
+    what: &str,
+    every: Duration,
+    mut done: impl FnMut() -> F,
+) -> Duration {
+    let t = clock::now();
+    while !done().await {
+        let waited = clock::since(t);
+        assert!(waited < HANG_GUARD, "{what}: not after {waited:?}");
+        tokio::time::sleep(every).await;
+    }
+    clock::since(t)
+}
 
 /// Whether fusio-manifest's background orphan recovery runs (a loop every 3 s, plus a task
 /// spawned by `session_write` after a failed commit) or only when a test calls
@@ -47,8 +95,11 @@ enum Recovery {
 const HOLD_FIRST_RECOVERY: &str = "list:leases#1=stall(3600s)";
 
 struct Rig {
-    backend: Backend,
-    raw: AmazonS3,
+    /// The embedded server the store lives on, kept running (none in simulated time).
+    _server: Option<Backend>,
+    store: RunStore,
+    /// The store past the fault layer, to check what really happened.
+    raw: StoreFs,
     layer: Arc<StorageLayer>,
     executor: RunExecutor,
     m: HarnessManifest,
@@ -90,22 +141,34 @@ fn assert_commit_failed(
 }
 
 impl Rig {
+    /// A manifest under a fresh prefix: in simulated time on a simulated store of its own,
+    /// otherwise on a fresh embedded server.
     async fn new(name: &str, lease_ttl: Option<Duration>, recovery: Recovery) -> Self {
-        let Store {
-            backend,
-            raw,
-            layer,
-            ..
-        } = Store::new(1).await;
-        let prefix = new_prefix(name);
+        let (server, store) = if clock::is_simulated() {
+            (None, RunStore::simulated(SimStoreMode::S3))
+        } else {
+            let server = common::embedded().await;
+            let store = server.run_store();
+            (Some(server), store)
+        };
+        let layer = common::layer(1);
+        let prefix = store.new_prefix(name);
         let retention = match lease_ttl {
             Some(ttl) => DefaultRetention::default().with_lease_ttl(ttl),
             None => DefaultRetention::default(),
         };
-        let (m, executor) = manifest_on(&backend, &layer, &prefix, retention);
+        let executor = RunExecutor::default();
+        let m = build_manifest(
+            store.client(),
+            layer.clone(),
+            &prefix,
+            executor.clone(),
+            retention,
+        );
         let rig = Self {
-            backend,
-            raw,
+            _server: server,
+            raw: store.client(),
+            store,
             layer,
             executor,
             m,
@@ -122,21 +185,18 @@ impl Rig {
     /// store, so it cannot race the tests' first commit (see `f5_…`).
     async fn warm_up(&self) {
         self.m.session_write().await.unwrap().end().await.unwrap();
-        let t = Instant::now();
-        while self.executor.live_tasks() > 1 {
-            assert!(
-                t.elapsed() < Duration::from_secs(10),
-                "warm-up recovery hangs"
-            );
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
+        let ms5 = Duration::from_millis(5);
+        until("the warm-up recovery ends", ms5, || async {
+            self.executor.live_tasks() <= 1
+        })
+        .await;
     }
 
     /// Another manifest over the same store (another process, in effect), sharing the rig's
     /// executor but with its wall clock `clock_offset_ms` off.
     fn peer(&self, clock_offset_ms: i64) -> HarnessManifest {
         build_manifest(
-            self.backend.settings().fusio_client(),
+            self.store.client(),
             self.layer.clone(),
             &self.prefix,
             self.executor.with_clock_offset(clock_offset_ms),
@@ -158,11 +218,9 @@ impl Rig {
 
     /// Waits until the point written as `spec` has fired.
     async fn until_fired(&self, spec: &str) {
-        let t = Instant::now();
-        while self.status(spec).1 == 0 {
-            assert!(t.elapsed() < Duration::from_secs(10), "{spec} never fired");
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
+        let what = format!("{spec} fires");
+        let ms2 = Duration::from_millis(2);
+        until(&what, ms2, || async { self.status(spec).1 > 0 }).await;
     }
 
     /// One write session putting `key = value`; the committed txn id.
@@ -220,16 +278,21 @@ impl Rig {
         common::leases(&self.raw, &self.prefix).await
     }
 
-    /// Polls HEAD until its txn id reaches `txn`; how long that took (None: not within `limit`).
-    async fn wait_for_txn(&self, txn: u64, limit: Duration) -> Option<Duration> {
-        let t = Instant::now();
-        while t.elapsed() < limit {
-            if self.head().await.0 >= txn {
-                return Some(t.elapsed());
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        None
+    /// Waits until segment `seq` is in the store.
+    async fn until_segment(&self, seq: u64) {
+        let key = format!("{}/segments/seg-{seq:020}.json", self.prefix);
+        let what = format!("segment {seq} is written");
+        let ms2 = Duration::from_millis(2);
+        until(&what, ms2, || async {
+            self.load_json(&key).await.is_some()
+        })
+        .await;
+    }
+
+    /// Polls HEAD every [`HEAD_POLL`] until its txn id reaches `txn`; how long that took.
+    async fn wait_for_txn(&self, txn: u64) -> Duration {
+        let what = format!("HEAD reaches txn {txn}");
+        until(&what, HEAD_POLL, || async { self.head().await.0 >= txn }).await
     }
 
     /// Commits txn 1, then loses the answer to the next segment PUT: the write of `k1 = v1`
@@ -258,7 +321,7 @@ impl Rig {
 /// returns `PreconditionFailed` (799). The HEAD PUT is not re-sent.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f1_head_answer_lost_reports_conflict_but_commits() {
-    let t = Instant::now();
+    let t = clock::now();
     let r = Rig::new("f1", None, Recovery::Off).await;
     assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
     let lost = "condput:HEAD.json#1=answer_lost";
@@ -272,7 +335,7 @@ async fn f1_head_answer_lost_reports_conflict_but_commits() {
     assert_eq!(r.segments().await, vec![(1, 1), (2, 2), (3, 3)]);
     eprintln!(
         "f1: PreconditionFailed, yet txn 2 holds the write; took {:?}",
-        t.elapsed()
+        clock::since(t)
     );
 }
 
@@ -283,7 +346,7 @@ async fn f1_head_answer_lost_reports_conflict_but_commits() {
 /// publishes the write that was reported failed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn f2_segment_answer_lost_blocks_writers_until_recovery() {
-    let t = Instant::now();
+    let t = clock::now();
     let r = Rig::new("f2-mech", None, Recovery::Off).await;
     r.lose_segment_answer().await;
     assert_eq!(r.read("k1").await, None, "not visible yet");
@@ -308,113 +371,146 @@ async fn f2_segment_answer_lost_blocks_writers_until_recovery() {
     assert_eq!(r.write("k2", "v2").await.unwrap(), 3);
     eprintln!(
         "f2 mechanics: 6 writers failed, recovery adopted txn 2; took {:?}",
-        t.elapsed()
+        clock::since(t)
     );
 }
 
-/// Finding 2, no writer after the fault: the background loop (manifest.rs:150-173, every 3 s)
-/// adopts the stray segment at its next tick.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f2_heals_within_one_recovery_tick_when_writers_pause() {
-    let r = Rig::new("f2-pause", None, Recovery::Background).await;
-    r.lose_segment_answer().await;
-    let healed = r.wait_for_txn(2, Duration::from_secs(10)).await;
-    let healed = healed.expect("background recovery adopts the stray segment");
-    assert!(healed < Duration::from_secs(4), "healed after {healed:?}");
-    assert_eq!(r.read("k1").await.as_deref(), Some("v1"));
-    eprintln!("f2 pause: HEAD adopted txn 2 {healed:?} after the failed commit");
+/// Finding 2, no writer after the fault: the failed commit marks recovery due
+/// (session.rs:833), and the background loop (manifest.rs:150-173, every [`RECOVERY_TICK`])
+/// adopts the stray segment at its next tick. In simulated time, so the tick is on time.
+#[test]
+fn f2_heals_within_one_recovery_tick_when_writers_pause() {
+    in_simulated_time(|| async {
+        let r = Rig::new("f2-pause", None, Recovery::Background).await;
+        r.lose_segment_answer().await;
+        let healed = r.wait_for_txn(2).await;
+        assert!(
+            healed <= RECOVERY_TICK + HEAD_POLL,
+            "healed after {healed:?}, more than one tick"
+        );
+        assert_eq!(r.read("k1").await.as_deref(), Some("v1"));
+        eprintln!("f2 pause: HEAD adopted txn 2 {healed:?} (simulated) after the failed commit");
+    });
 }
 
 /// Finding 2, one writer at a time retrying at once: the failed commit marks recovery due
 /// (session.rs:833), the next `session_write` spawns it (manifest.rs:223-263) before taking
-/// its own lease, so no lease blocks it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f2_heals_within_a_few_attempts_with_sequential_writers() {
-    let r = Rig::new("f2-seq", None, Recovery::Background).await;
-    r.lose_segment_answer().await;
-    let t = Instant::now();
-    let mut failures = 0;
-    while r.write(&format!("s{failures}"), "x").await.is_err() {
-        failures += 1;
+/// its own lease, so no lease blocks it. Bounded by attempts, not time: the writers heal it
+/// within [`FEW_ATTEMPTS`] failed writes, before the background loop's next tick could. In
+/// simulated time, so writers 10 ms apart stay 10 ms apart.
+#[test]
+fn f2_heals_within_a_few_attempts_with_sequential_writers() {
+    in_simulated_time(|| async {
+        let r = Rig::new("f2-seq", None, Recovery::Background).await;
+        r.lose_segment_answer().await;
+        let t = clock::now();
+        let mut failures = 0;
+        while r.write(&format!("s{failures}"), "x").await.is_err() {
+            failures += 1;
+            assert!(failures <= FEW_ATTEMPTS, "no commit after {failures} tries");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let healed = clock::since(t);
         assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "no commit after {failures} tries"
+            failures >= 1,
+            "the lost answer made no write fail: nothing healed"
         );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(
-        failures >= 1,
-        "the lost answer made no write fail: nothing healed"
-    );
-    assert!(
-        t.elapsed() < Duration::from_secs(4),
-        "healed after {:?}",
-        t.elapsed()
-    );
-    assert_eq!(r.read("k1").await.as_deref(), Some("v1"));
-    eprintln!(
-        "f2 sequential: {failures} more failures, first commit {:?} after the fault",
-        t.elapsed()
-    );
+        assert!(
+            healed < RECOVERY_TICK,
+            "healed after {healed:?}: by the background loop, not by the writers"
+        );
+        assert_eq!(r.read("k1").await.as_deref(), Some("v1"));
+        eprintln!(
+            "f2 sequential: {failures} more failures, first commit {healed:?} (simulated) after \
+             the fault"
+        );
+    });
 }
+
+/// How many failed writes [`f2_heals_within_a_few_attempts_with_sequential_writers`] allows.
+const FEW_ATTEMPTS: u32 = 3;
 
 /// Finding 2, overlapping writers (a new session always opens before the previous commits, as
 /// with several concurrent clients): every recovery attempt sees a live write lease for txn 2
-/// and skips; no commit for 4 lease TTLs. It heals within one tick once writers stop.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f2_overlapping_writers_livelock_past_the_lease_ttl() {
-    let ttl = Duration::from_secs(2);
-    let r = Rig::new("f2-overlap", Some(ttl), Recovery::Background).await;
-    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
-    r.point("condput:segments/#1=answer_lost");
-    let mut prev = r.m.session_write().await.unwrap();
-    prev.put("k1".into(), "v1".into());
-    let t = Instant::now();
-    let mut attempts = 0;
-    while t.elapsed() < 4 * ttl {
-        let next = r.m.session_write().await.unwrap();
-        assert_conflict(prev.commit().await, &format!("attempt {attempts}"));
-        attempts += 1;
-        prev = next;
-        prev.put(format!("o{attempts}"), "x".into());
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    let livelock = t.elapsed();
-    assert_eq!(r.head().await, (1, Some(1)), "no commit for {livelock:?}");
-    prev.end().await.unwrap();
-    let healed = r.wait_for_txn(2, Duration::from_secs(10)).await;
-    let healed = healed.expect("recovery adopts once no write lease claims txn 2");
-    assert!(healed < Duration::from_secs(4), "healed after {healed:?}");
-    eprintln!(
-        "f2 overlap: {attempts} failed commits over {livelock:?} (lease TTL {ttl:?}); healed \
-         {healed:?} after the last session ended"
-    );
+/// and skips; no commit for 4 lease TTLs. It heals within one tick once writers stop. In
+/// simulated time, so the TTLs and the tick are exact.
+#[test]
+fn f2_overlapping_writers_livelock_past_the_lease_ttl() {
+    in_simulated_time(|| async {
+        let ttl = Duration::from_secs(2);
+        let r = Rig::new("f2-overlap", Some(ttl), Recovery::Background).await;
+        assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+        r.point("condput:segments/#1=answer_lost");
+        let mut prev = r.m.session_write().await.unwrap();
+        prev.put("k1".into(), "v1".into());
+        let t = clock::now();
+        let mut attempts = 0;
+        while clock::since(t) < 4 * ttl {
+            let next = r.m.session_write().await.unwrap();
+            assert_conflict(prev.commit().await, &format!("attempt {attempts}"));
+            attempts += 1;
+            prev = next;
+            prev.put(format!("o{attempts}"), "x".into());
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let livelock = clock::since(t);
+        assert_eq!(r.head().await, (1, Some(1)), "no commit for {livelock:?}");
+        prev.end().await.unwrap();
+        let healed = r.wait_for_txn(2).await;
+        assert!(
+            healed <= RECOVERY_TICK + HEAD_POLL,
+            "healed after {healed:?}, more than one tick"
+        );
+        eprintln!(
+            "f2 overlap: {attempts} failed commits over {livelock:?} (simulated; lease TTL \
+             {ttl:?}); healed {healed:?} after the last session ended"
+        );
+    });
 }
 
 /// Finding 2, the harness bug that is now fixed: a panic inside orphan recovery leaves
 /// `orphan_recovery_inflight` set (manifest.rs:157-173, 229-262 reset it only on completion),
-/// so that manifest never recovers again and the stray segment blocks writers for good.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f2_a_panic_in_orphan_recovery_stops_it_for_good() {
-    let r = Rig::new("f2-panic", None, Recovery::Background).await;
-    r.lose_segment_answer().await;
-    // The next LIST is the background loop's recovery listing leases.
-    r.layer.inject_harness_panic(S3OpKind::List);
-    tokio::time::sleep(Duration::from_secs(4)).await;
-    let t = Instant::now();
-    let mut failures = 0;
-    while t.elapsed() < Duration::from_secs(4) {
-        assert_conflict(r.write(&format!("p{failures}"), "x").await, "writer");
-        failures += 1;
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert_eq!(r.head().await, (1, Some(1)), "never recovered in 8 s");
-    assert_eq!(
-        r.m.recover_orphans().await.unwrap(),
-        1,
-        "an explicit call still works"
-    );
-    eprintln!("f2 panic: {failures} writers failed over 8 s after the recovery task panicked");
+/// so that manifest never recovers again and the stray segment blocks writers for good. The
+/// rig runs as a run of the self-check, so the panic is recorded and the test waits for it;
+/// then writers fail for two whole ticks of the recovery loop. In simulated time, so the
+/// loop ticks on time.
+#[test]
+fn f2_a_panic_in_orphan_recovery_stops_it_for_good() {
+    in_simulated_time(|| async {
+        let run = HarnessFaults::new();
+        run.scope(async {
+            let r = Rig::new("f2-panic", None, Recovery::Background).await;
+            r.lose_segment_answer().await;
+            // The next LIST is the background loop's recovery listing leases.
+            r.layer.inject_harness_panic(S3OpKind::List);
+            let ms5 = Duration::from_millis(5);
+            until("the recovery panics", ms5, || async {
+                run.faults()
+                    .iter()
+                    .any(|f| f.contains("inject_harness_panic"))
+            })
+            .await;
+            let t = clock::now();
+            let mut failures = 0;
+            while clock::since(t) < 2 * RECOVERY_TICK {
+                assert_conflict(r.write(&format!("p{failures}"), "x").await, "writer");
+                failures += 1;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            let stuck = clock::since(t);
+            assert_eq!(r.head().await, (1, Some(1)), "never recovered in {stuck:?}");
+            assert_eq!(
+                r.m.recover_orphans().await.unwrap(),
+                1,
+                "an explicit call still works"
+            );
+            eprintln!(
+                "f2 panic: {failures} writers failed over {stuck:?} (simulated) after the \
+                 recovery task panicked"
+            );
+        })
+        .await;
+    });
 }
 
 /// Finding 3, a refused request alone is harmless: not applied, retried by commit
@@ -438,61 +534,61 @@ async fn f3_refused_requests_alone_are_retried() {
 /// reloads HEAD during the block, the GET is refused, and `store.head.load().await?`
 /// (session.rs:788) returns without releasing the session's write lease. That leaked lease
 /// claims the stray segment's txn, so no orphan recovery adopts it until the lease expires,
-/// however writers behave.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
-    let ttl = Duration::from_secs(3);
-    let r = Rig::new("f3-block", Some(ttl), Recovery::Background).await;
-    r.layer.network().blocks().set_block_mode(BlockMode::Refuse);
-    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
-    r.point("condput:segments/#1=stall(1s)");
-    let mut s = r.m.session_write().await.unwrap();
-    s.put("k1".into(), "v1".into());
-    let commit = tokio::spawn(async move { s.commit().await.map(|_| ()) });
-    let seg2 = format!("{}/segments/seg-{:020}.json", r.prefix, 2);
-    let t = Instant::now();
-    while r.load_json(&seg2).await.is_none() {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "segment 2 was never written"
+/// however writers behave. In simulated time, so the stall, the lease TTL and the recovery
+/// tick are exact.
+#[test]
+fn f3_refused_block_leaks_a_write_lease_and_stalls_until_it_expires() {
+    in_simulated_time(|| async {
+        let ttl = Duration::from_secs(3);
+        let r = Rig::new("f3-block", Some(ttl), Recovery::Background).await;
+        r.layer.network().blocks().set_block_mode(BlockMode::Refuse);
+        assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+        r.point("condput:segments/#1=stall(1s)");
+        let mut s = r.m.session_write().await.unwrap();
+        s.put("k1".into(), "v1".into());
+        let commit = tokio::spawn(async move { s.commit().await.map(|_| ()) });
+        // The segment PUT is applied and its answer held: the block starts now.
+        r.until_segment(2).await;
+        r.layer.network().blocks().set_blocked(true);
+        let refused_get = "the refused HEAD GET during the block";
+        assert_commit_failed(commit.await, "connection refused", refused_get);
+        r.layer.network().blocks().set_blocked(false);
+        let failed_at = clock::now();
+        let (failures, late_ms) = leaked_lease_blocks_until_it_expires(&r).await;
+        eprintln!(
+            "f3 block: {failures} sequential writers failed; HEAD adopted txn 2 {:?} (simulated) \
+             after the failed commit, {late_ms} ms after the leaked lease expired (lease TTL \
+             {ttl:?})",
+            clock::since(failed_at),
         );
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    r.layer.network().blocks().set_blocked(true);
-    let refused_get = "the refused HEAD GET during the block";
-    assert_commit_failed(commit.await, "connection refused", refused_get);
-    r.layer.network().blocks().set_blocked(false);
-    let failed_at = Instant::now();
-    let (failures, late_ms) = leaked_lease_blocks_until_it_expires(&r).await;
-    eprintln!(
-        "f3 block: {failures} sequential writers failed; HEAD adopted txn 2 {:?} after the failed \
-         commit, {late_ms} ms after the leaked lease expired (lease TTL {ttl:?})",
-        failed_at.elapsed(),
-    );
+    });
 }
 
 /// Finding 3 without any block: one transient error (a 503, not applied) on the HEAD PUT sends
 /// commit round its loop after the segment is written; a second 503 on the HEAD reload then
 /// returns through `store.head.load().await?` (session.rs:788) with the stray segment left and
 /// the write lease leaked, exactly as a refused GET does. Two ordinary retryable errors are
-/// enough; the fault sweep's `transient-errors-5pct` stalled this way (seed 11, 53 s).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f3_two_transient_errors_leak_a_write_lease_too() {
-    let ttl = Duration::from_secs(3);
-    let r = Rig::new("f3-transient", Some(ttl), Recovery::Background).await;
-    assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
-    let mut s = r.m.session_write().await.unwrap();
-    s.put("k1".into(), "v1".into());
-    r.point("condput:HEAD.json#1=transient");
-    r.point("get:HEAD.json#2=transient");
-    let commit = tokio::spawn(async move { s.commit().await.map(|_| ()) });
-    let reload_503 = "the HEAD reload's 503 after two injected 503s";
-    assert_commit_failed(commit.await, "503 SlowDown", reload_503);
-    let (failures, late_ms) = leaked_lease_blocks_until_it_expires(&r).await;
-    eprintln!(
-        "f3 transient: {failures} sequential writers failed; HEAD adopted txn 2 {late_ms} ms \
-         after the leaked lease expired (lease TTL {ttl:?})"
-    );
+/// enough; the fault sweep's `transient-errors-5pct` stalled this way (seed 11, 53 s). In
+/// simulated time, so the lease TTL and the recovery tick are exact.
+#[test]
+fn f3_two_transient_errors_leak_a_write_lease_too() {
+    in_simulated_time(|| async {
+        let ttl = Duration::from_secs(3);
+        let r = Rig::new("f3-transient", Some(ttl), Recovery::Background).await;
+        assert_eq!(r.write("k0", "v0").await.unwrap(), 1);
+        let mut s = r.m.session_write().await.unwrap();
+        s.put("k1".into(), "v1".into());
+        r.point("condput:HEAD.json#1=transient");
+        r.point("get:HEAD.json#2=transient");
+        let commit = tokio::spawn(async move { s.commit().await.map(|_| ()) });
+        let reload_503 = "the HEAD reload's 503 after two injected 503s";
+        assert_commit_failed(commit.await, "503 SlowDown", reload_503);
+        let (failures, late_ms) = leaked_lease_blocks_until_it_expires(&r).await;
+        eprintln!(
+            "f3 transient: {failures} sequential writers failed; HEAD adopted txn 2 {late_ms} ms \
+             (simulated) after the leaked lease expired (lease TTL {ttl:?})"
+        );
+    });
 }
 
 /// Finding 3 at commit's first step: `store.head.load().await?` (session.rs:788) heads the
@@ -525,8 +621,10 @@ async fn f3_an_error_on_commits_first_head_load_leaks_the_lease_without_a_stall(
 }
 
 /// After a failed commit at snapshot 1 that left segment 2 and its write lease: HEAD is still
-/// at txn 1, and sequential writers fail until HEAD adopts txn 2, within 4 s after (never
-/// before) the leaked lease expires. Returns the failed writes and how late after expiry.
+/// at txn 1, and sequential writers fail until HEAD adopts txn 2, after (never before) the
+/// leaked lease expires and within one recovery tick of it (seen by the next writer, up to
+/// [`WRITER_GAP`] and one write later). Returns the failed writes and how late after expiry.
+/// For tests in simulated time, where that tick is on time.
 async fn leaked_lease_blocks_until_it_expires(r: &Rig) -> (u32, u64) {
     assert_eq!(r.head().await, (1, Some(1)));
     assert_eq!(r.segments().await, vec![(1, 1), (2, 2)]);
@@ -541,18 +639,23 @@ async fn leaked_lease_blocks_until_it_expires(r: &Rig) -> (u32, u64) {
         "adopted {} ms before the leaked lease expired",
         expires_at_ms - adopted_at_ms
     );
+    let late_ms = adopted_at_ms - expires_at_ms;
+    let bound = RECOVERY_TICK + WRITER_GAP;
     assert!(
-        adopted_at_ms < expires_at_ms + 4_000,
-        "late by {} ms",
-        adopted_at_ms - expires_at_ms
+        u128::from(late_ms) <= bound.as_millis(),
+        "adopted {late_ms} ms after the leaked lease expired, more than one tick"
     );
-    (failures, adopted_at_ms - expires_at_ms)
+    (failures, late_ms)
 }
 
-/// Writes sequentially (10 ms apart) until HEAD holds txn 2; returns the failed writes and the
-/// wall-clock ms at which HEAD was first seen at txn 2 or later.
+/// The pause between two writes of [`retry_until_adopted`].
+const WRITER_GAP: Duration = Duration::from_millis(10);
+
+/// Writes sequentially ([`WRITER_GAP`] apart) until HEAD holds txn 2; returns the failed writes
+/// and the wall-clock ms (the run's clock, as fusio-manifest's) at which HEAD was first seen at
+/// txn 2 or later.
 async fn retry_until_adopted(r: &Rig) -> (u32, u64) {
-    let t = Instant::now();
+    let t = clock::now();
     let mut failures = 0;
     loop {
         let result = r.write(&format!("b{failures}"), "x").await;
@@ -561,8 +664,9 @@ async fn retry_until_adopted(r: &Rig) -> (u32, u64) {
         }
         assert_conflict(result, "writer before adoption");
         failures += 1;
-        assert!(t.elapsed() < Duration::from_secs(20), "never adopted");
-        tokio::time::sleep(Duration::from_millis(10)).await;
+        let waited = clock::since(t);
+        assert!(waited < HANG_GUARD, "not adopted after {waited:?}");
+        tokio::time::sleep(WRITER_GAP).await;
     }
 }
 
@@ -621,26 +725,25 @@ async fn assert_live_commit_adopted(
 /// lands before the probe has its live segment adopted (398-415); its own HEAD CAS then gets
 /// 412 and the commit returns `PreconditionFailed` (session.rs:896-900) for a committed write.
 /// Stall points order the steps: the recovery is held after reading HEAD, the writer after
-/// writing its segment.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f5_orphan_recovery_adopts_a_live_commit_that_then_fails() {
-    let t = Instant::now();
-    let r = rig_with_one_commit("f5").await;
-    let hold_recovery = "get:HEAD.json#1=stall(2s)";
-    r.point(hold_recovery);
-    let rr = r.clone();
-    let recovery = tokio::spawn(async move { rr.m.recover_orphans().await.unwrap() });
-    r.until_fired(hold_recovery).await;
-    // The recovery has listed leases (none) and read HEAD at txn 1; now the writer starts.
-    r.point("condput:segments/#1=stall(4s)");
-    let writer = spawn_write_k1(&r);
-    assert_eq!(recovery.await.unwrap(), 1, "the live segment was adopted");
-    assert_live_commit_adopted(&r, writer).await;
-    assert_eq!(r.segments().await, vec![(1, 1), (2, 2)]);
-    eprintln!(
-        "f5: recovery adopted a live commit, which returned PreconditionFailed; took {:?}",
-        t.elapsed()
-    );
+/// writing its segment. In simulated time, where the unstalled steps take no time at all, so
+/// the writer's segment lands within the recovery's 2 s hold however loaded the host is.
+#[test]
+fn f5_orphan_recovery_adopts_a_live_commit_that_then_fails() {
+    in_simulated_time(|| async {
+        let r = rig_with_one_commit("f5").await;
+        let hold_recovery = "get:HEAD.json#1=stall(2s)";
+        r.point(hold_recovery);
+        let rr = r.clone();
+        let recovery = tokio::spawn(async move { rr.m.recover_orphans().await.unwrap() });
+        r.until_fired(hold_recovery).await;
+        // The recovery has listed leases (none) and read HEAD at txn 1; now the writer starts.
+        r.point("condput:segments/#1=stall(4s)");
+        let writer = spawn_write_k1(&r);
+        assert_eq!(recovery.await.unwrap(), 1, "the live segment was adopted");
+        assert_live_commit_adopted(&r, writer).await;
+        assert_eq!(r.segments().await, vec![(1, 1), (2, 2)]);
+        eprintln!("f5: recovery adopted a live commit, which returned PreconditionFailed");
+    });
 }
 
 /// Finding 6: after a compaction, a read of a compacted key fails with S3's 404. The run's
@@ -687,37 +790,33 @@ async fn f6_reads_after_a_compaction_fail_with_404() {
 /// recovery does not see the txn as active (manifest.rs:305-315) and adopts the writer's
 /// segment between the segment PUT and the HEAD CAS (379-381, 398-415); the writer's HEAD CAS
 /// then gets 412 and its commit returns `PreconditionFailed` (session.rs:896-900) for a
-/// committed write. The same recovery with an unskewed clock adopts nothing. (A writer whose clock is behind writes leases that are
-/// already expired for everyone else: the same path.)
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f7_a_clock_ahead_by_more_than_the_lease_ttl_adopts_a_live_commit() {
-    let t = Instant::now();
-    let r = rig_with_one_commit("f7").await;
-    r.point("condput:segments/#1=stall(4s)");
-    let writer = spawn_write_k1(&r);
-    while r.segments().await.len() < 2 {
-        assert!(
-            t.elapsed() < Duration::from_secs(10),
-            "segment 2 never written"
+/// committed write. The same recovery with an unskewed clock adopts nothing. (A writer whose
+/// clock is behind writes leases that are already expired for everyone else: the same path.)
+/// In simulated time, where both recoveries take no time at all, so they run within the
+/// writer's 4 s hold however loaded the host is.
+#[test]
+fn f7_a_clock_ahead_by_more_than_the_lease_ttl_adopts_a_live_commit() {
+    in_simulated_time(|| async {
+        let r = rig_with_one_commit("f7").await;
+        r.point("condput:segments/#1=stall(4s)");
+        let writer = spawn_write_k1(&r);
+        r.until_segment(2).await;
+        // Segment 2 is written; the writer's HEAD CAS waits behind the stalled answer.
+        assert_eq!(
+            r.peer(0).recover_orphans().await.unwrap(),
+            0,
+            "clocks in step: the writer's live lease protects txn 2"
         );
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    // Segment 2 is written; the writer's HEAD CAS waits behind the stalled answer.
-    assert_eq!(
-        r.peer(0).recover_orphans().await.unwrap(),
-        0,
-        "clocks in step: the writer's live lease protects txn 2"
-    );
-    assert_eq!(
-        r.peer(120_000).recover_orphans().await.unwrap(),
-        1,
-        "a clock two minutes ahead sees the live lease as expired"
-    );
-    assert_live_commit_adopted(&r, writer).await;
-    eprintln!(
-        "f7: a peer 120 s ahead adopted a live commit, which returned PreconditionFailed; took {:?}",
-        t.elapsed()
-    );
+        assert_eq!(
+            r.peer(120_000).recover_orphans().await.unwrap(),
+            1,
+            "a clock two minutes ahead sees the live lease as expired"
+        );
+        assert_live_commit_adopted(&r, writer).await;
+        eprintln!(
+            "f7: a peer 120 s ahead adopted a live commit, which returned PreconditionFailed"
+        );
+    });
 }
 
 /// Finding 8: a compaction never wins against steady writes. `compact_once` loads HEAD
@@ -728,33 +827,37 @@ async fn f7_a_clock_ahead_by_more_than_the_lease_ttl_adopts_a_live_commit() {
 /// over with an L0 delta that only grew. Here every checkpoint PUT is held 300 ms, so each
 /// attempt outlasts the gap between two commits of a writer committing every ~50 ms: every
 /// attempt loses and `compact_and_gc` returns `PreconditionFailed`; HEAD names no checkpoint.
-/// Once the writer stops, the same compaction succeeds.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f8_a_compaction_never_wins_against_steady_writes() {
-    let t = Instant::now();
-    let r = rig_with_one_commit("f8").await;
-    r.point("put:checkpoints/#1..=stall(300ms)");
-    let rc = r.clone();
-    let compaction = tokio::spawn(async move { rc.m.compactor().compact_and_gc().await });
-    let mut commits = 0;
-    while !compaction.is_finished() {
-        assert!(t.elapsed() < Duration::from_secs(60), "compaction hangs");
-        if r.write("k1", &format!("v{commits}")).await.is_ok() {
-            commits += 1;
+/// Once the writer stops, the same compaction succeeds. In simulated time, where a commit
+/// takes no time at all, so the writer commits every 50 ms however loaded the host is.
+#[test]
+fn f8_a_compaction_never_wins_against_steady_writes() {
+    in_simulated_time(|| async {
+        let t = clock::now();
+        let r = rig_with_one_commit("f8").await;
+        r.point("put:checkpoints/#1..=stall(300ms)");
+        let rc = r.clone();
+        let compaction = tokio::spawn(async move { rc.m.compactor().compact_and_gc().await });
+        let mut commits = 0;
+        while !compaction.is_finished() {
+            assert!(clock::since(t) < HANG_GUARD, "compaction hangs");
+            if r.write("k1", &format!("v{commits}")).await.is_ok() {
+                commits += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_conflict(compaction.await.unwrap(), "compaction racing steady writes");
-    let head_key = format!("{}/HEAD.json", r.prefix);
-    let head = r.load_json(&head_key).await.unwrap();
-    assert!(head["checkpoint_id"].is_null(), "{head}");
-    let (id, _) = r.m.compactor().compact_and_gc().await.unwrap();
-    let head = r.load_json(&head_key).await.unwrap();
-    assert_eq!(head["checkpoint_id"].as_str(), Some(id.as_str()), "{head}");
-    eprintln!(
-        "f8: compaction lost every HEAD CAS to {commits} commits and gave up after {:?}; alone it succeeded",
-        t.elapsed()
-    );
+        assert_conflict(compaction.await.unwrap(), "compaction racing steady writes");
+        let head_key = format!("{}/HEAD.json", r.prefix);
+        let head = r.load_json(&head_key).await.unwrap();
+        assert!(head["checkpoint_id"].is_null(), "{head}");
+        let (id, _) = r.m.compactor().compact_and_gc().await.unwrap();
+        let head = r.load_json(&head_key).await.unwrap();
+        assert_eq!(head["checkpoint_id"].as_str(), Some(id.as_str()), "{head}");
+        eprintln!(
+            "f8: compaction lost every HEAD CAS to {commits} commits and gave up after {:?} \
+             (simulated); alone it succeeded",
+            clock::since(t)
+        );
+    });
 }
 
 /// Finding 9: listing the active leases fails as a whole when one lease is released between
@@ -763,35 +866,37 @@ async fn f8_a_compaction_never_wins_against_steady_writes() {
 /// session that ended) is a 404, and the whole call fails. `compact_and_gc` calls it after its
 /// compaction is applied (compactor.rs:364), so it reports an error for a compaction that took
 /// place and never reaches GC; orphan recovery calls it first (manifest.rs:305-307). Here the
-/// listing's answer is held while a read session ends.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f9_a_lease_released_during_a_lease_listing_fails_it_with_404() {
-    let r = rig_with_one_commit("f9").await;
-    r.until_fired(HOLD_FIRST_RECOVERY).await;
-    let reader = r.m.session_read().await.unwrap();
-    let hold_listing = "list:leases#1=stall(2s)";
-    r.point(hold_listing);
-    let rc = r.clone();
-    let compaction = tokio::spawn(async move { rc.m.compactor().compact_and_gc().await });
-    r.until_fired(hold_listing).await;
-    // The LIST (a few ms without a latency model) has answered; its answer is held.
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    reader.end().await.unwrap();
-    let err = compaction
-        .await
-        .unwrap()
-        .expect_err("the lease listing fails");
-    assert!(err.to_string().contains("404"), "{err:?}");
-    let head = r
-        .load_json(&format!("{}/HEAD.json", r.prefix))
-        .await
-        .unwrap();
-    assert!(
-        head["checkpoint_id"].is_string(),
-        "yet the compaction was applied: {head}"
-    );
-    assert_eq!(r.segments().await.len(), 1, "and GC deleted nothing");
-    eprintln!("f9: compact_and_gc failed on a lease released mid-listing: {err}");
+/// listing's answer is held while a read session ends. In simulated time, where the session
+/// ends within the 2 s hold however loaded the host is.
+#[test]
+fn f9_a_lease_released_during_a_lease_listing_fails_it_with_404() {
+    in_simulated_time(|| async {
+        let r = rig_with_one_commit("f9").await;
+        r.until_fired(HOLD_FIRST_RECOVERY).await;
+        let reader = r.m.session_read().await.unwrap();
+        let hold_listing = "list:leases#1=stall(2s)";
+        r.point(hold_listing);
+        let rc = r.clone();
+        let compaction = tokio::spawn(async move { rc.m.compactor().compact_and_gc().await });
+        r.until_fired(hold_listing).await;
+        // The LIST has answered (the layer collects a listing before holding its answer).
+        reader.end().await.unwrap();
+        let err = compaction
+            .await
+            .unwrap()
+            .expect_err("the lease listing fails");
+        assert!(err.to_string().contains("404"), "{err:?}");
+        let head = r
+            .load_json(&format!("{}/HEAD.json", r.prefix))
+            .await
+            .unwrap();
+        assert!(
+            head["checkpoint_id"].is_string(),
+            "yet the compaction was applied: {head}"
+        );
+        assert_eq!(r.segments().await.len(), 1, "and GC deleted nothing");
+        eprintln!("f9: compact_and_gc failed on a lease released mid-listing: {err}");
+    });
 }
 
 /// A commit that loses its HEAD CAS to a compaction returns `PreconditionFailed`, yet orphan
@@ -802,39 +907,41 @@ async fn f9_a_lease_released_during_a_lease_listing_fails_it_with_404() {
 /// `recover_orphans` adopts it (manifest.rs:359-381, 398-415). Until then every writer at that
 /// snapshot fails on the segment's `If-None-Match` (finding 2). Seen in the coverage sweep with
 /// `CHAOS_SIM_STORE=fs`, where the final read works (`pinned-reader-vs-gc`, seed 3, 60 s:
-/// `aborted_read` and `txn_count_mismatch`).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn f10_a_commit_that_loses_its_head_cas_to_a_compaction_is_adopted_later() {
-    let r = rig_with_one_commit("f10").await;
-    let hold_writer = "condput:segments/#1=stall(2s)";
-    r.point(hold_writer);
-    let writer = spawn_write_k1(&r);
-    r.until_fired(hold_writer).await;
-    // The writer's segment 2 (txn 2) is written and its answer held; a compaction lands.
-    let (id, _) = r.m.compactor().compact_once().await.unwrap();
-    assert_eq!(
-        r.head().await,
-        (1, Some(1)),
-        "the compaction keeps txn and seq"
-    );
-    assert_conflict(writer.await.unwrap(), "writer that lost its HEAD CAS");
-    assert_eq!(
-        r.segments().await,
-        vec![(1, 1), (2, 2)],
-        "its segment stays"
-    );
-    assert_eq!(r.m.recover_orphans().await.unwrap(), 1, "and is adopted");
-    assert_eq!(r.head().await, (2, Some(2)));
-    assert_eq!(
-        r.read("k1").await.as_deref(),
-        Some("v1"),
-        "the write that failed is committed"
-    );
-    eprintln!(
-        "f10: a commit lost its HEAD CAS to compaction {}, returned PreconditionFailed, and \
-         recovery committed it",
-        id.as_str()
-    );
+/// `aborted_read` and `txn_count_mismatch`). In simulated time, where the compaction lands
+/// within the writer's 2 s hold however loaded the host is.
+#[test]
+fn f10_a_commit_that_loses_its_head_cas_to_a_compaction_is_adopted_later() {
+    in_simulated_time(|| async {
+        let r = rig_with_one_commit("f10").await;
+        r.point("condput:segments/#1=stall(2s)");
+        let writer = spawn_write_k1(&r);
+        r.until_segment(2).await;
+        // The writer's segment 2 (txn 2) is written and its answer held; a compaction lands.
+        let (id, _) = r.m.compactor().compact_once().await.unwrap();
+        assert_eq!(
+            r.head().await,
+            (1, Some(1)),
+            "the compaction keeps txn and seq"
+        );
+        assert_conflict(writer.await.unwrap(), "writer that lost its HEAD CAS");
+        assert_eq!(
+            r.segments().await,
+            vec![(1, 1), (2, 2)],
+            "its segment stays"
+        );
+        assert_eq!(r.m.recover_orphans().await.unwrap(), 1, "and is adopted");
+        assert_eq!(r.head().await, (2, Some(2)));
+        assert_eq!(
+            r.read("k1").await.as_deref(),
+            Some("v1"),
+            "the write that failed is committed"
+        );
+        eprintln!(
+            "f10: a commit lost its HEAD CAS to compaction {}, returned PreconditionFailed, and \
+             recovery committed it",
+            id.as_str()
+        );
+    });
 }
 
 /// Finding 11: a lease whose creation's answer is lost, or whose DELETE fails, is never
@@ -858,7 +965,11 @@ async fn f11_a_lease_lost_at_creation_or_release_is_never_removed() {
     assert_eq!(r.write("k2", "v2").await.unwrap(), 3, "the commit succeeds");
     let left: Vec<_> = r.leases().await.iter().map(|l| l.active_txn_id).collect();
     assert_eq!(left, vec![Some(2), Some(3)], "one lease per lost answer");
-    tokio::time::sleep(ttl + Duration::from_millis(500)).await;
+    let ms10 = Duration::from_millis(10);
+    until("both leases expire", ms10, || async {
+        r.leases().await.iter().all(|l| !l.is_live())
+    })
+    .await;
     r.m.recover_orphans().await.unwrap();
     r.m.compactor().compact_and_gc().await.unwrap();
     assert_eq!(r.write("k3", "v3").await.unwrap(), 4);

@@ -22,6 +22,7 @@ use fusio_manifest::ObjectHead;
 use fusio_manifest_chaos::chaos::{
     BlockMode, ChaosFs, FaultKind, FaultSpec, InjectedError, StorageLayer,
 };
+use fusio_manifest_chaos::selfcheck::{self, HarnessFaults};
 use futures_util::TryStreamExt;
 
 type S3 = fusio::remotes::aws::fs::AmazonS3;
@@ -450,20 +451,29 @@ fn verdict_catches_a_lost_buffer_a_wrong_error_an_early_answer_a_wrong_effect_an
     assert!(verdict(Method::Remove, Condition::Stall, &clean, &early).is_err());
 }
 
+/// The panic is a task of a run of its own (as a run's storage calls are), so it is that
+/// run's harness fault, not one of every run in progress in this binary: a panic on a tokio
+/// worker outside any run's tasks invalidates them all (`selfcheck`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deliberate_harness_panic_fires_once() {
     let r = Store::new(SEED).await;
     r.layer
         .inject_harness_panic(fusio_manifest_chaos::chaos::S3OpKind::Head);
     let chaos = r.chaos.clone();
-    let first = tokio::spawn(async move {
+    let run = HarnessFaults::new();
+    let call = async move {
         chaos
             .head_metadata(&path("wrapper/panic/obj"))
             .await
             .map(|_| ())
-    })
-    .await;
+    };
+    let first = run.scope(async { selfcheck::spawn(call).await }).await;
     assert!(first.is_err_and(|e| e.is_panic()), "the armed call panics");
+    let faults = run.faults();
+    assert!(
+        faults.len() == 1 && faults[0].contains("deliberate harness fault"),
+        "recorded as the run's harness fault: {faults:?}"
+    );
     let second = r.chaos.head_metadata(&path("wrapper/panic/obj")).await;
     assert!(
         matches!(second, Ok(None)),

@@ -11,6 +11,7 @@ use fusio::fs::{CasCondition, Fs, FsCas, OpenOptions};
 use fusio::path::Path;
 use fusio::{Error as FsError, FileCommit, Read, Write};
 use fusio_manifest::ObjectHead;
+use fusio_manifest_chaos::selfcheck::{self, HarnessFaults};
 use futures_util::TryStreamExt;
 
 use super::script::{classify, ErrorClass, Outcome, Value};
@@ -176,13 +177,17 @@ impl<'a, F: Store> Recorder<'a, F> {
     }
 
     /// `read_to_end_at` in a task of its own, so a panic is an outcome; hands the file back
-    /// unless it panicked.
+    /// unless it panicked. The task belongs to a self-check run of its own: a panic on a tokio
+    /// worker outside any run's tasks would be a harness fault of every run in progress in
+    /// this binary (`selfcheck`), and `TokioFs` panics here on purpose.
     async fn read_to_end(&mut self, label: &str, mut file: F::File, pos: u64) -> Option<F::File> {
-        let task = tokio::spawn(async move {
+        let read = async move {
             let (result, buf) = file.read_to_end_at(b"old bytes".to_vec(), pos).await;
             (result, buf, file)
-        });
-        match task.await {
+        };
+        let run = HarnessFaults::new();
+        let task = run.scope(async { selfcheck::spawn(read).await }).await;
+        match task {
             Ok((result, buf, file)) => {
                 self.record(label, result.map(|()| Value::Bytes(buf)));
                 Some(file)
