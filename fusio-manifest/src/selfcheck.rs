@@ -129,7 +129,7 @@ fn install_hook() {
 const HARNESS_THREADS: &[&str] = &[
     crate::backend::embedded::SERVER_THREAD_NAME,
     TOKIO_WORKER_THREAD_NAME,
-    crate::chaos::cpu::BURNER_THREAD_PREFIX,
+    BURNER_THREAD_PREFIX,
     crate::history::READER_THREAD_NAME,
     crate::history::WRITER_THREAD_NAME,
     crate::world::sim::THREAD_PREFIX,
@@ -140,6 +140,11 @@ const HARNESS_THREADS: &[&str] = &[
 /// Not ours to choose; a unit test checks it against a real worker, so a tokio that renames
 /// them fails that test instead of dropping them from [`HARNESS_THREADS`].
 const TOKIO_WORKER_THREAD_NAME: &str = "tokio-rt-worker";
+
+/// Name prefix of the CPU burner threads (`cpu-burner-0`, ...), which
+/// [`crate::chaos::CpuBurners`] names by it. Defined here, below the chaos module, so the
+/// self-check names it without importing chaos; a thread so named is the harness's.
+pub(crate) const BURNER_THREAD_PREFIX: &str = "cpu-burner-";
 
 /// Whether a thread named `name` belongs to the harness (see the module doc); an unnamed
 /// thread, started by a library without a name, is counted as the harness's.
@@ -198,7 +203,7 @@ mod tests {
     fn a_thread_named_as_the_harness_names_its_threads_is_the_harnesss() {
         for name in [
             crate::backend::embedded::SERVER_THREAD_NAME.to_string(),
-            format!("{}0", crate::chaos::cpu::BURNER_THREAD_PREFIX),
+            format!("{BURNER_THREAD_PREFIX}0"),
             crate::history::READER_THREAD_NAME.to_string(),
             crate::history::WRITER_THREAD_NAME.to_string(),
             format!("{}baseline", crate::world::sim::THREAD_PREFIX),

@@ -11,6 +11,8 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use crate::selfcheck::BURNER_THREAD_PREFIX;
+
 /// How much CPU to burn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CpuLoad {
@@ -22,10 +24,6 @@ pub struct CpuLoad {
 
 /// The period each burner divides into busy and idle time.
 pub const BURN_PERIOD: Duration = Duration::from_millis(10);
-
-/// Name prefix of the burner threads (`cpu-burner-0`, ...); [`crate::selfcheck`] counts a
-/// thread so named as the harness's.
-pub(crate) const BURNER_THREAD_PREFIX: &str = "cpu-burner-";
 
 /// Running burner threads; [`CpuBurners::stop`] (or drop) ends them.
 pub struct CpuBurners {

@@ -28,7 +28,7 @@ use futures_util::FutureExt;
 pub(crate) const THREAD_PREFIX: &str = "sim-";
 
 /// Runs the future `make` builds to its end in a simulated world seeded by `seed`, on a new
-/// thread named `sim-{name}` ([`THREAD_PREFIX`]), and returns its output; `Err` with the message if it panicked
+/// thread named `sim-{name}` (`THREAD_PREFIX`), and returns its output; `Err` with the message if it panicked
 /// or the world could not start. The caller's runtime is free meanwhile.
 pub async fn run<F, Fut>(name: &str, seed: u64, make: F) -> Result<Fut::Output, String>
 where
