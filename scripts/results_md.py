@@ -100,13 +100,18 @@ def rerun(stem):
 
 # ------------------------------------------------------------------ reading files
 
-def load_json(path, stem):
+def read_text(path, stem):
+    """The file's text; a file that cannot be read or is not UTF-8 is an InputError."""
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise InputError(f"{path} is not UTF-8 text: the file is damaged; {rerun(stem)}")
     except OSError as err:
         raise InputError(f"{path} cannot be read ({err.strerror}): check its permissions")
+
+
+def load_json(path, stem):
+    text = read_text(path, stem)
     try:
         value = json.loads(text)
     except json.JSONDecodeError as err:
@@ -146,12 +151,7 @@ def read_csv(path, required, stem):
     if not path.is_file():
         raise InputError(f"{path} is missing (every run writes it before {stem}_run.json): put "
                          f"it back where the run wrote it, or {rerun(stem)}")
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path} is not UTF-8 text: the file is damaged; {rerun(stem)}")
-    except OSError as err:
-        raise InputError(f"{path} cannot be read ({err.strerror}): check its permissions")
+    text = read_text(path, stem)
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = next(reader, None)
