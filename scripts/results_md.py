@@ -20,7 +20,7 @@ What it reads, per run named STEM in DIR (``fusio-manifest/src/results.rs`` name
   ``STEM_run.json`` is an error: it is written last, so the run crashed or the folder is
   older than provenance.
 * ``DIR/STEM.csv`` (``metrics::MetricsSummary``): per scenario the columns of
-  ``SUMMARY_COLUMNS``, the plan's summary table (``report::print_summary_table``) plus write
+  ``SUMMARY_COLUMNS``, the plan's summary table (``console::print_summary_table``) plus write
   p50 and read p99, rounded as the console rounds them.  A scenario listed in run.json
   without a row here produced no result.
 * ``DIR/STEM/STEM_verification.csv`` (``checker::VerificationRow``): each scenario's verdict.
@@ -285,6 +285,10 @@ def check_verdicts(verdicts, path, stem):
             fields(retry, RETRY_FIELDS, path, f"retries[{index}]", stem)
         for index, criterion in enumerate(verdicts["criteria"]):
             fields(criterion, CRITERION_FIELDS, path, f"criteria[{index}]", stem)
+        if not all(isinstance(label, str) for label in verdicts["saturated"]):
+            raise InputError(f"{path}: the verdicts' saturated is "
+                             f"{json.dumps(verdicts['saturated'])}, not a list of scenario labels; "
+                             f"{rerun(stem)}")
     if "liveness" in verdicts:
         fields(verdicts, {"liveness": list}, path, "the verdicts", stem)
         for index, live in enumerate(verdicts["liveness"]):

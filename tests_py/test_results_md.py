@@ -351,6 +351,9 @@ BAD_INPUTS = {
     "verdicts criterion lacks met": (
         edit_json("chaos_sweep_verdicts.json", lambda v: v["criteria"][0].pop("met")),
         "criteria[0] lacks met"),
+    "verdicts saturated not labels": (
+        edit_json("chaos_sweep_verdicts.json", lambda v: v.update(saturated=[1])),
+        "the verdicts' saturated is [1], not a list of scenario labels"),
     "verdicts of nothing known": (
         write_file("chaos_sweep/chaos_sweep_verdicts.json", '{"other": 1}'),
         "holds neither criteria, retries nor liveness"),

@@ -36,7 +36,8 @@
 //!
 //! [`utils`] holds the few helpers several modules share (seed derivation, panic messages);
 //! [`config_error`] the error of a bad variable, which the modules that parse one value name.
-//! No module imports one that stands above it on this path.
+//! The modules are layered: none imports a module that imports it, directly or through
+//! others (`farm-studio look`: no circle, no import that runs back up).
 
 pub mod backend;
 pub mod chaos;

@@ -181,8 +181,8 @@ pub fn create_chaos_scenarios() -> Vec<ChaosScenario> {
 /// timeout, so a stall always outlasts the client's patience.
 pub const STALL: Duration = Duration::from_secs(4);
 
-/// The default client step timeout of the fault sweep and the seed search, in ms
-/// (`CHAOS_OP_TIMEOUT_MS` overrides).
+/// The client step timeout of the fault sweep's workload (unless `CHAOS_OP_TIMEOUT_MS` is
+/// set) and of every seed search schedule, in ms.
 pub const FAULT_SWEEP_OP_TIMEOUT_MS: u64 = 2000;
 
 /// The fault sweep's scenarios, in order: baseline, transient-errors-5pct, ambiguous-put-2pct,

@@ -78,7 +78,7 @@ pub struct PinnedReport {
 
 /// Runs one pinned read for pinned reader `reader`: one read session held open while it reads
 /// `keys`, one every `pace` (its snapshot ages meanwhile; its lease is kept alive like every
-/// session's), then ended. Recorded as one read operation invoked when the session opened, so
+/// session's, unless the workload turns the keeper off, `CHAOS_KEEP_LEASES=false`), then ended. Recorded as one read operation invoked when the session opened, so
 /// the checker holds every value to the state at that one snapshot. Not part of the read
 /// latency figures. Returns whether the session read every key.
 pub async fn pinned_read_op(

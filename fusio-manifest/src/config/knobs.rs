@@ -183,7 +183,7 @@ workload_knobs! {
     /// the next.
     pinned_readers: usize = 0,
         "CHAOS_PINNED_READERS", parse, "0", "1",
-        "pinned readers: each holds one read session (snapshot pinned, lease kept alive) for `CHAOS_PIN_SECS`, reading a key every 500 ms, then opens the next";
+        "pinned readers: each holds one read session (snapshot pinned, lease kept alive unless `CHAOS_KEEP_LEASES=false`) for `CHAOS_PIN_SECS`, reading a key every 500 ms, then opens the next";
     /// How long each pinned read session stays open, in seconds.
     pin_secs: u64 = 30,
         "CHAOS_PIN_SECS", parse, "30", "5",
@@ -217,11 +217,11 @@ workload_knobs! {
     /// (`false`: a session that outlives its TTL loses its lease).
     keep_leases: bool = true,
         "CHAOS_KEEP_LEASES", parse, "true", "false",
-        "`false`: clients do not run fusio-manifest's lease keeper, so a session that outlives the lease TTL loses its lease (the fault sweep's `lease-expiry` scenario)";
+        "`false`: clients, pinned readers included, do not run fusio-manifest's lease keeper, so a session that outlives the lease TTL loses its lease (the fault sweep's `lease-expiry` scenario)";
     /// Bound on each client step in ms (0: none, as fusio's HTTP client has none).
     op_timeout_ms: u64 = 0,
         "CHAOS_OP_TIMEOUT_MS", parse, "0", "150",
-        "bound on each client step (open session, get, commit, end) in ms; 0: none, like fusio's HTTP client (the fault sweep and the seed search use 2000 unless set). Past it the client records the attempt (`fail` before commit, `info` after); the step itself is never cancelled";
+        "bound on each client step (open session, get, commit, end) in ms; 0: none, like fusio's HTTP client (the fault sweep uses 2000 unless set; the seed search's schedules always 2000, a replayed seed this setting). Past it the client records the attempt (`fail` before commit, `info` after); the step itself is never cancelled";
     /// Least age of a segment before GC may delete it, in seconds (default 30).
     segment_ttl_secs: u64 = 30,
         "CHAOS_SEGMENT_TTL_SECS", parse, "30", "11",

@@ -2,16 +2,45 @@
 //! read from a list of pairs; the struct, its reading and applying come from the knob table
 //! (`knobs.rs`).
 
+use super::knobs::KNOB_VARS;
 use super::vars::Vars;
 use super::{ConfigError, WorkloadOverrides};
 
 impl WorkloadOverrides {
-    /// The overrides `pairs` of `CHAOS_*` variables and values set (other names ignored),
-    /// e.g. a scenario's own settings.
+    /// The overrides `pairs` of workload knobs (`CHAOS_*` variables of the knob table) and
+    /// their values, e.g. a scenario's own settings or a saved settings line. A name that is
+    /// no knob is refused, so a misspelt or renamed setting cannot silently do nothing.
     pub fn from_pairs<'a>(
         pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) -> Result<Self, ConfigError> {
+        let pairs: Vec<(&str, &str)> = pairs.into_iter().collect();
+        if let Some((name, value)) = pairs
+            .iter()
+            .find(|(name, _)| KNOB_VARS.iter().all(|k| k.name != *name))
+        {
+            return Err(ConfigError::Invalid {
+                var: "workload setting",
+                value: format!("{name}={value}"),
+                reason: format!(
+                    "{name} is not a workload knob (README's configuration table lists them)"
+                ),
+            });
+        }
         Self::read(&Vars::from_pairs(pairs))
+    }
+
+    /// The overrides a settings line sets, `CHAOS_NUM_WRITERS=4 CHAOS_NUM_READERS=2 …`
+    /// (space-separated `VAR=value` words, e.g. what [`super::WorkloadConfig::settings_line`]
+    /// wrote); a word that is not `VAR=value` is refused.
+    pub fn from_line(line: &str) -> Result<Self, ConfigError> {
+        let mut pairs = Vec::new();
+        for word in line.split_whitespace() {
+            let (var, value) = word.split_once('=').ok_or_else(|| {
+                ConfigError::invalid("workload setting", word, "expected `CHAOS_VAR=value`")
+            })?;
+            pairs.push((var, value));
+        }
+        Self::from_pairs(pairs)
     }
 }
 
@@ -74,6 +103,37 @@ mod tests {
         assert_eq!(over.pairs().len(), KNOB_VARS.len() - 1);
         let built_in = WorkloadConfig::default();
         assert_eq!(over.apply(built_in.clone()).expect("valid"), built_in);
+    }
+
+    #[test]
+    fn a_setting_that_is_no_knob_is_refused_not_ignored() {
+        for line in [
+            "CHAOS_LEASE_TTL=1",
+            "CHAOS_NUM_WRITERS=2 CHAOS_SEED=3",
+            "NUM_WRITERS=2",
+        ] {
+            let msg = WorkloadOverrides::from_line(line)
+                .expect_err("no such knob")
+                .to_string();
+            assert!(msg.contains("is not a workload knob"), "{line}: {msg}");
+        }
+        let msg = WorkloadOverrides::from_line("CHAOS_NUM_WRITERS")
+            .expect_err("no value")
+            .to_string();
+        assert!(msg.contains("CHAOS_VAR=value"), "{msg}");
+        assert!(WorkloadOverrides::from_line("").is_ok());
+    }
+
+    #[test]
+    fn the_lease_expiry_scenario_runs_a_one_second_lease_without_its_keeper() {
+        let scenario = crate::chaos::create_fault_scenarios()
+            .into_iter()
+            .find(|s| s.label == "lease-expiry")
+            .expect("a fault scenario");
+        let w = WorkloadConfig::default()
+            .with_settings(&scenario.settings)
+            .expect("valid");
+        assert_eq!((w.lease_ttl_secs, w.keep_leases), (1, false));
     }
 
     /// The built-in workload with the `CHAOS_*` overrides of `pairs` applied and validated.

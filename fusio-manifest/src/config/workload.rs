@@ -276,13 +276,21 @@ impl WorkloadConfig {
         (self.op_timeout_ms > 0).then(|| Duration::from_millis(self.op_timeout_ms))
     }
 
-    /// This workload with `settings` (`CHAOS_*` pairs, e.g. a chaos scenario's own) applied
-    /// and validated; the error names the variable.
+    /// This workload with `settings` (`CHAOS_*` knob pairs, e.g. a chaos scenario's own)
+    /// applied and validated; the error names the variable.
     pub fn with_settings(self, settings: &[(&str, &str)]) -> Result<Self, ConfigError> {
-        if settings.is_empty() {
-            return Ok(self);
-        }
         WorkloadOverrides::from_pairs(settings.iter().copied())?.apply(self)
+    }
+
+    /// The settings in which this workload differs from `base`, as `VAR=value` words (the
+    /// duration left out): what a console line shows of a workload loaded from elsewhere.
+    pub fn differences_from(&self, base: &WorkloadConfig) -> Vec<String> {
+        self.settings()
+            .into_iter()
+            .zip(base.settings())
+            .filter(|((var, ours), (_, theirs))| ours != theirs && *var != "CHAOS_DURATION_SECS")
+            .map(|((var, value), _)| format!("{var}={value}"))
+            .collect()
     }
 
     /// [`WorkloadConfig::settings`] as one line, `CHAOS_NUM_WRITERS=4 CHAOS_NUM_READERS=4 …`:
@@ -300,14 +308,7 @@ impl WorkloadConfig {
     /// [`WorkloadConfig::settings_line`] wrote); validated, the error names the variable. A
     /// word that is not `VAR=value` is refused.
     pub fn from_settings_line(line: &str) -> Result<Self, ConfigError> {
-        let mut pairs = Vec::new();
-        for word in line.split_whitespace() {
-            let (var, value) = word.split_once('=').ok_or_else(|| {
-                ConfigError::invalid("settings", word, "expected `CHAOS_VAR=value`")
-            })?;
-            pairs.push((var, value));
-        }
-        WorkloadOverrides::from_pairs(pairs)?.apply(Self::default())
+        WorkloadOverrides::from_line(line)?.apply(Self::default())
     }
 
     /// Number of keys shared by all writers.

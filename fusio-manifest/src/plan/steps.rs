@@ -171,6 +171,16 @@ fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, Stri
                 }
             );
             print_best_host(&best.choice);
+            let carried = best.workload.differences_from(&base);
+            println!(
+                "its workload, as the comprehensive sweep ran it (its run record), beyond the \
+                 built-in one: {}",
+                if carried.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    carried.join(" ")
+                }
+            );
             best.workload
         }
     };

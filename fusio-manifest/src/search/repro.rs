@@ -124,12 +124,7 @@ impl Repro {
         case.scenario.faults.clear();
         case.scenario.blocks = None;
         case.config.crash_every_ms = 0;
-        let pairs: Vec<(&str, &str)> = self
-            .workload
-            .split_whitespace()
-            .filter_map(|kv| kv.split_once('='))
-            .collect();
-        case.config = WorkloadOverrides::from_pairs(pairs)
+        case.config = WorkloadOverrides::from_line(&self.workload)
             .and_then(|o| o.apply(case.config.clone()))
             .map_err(|e| format!("the repro's workload settings are invalid: {e}"))?;
         case.config.duration = Duration::from_secs(self.duration_secs);

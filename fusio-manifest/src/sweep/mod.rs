@@ -1,7 +1,7 @@
 //! Running many scenarios at once: the chaos sweep (one workload under each chaos scenario,
 //! in parallel) and the comprehensive sweep (many workloads without chaos, in batches), with
-//! their options ([`options`]), the comprehensive grid ([`grid`]) and the best-row rule
-//! ([`best`]).
+//! their options ([`options`]), the comprehensive grid ([`grid`]) and the choice of the best
+//! configuration ([`best`], by the best-row rule [`crate::verdicts::rank`]).
 
 pub mod best;
 pub mod grid;

@@ -10,16 +10,19 @@
 //!
 //! One file a thing:
 //! - `spec.rs`: [`RunSpec`], what one run is asked to do;
-//! - `result.rs`: [`RunResult`] and [`RunError`], what it gives back;
 //! - `pipeline.rs`: [`run_workload`], setup, drive, teardown, analyse;
 //! - `schedules.rs`: the clients' open-loop schedules (writers, readers, pinned readers, crashes);
 //! - `keys.rs`: which keys a writer picks;
 //! - `env.rs`: [`RunEnv`], one environment per invocation of an entry point, and
 //!   [`HarnessError`];
-//! - `outcome.rs`: [`ScenarioOutcome`], a labelled scenario run in the environment's time, and
-//!   [`problems`];
+//! - `run_scenario.rs`: `ScenarioOutcome::run`, a labelled scenario run in the environment's
+//!   time;
+//! - `open_files.rs`: the open-file limit a batch of runs needs;
 //! - `export.rs`: [`export_all`], every result file, so a failing scenario never discards the
 //!   others.
+//!
+//! What a run gives back ([`RunResult`], [`RunError`], [`ScenarioOutcome`], [`problems`]) is
+//! data in [`crate::outcome`], re-exported here.
 
 mod env;
 mod export;

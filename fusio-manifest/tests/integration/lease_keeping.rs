@@ -1,5 +1,5 @@
 //! Clients keep their session leases alive by default, and let them lapse only when asked
-//! (`lapse_leases`, the `lease-expiry` scenario): a read whose segment GET is stalled for 3 s
+//! (`CHAOS_KEEP_LEASES=false`, the `lease-expiry` scenario): a read whose segment GET is stalled for 3 s
 //! outlives its 1 s lease TTL; halfway through, its lease object must still be live with the
 //! keeper and expired without it.
 
@@ -64,7 +64,7 @@ async fn a_session_keeps_its_lease_alive_past_the_ttl_by_default() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn with_lapse_leases_the_lease_expires_mid_session() {
+async fn without_the_keeper_the_lease_expires_mid_session() {
     // Still there (nobody released it early), but expired.
     assert_eq!(leases_mid_read(false).await, (1, 0), "(present, live)");
 }
