@@ -1,11 +1,25 @@
 //! Small helpers shared across modules: seed derivation, panic messages, the atomic file
-//! writer every result file uses, and the CSV header a row type serializes to.
+//! writer every result file uses, the CSV header a row type serializes to, and the settings
+//! line (`CHAOS_VAR=value …`) that workloads and scenarios are written as.
 
 use std::fs::File;
 use std::io::Write as _;
 use std::path::Path;
 
 use serde::Serialize;
+
+/// `pairs` as one settings line, `CHAOS_NUM_WRITERS=4 CHAOS_NUM_READERS=2 …`: the one
+/// spelling of settings a user can paste before a command, and that
+/// [`crate::config::WorkloadOverrides::from_line`] reads back.
+pub fn settings_line<V: std::fmt::Display>(
+    pairs: impl IntoIterator<Item = (impl std::fmt::Display, V)>,
+) -> String {
+    let words: Vec<String> = pairs
+        .into_iter()
+        .map(|(var, value)| format!("{var}={value}"))
+        .collect();
+    words.join(" ")
+}
 
 /// 2^64 / φ, the Fibonacci-hashing multiplier: multiplying consecutive integers by it spreads
 /// them evenly over `u64`, so seeds derived for neighbouring clients or scenarios are

@@ -94,12 +94,7 @@ impl ChaosScenario {
     /// The settings as a user would set them to run this workload alone, e.g.
     /// `CHAOS_COMPACT_EVERY_MS=5000 CHAOS_SEGMENT_TTL_SECS=5`.
     pub fn settings_line(&self) -> String {
-        let pairs: Vec<String> = self
-            .settings
-            .iter()
-            .map(|(k, v)| format!("{k}={v}"))
-            .collect();
-        pairs.join(" ")
+        crate::utils::settings_line(self.settings.iter().copied())
     }
 
     /// The longest single fault window this scenario injects: a block, or a stall.

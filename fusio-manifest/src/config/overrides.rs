@@ -64,17 +64,8 @@ mod tests {
             given,
             "each knob read and written back as given"
         );
-        let line: Vec<String> = over
-            .pairs()
-            .iter()
-            .map(|(var, value)| format!("{var}={value}"))
-            .collect();
-        let line = line.join(" ");
-        let back = WorkloadOverrides::from_pairs(
-            line.split_whitespace()
-                .filter_map(|pair| pair.split_once('=')),
-        )
-        .expect("reads back");
+        let line = crate::utils::settings_line(over.pairs());
+        let back = WorkloadOverrides::from_line(&line).expect("reads back");
         assert_eq!(back, over, "{line}");
         let all = over.apply(WorkloadConfig::default()).expect("valid");
         for (i, (var, _)) in KNOB_OTHERS.iter().enumerate() {

@@ -282,26 +282,21 @@ impl WorkloadConfig {
         WorkloadOverrides::from_pairs(settings.iter().copied())?.apply(self)
     }
 
-    /// The settings in which this workload differs from `base`, as `VAR=value` words (the
-    /// duration left out): what a console line shows of a workload loaded from elsewhere.
-    pub fn differences_from(&self, base: &WorkloadConfig) -> Vec<String> {
+    /// The settings in which this workload differs from `base` (the duration left out): what
+    /// a console line shows of a workload loaded from elsewhere.
+    pub fn differences_from(&self, base: &WorkloadConfig) -> Vec<(&'static str, String)> {
         self.settings()
             .into_iter()
             .zip(base.settings())
             .filter(|((var, ours), (_, theirs))| ours != theirs && *var != "CHAOS_DURATION_SECS")
-            .map(|((var, value), _)| format!("{var}={value}"))
+            .map(|(ours, _)| ours)
             .collect()
     }
 
     /// [`WorkloadConfig::settings`] as one line, `CHAOS_NUM_WRITERS=4 CHAOS_NUM_READERS=4 …`:
     /// what sets this whole workload again.
     pub fn settings_line(&self) -> String {
-        let pairs: Vec<String> = self
-            .settings()
-            .into_iter()
-            .map(|(var, value)| format!("{var}={value}"))
-            .collect();
-        pairs.join(" ")
+        crate::utils::settings_line(self.settings())
     }
 
     /// The workload a settings line describes over the built-in one (e.g. what

@@ -178,7 +178,7 @@ fn chaos_config(env: &RunEnv, duration: Duration) -> Result<WorkloadConfig, Stri
                 if carried.is_empty() {
                     "nothing".to_string()
                 } else {
-                    carried.join(" ")
+                    crate::utils::settings_line(carried)
                 }
             );
             best.workload
