@@ -60,6 +60,15 @@ impl RunFiles {
         }
     }
 
+    /// The files of the run whose CSV is `csv` (`OUT/STEM.csv`), or `None` for a path with no
+    /// folder or name.
+    pub fn of_csv(csv: &Path) -> Option<Self> {
+        Some(Self::new(
+            csv.parent()?,
+            &csv.file_stem()?.to_string_lossy(),
+        ))
+    }
+
     /// The run's name.
     pub fn stem(&self) -> &str {
         &self.stem

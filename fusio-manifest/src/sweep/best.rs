@@ -18,7 +18,7 @@ use std::path::Path;
 use crate::config::WorkloadConfig;
 use crate::host::SATURATED;
 use crate::metrics::MetricsSummary;
-use crate::results::{sidecar_path, summary_columns, RunFiles};
+use crate::results::{summary_columns, RunFiles};
 use crate::verdicts::{rank, BEST_MAX_FAILURE_RATE};
 
 /// The command that writes `comprehensive_sweep.csv`.
@@ -116,21 +116,18 @@ pub fn load_best_config(path: &Path) -> Result<BestConfig, BestConfigError> {
         .deserialize()
         .collect::<Result<_, _>>()
         .map_err(|e| malformed(e.to_string()))?;
-    let saturated = saturated_labels(path).map_err(malformed)?;
+    let files = RunFiles::of_csv(path);
+    let saturated = saturated_labels(files.as_ref()).map_err(malformed)?;
     let mut choice = pick_best(&rows, saturated.as_ref().unwrap_or(&HashSet::new()))
         .ok_or_else(|| malformed("no data rows".into()))?;
     choice.host_checked = saturated.is_some();
-    let workload = saved_workload(path, &choice.row.config_label).map_err(malformed)?;
+    let workload = saved_workload(files.as_ref(), &choice.row.config_label).map_err(malformed)?;
     Ok(BestConfig { choice, workload })
 }
 
-/// The workload the run record beside the CSV at `path` saved for `label`.
-fn saved_workload(path: &Path, label: &str) -> Result<WorkloadConfig, String> {
-    let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) else {
-        return Err("no run record beside it".into());
-    };
-    let files = RunFiles::new(dir, &stem.to_string_lossy());
-    let record = files.run_json();
+/// The workload the run record of the CSV's `files` saved for `label`.
+fn saved_workload(files: Option<&RunFiles>, label: &str) -> Result<WorkloadConfig, String> {
+    let record = files.ok_or("no run record beside it")?.run_json();
     let shown = record.display();
     let text = std::fs::read_to_string(&record)
         .map_err(|e| format!("its run record {shown}, which holds each row's workload: {e}"))?;
@@ -153,13 +150,13 @@ struct HostColumns {
     host: String,
 }
 
-/// The labels the host sidecar of the CSV at `path` marks `HOST-SATURATED`, or `None` when the
+/// The labels the host sidecar of the CSV's `files` marks `HOST-SATURATED`, or `None` when the
 /// sidecar is not there (a file from before host probes, or copied without its folder).
-fn saturated_labels(path: &Path) -> Result<Option<HashSet<String>>, String> {
-    let (Some(dir), Some(stem)) = (path.parent(), path.file_stem()) else {
+fn saturated_labels(files: Option<&RunFiles>) -> Result<Option<HashSet<String>>, String> {
+    let Some(files) = files else {
         return Ok(None);
     };
-    let host = sidecar_path(dir, &stem.to_string_lossy(), "host");
+    let host = files.sidecar("host");
     if !host.exists() {
         return Ok(None);
     }
@@ -282,7 +279,7 @@ mod tests {
             ("fast", false)
         );
 
-        let host_csv = sidecar_path(&dir, "comprehensive_sweep", "host");
+        let host_csv = RunFiles::new(&dir, "comprehensive_sweep").sidecar("host");
         let host = |label: &str, verdict: &str| HostRow {
             config_label: label.into(),
             host: verdict.into(),
